@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// stdio is what a command reads and writes; tests pass buffers.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, std stdio, args []string) error
+}
+
+// commands is every subcommand; each lives in a file of its own.
+var commands = map[string]command{
+	"version": {"print the version", runVersion},
+}
+
+// usageError makes run print the message and exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// exitError ends the command with a code and no message of its own: the
+// command has already said what happened (e.g. "verification: mismatch").
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// run executes one command line and returns the exit code: 0 success, 1 failure,
+// 2 usage error.
+func run(ctx context.Context, args []string, std stdio) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printHelp(std.out)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(std.err, "posagent: unknown command %q\n\n", args[0])
+		printHelp(std.err)
+		return 2
+	}
+	err := cmd.run(ctx, std, args[1:])
+	var usage usageError
+	var exit exitError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(std.err, "posagent %s: %s\n", args[0], usage.msg)
+		return 2
+	case errors.As(err, &exit):
+		return exit.code
+	}
+	fmt.Fprintf(std.err, "posagent %s: %v\n", args[0], err)
+	return 1
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "posagent — MOF e-invoice agent for point-of-sale terminals")
+	fmt.Fprintln(w, "\nusage: posagent COMMAND [ARGS]   (posagent COMMAND -h for a command's flags)")
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", name, commands[name].summary)
+	}
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name string, std stdio, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	fs.Usage = func() {
+		fmt.Fprintf(std.err, "usage: posagent %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and returns the positional arguments, allowing flags
+// after them ("qr encode FILE --key K"), where the flag package would stop.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// openInput opens the named file, or standard input for "-".
+func openInput(std stdio, name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(std.in), nil
+	}
+	return os.Open(name)
+}

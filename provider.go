@@ -1,0 +1,85 @@
+package posagent
+
+import (
+	"context"
+	"time"
+)
+
+// The provider seam. Every e-invoice service the agent syncs to implements
+// Provider; what only some can do is a separate interface the agent asks for
+// with a type assertion:
+//
+//	ECPay offline, Wixtar, Amego, MIG/Turnkey: Provider (+ BookletSource where they lease numbers)
+//	ECPay online, InvoiceXpress:              OnlineIssuer (the service numbers the invoice)
+//	MySQL head office:                        BookletSource
+//
+// Every method returns nil when the provider holds the document afterwards,
+// whether this call or an earlier, unanswered one put it there: a client that
+// meets "already exists" looks the document up and adopts it. Other failures are
+// *Error values whose Kind tells the sync loop what to do (see Kind).
+
+// Provider receives what the terminal issued.
+type Provider interface {
+	// Name is the provider's short name for logs and status ("ecpay").
+	Name() string
+	// Upload sends an invoice the terminal numbered and printed.
+	Upload(ctx context.Context, inv Invoice) error
+	// Void cancels an uploaded invoice.
+	Void(ctx context.Context, inv Invoice, v Void) error
+	// Allow issues an allowance against an uploaded invoice.
+	Allow(ctx context.Context, inv Invoice, a Allowance) error
+	// VoidAllowance cancels an uploaded allowance.
+	VoidAllowance(ctx context.Context, inv Invoice, a Allowance, reason string) error
+}
+
+// OnlineIssuer is a provider that numbers invoices itself (ECPay online B2C,
+// InvoiceXpress). It returns the invoice completed with the provider's number,
+// random code and issue time. SaleID is the idempotency key.
+type OnlineIssuer interface {
+	IssueOnline(ctx context.Context, sale Invoice) (Invoice, error)
+}
+
+// LeaseRequest asks for invoice numbers for one terminal and period.
+type LeaseRequest struct {
+	Period    Period
+	MachineID string // the terminal, as registered at the provider
+	Booklets  int    // how many booklets of 50 are wanted; a source may give fewer
+}
+
+// BookletSource leases ranges of invoice numbers to this terminal. A range it
+// returns belongs to this terminal alone, and the caller stores it durably
+// before using any number in it.
+type BookletSource interface {
+	LeaseBooklets(ctx context.Context, req LeaseRequest) ([]Booklet, error)
+}
+
+// RemoteInvoice is what a provider reports it holds for an invoice.
+type RemoteInvoice struct {
+	Number     InvoiceNumber
+	RandomCode string
+	IssuedAt   time.Time
+	SaleID     string
+	Total      int64
+	Voided     bool
+	// Remaining is what is left after allowances, when the provider says.
+	Remaining int64
+}
+
+// InvoiceLookup finds an invoice at the provider by number (with its issue
+// date) or, when number is empty, by sale id. Not found is KindNotFound.
+type InvoiceLookup interface {
+	LookupInvoice(ctx context.Context, number InvoiceNumber, issuedAt time.Time, saleID string) (RemoteInvoice, error)
+}
+
+// BlankReporter reports the numbers of a period left unused (E0402).
+type BlankReporter interface {
+	ReportBlank(ctx context.Context, p Period, unused []Booklet) error
+}
+
+// CarrierChecker asks the provider whether a mobile barcode or a donation code
+// exists. It is advisory: the MOF service behind it has unannounced outages, so
+// a sale never waits on it.
+type CarrierChecker interface {
+	MobileBarcodeExists(ctx context.Context, code string) (bool, error)
+	LoveCodeExists(ctx context.Context, code string) (bool, error)
+}
