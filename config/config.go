@@ -1,0 +1,461 @@
+// Package config reads the agent's one TOML configuration file: defaults
+// first, then the file, strictly (an unknown key is an error naming it), with
+// ${ENV} expansion for secrets and validation errors that name the field.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/posagent/posagent"
+)
+
+// Config is the whole configuration of one terminal's agent.
+type Config struct {
+	Terminal Terminal `toml:"terminal"`
+	QR       QR       `toml:"qr"`
+	Provider Provider `toml:"provider"`
+	Printer  Printer  `toml:"printer"`
+	Store    Store    `toml:"store"`
+	API      API      `toml:"api"`
+	Sync     Sync     `toml:"sync"`
+	Alarms   Alarms   `toml:"alarms"`
+	Booklets Booklets `toml:"booklets"`
+	Log      Log      `toml:"log"`
+}
+
+// Terminal is the shop and this till.
+type Terminal struct {
+	SellerTaxID   string `toml:"seller_tax_id"`
+	SellerName    string `toml:"seller_name"`
+	SellerAddress string `toml:"seller_address"`
+	// MachineID is the till as registered at the provider (ECPay's POS machine id).
+	MachineID string `toml:"machine_id"`
+}
+
+// QR holds what the proof's two QR codes need.
+type QR struct {
+	// Key is the 32-hex-digit AES key the MOF issued to the seller.
+	Key Secret `toml:"key"`
+	// Encoding of the item names in the QR texts: "utf8" (default), "big5" or "base64".
+	Encoding string `toml:"encoding"`
+}
+
+// Provider is the e-invoice service the agent uploads to.
+type Provider struct {
+	// Name is "ecpay" or "fake" (in memory, for trials without an account).
+	Name  string `toml:"name"`
+	ECPay ECPay  `toml:"ecpay"`
+}
+
+// ECPay holds the merchant's ECPay credentials.
+type ECPay struct {
+	MerchantID string `toml:"merchant_id"`
+	HashKey    Secret `toml:"hash_key"`
+	HashIV     Secret `toml:"hash_iv"`
+	// BaseURL is the API's root: ECPay's production or staging host, or a stand-in.
+	BaseURL string   `toml:"base_url"`
+	Timeout Duration `toml:"timeout"`
+}
+
+// Printer is the receipt printer.
+type Printer struct {
+	// Device: "serial:/dev/ttyUSB0", "tcp:192.168.1.50:9100", "file:/dev/usb/lp0"
+	// or "none" (no printer: proofs stay pending and the answer says so).
+	Device   string   `toml:"device"`
+	Baud     int      `toml:"baud"`
+	DataBits int      `toml:"data_bits"`
+	Parity   string   `toml:"parity"`
+	StopBits int      `toml:"stop_bits"`
+	Profile  string   `toml:"profile"`
+	Logo     string   `toml:"logo"`
+	Footer   []string `toml:"footer"`
+	// Details prints the item lines under the proof.
+	Details bool `toml:"details"`
+	// Timeout bounds one job, status handshake included.
+	Timeout Duration `toml:"timeout"`
+}
+
+// Store is the terminal's SQLite database.
+type Store struct {
+	Path string `toml:"path"`
+}
+
+// API is the local HTTP API the POS software calls.
+type API struct {
+	Address string `toml:"address"`
+	Token   Secret `toml:"token"`
+	// AllowRemote must be set to bind to anything but loopback.
+	AllowRemote bool `toml:"allow_remote"`
+}
+
+// Sync is the background upload loop.
+type Sync struct {
+	Concurrency int      `toml:"concurrency"`
+	BackoffBase Duration `toml:"backoff_base"`
+	BackoffCap  Duration `toml:"backoff_cap"`
+	// MaxAttempts turns a job that keeps failing transiently into a dead one;
+	// 0 keeps retrying until the deadline alarm calls a person.
+	MaxAttempts int `toml:"max_attempts"`
+	// CallTimeout bounds one call to the provider.
+	CallTimeout Duration `toml:"call_timeout"`
+}
+
+// Alarms are the upload deadline alarms (the legal limit is 48 h after issue).
+type Alarms struct {
+	UploadWarning  Duration `toml:"upload_warning"`
+	UploadCritical Duration `toml:"upload_critical"`
+}
+
+// Booklets is the keeping of invoice numbers.
+type Booklets struct {
+	// LowWater: lease more when fewer numbers than this are left in the current period.
+	LowWater int `toml:"low_water"`
+	// Lease is how many booklets of 50 to ask for at a time.
+	Lease int `toml:"lease"`
+	// LeaseAhead: lease the next period's booklets this long before it starts.
+	LeaseAhead Duration `toml:"lease_ahead"`
+}
+
+// Log is the daemon's logging.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Duration is a time.Duration written as "24h", "500ms".
+type Duration struct{ time.Duration }
+
+// UnmarshalText reads a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 30s, 5m or 24h", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes a Go duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// DefaultAddress is where the local API listens unless told otherwise.
+const DefaultAddress = "127.0.0.1:8765"
+
+// DefaultConfig is what the agent uses for everything a file leaves out.
+func DefaultConfig() Config {
+	return Config{
+		QR:       QR{Encoding: "utf8"},
+		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}}},
+		Printer: Printer{
+			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
+			Profile: "generic-58", Timeout: Duration{10 * time.Second},
+		},
+		Store: Store{Path: "/var/lib/posagent/posagent.db"},
+		API:   API{Address: DefaultAddress},
+		Sync: Sync{
+			Concurrency: 4, BackoffBase: Duration{2 * time.Second}, BackoffCap: Duration{10 * time.Minute},
+			CallTimeout: Duration{20 * time.Second},
+		},
+		Alarms:   Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
+		Booklets: Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// FieldError is a configuration error about one key, named as in the file
+// ("printer.baud").
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Load reads the file at path over DefaultConfig and validates the result. A
+// file that group or others may read is reported on log (a warning, not an
+// error: the operator may have reasons).
+func Load(path string, log *slog.Logger) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && log != nil {
+		log.Warn("the config file holds secrets and others may read it; chmod 600 it",
+			"path", path, "mode", fi.Mode().Perm().String())
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse reads a configuration document over DefaultConfig, expands ${ENV}
+// references in string values and validates.
+func Parse(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	md, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+		}
+		return Config{}, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return Config{}, fieldErr(keys[0], "unknown key (check its spelling and section)")
+	}
+	if err := expandEnv(reflect.ValueOf(&cfg).Elem(), ""); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${NAME} in every string and Secret with the environment
+// variable's value. Only the braced form is expanded, so a lone "$" in a
+// password stays as written. An unset variable is an error naming the field.
+func expandEnv(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if name == "" {
+				continue
+			}
+			p := name
+			if path != "" {
+				p = path + "." + name
+			}
+			if err := expandEnv(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			if err := expandEnv(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.String:
+		s := v.String()
+		if !strings.Contains(s, "${") {
+			return nil
+		}
+		var missing string
+		out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			val, ok := os.LookupEnv(name)
+			if !ok && missing == "" {
+				missing = name
+			}
+			return val
+		})
+		if missing != "" {
+			return fieldErr(path, "refers to ${%s}, which is not set in the environment", missing)
+		}
+		v.SetString(out)
+	}
+	return nil
+}
+
+var (
+	parities    = []string{"none", "odd", "even", "mark", "space"}
+	bauds       = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
+	qrEncodings = []string{"utf8", "big5", "base64"}
+	logLevels   = []string{"debug", "info", "warn", "error"}
+	machineID   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,20}$`)
+	hexKey      = regexp.MustCompile(`^[0-9A-Fa-f]{32}$`)
+)
+
+// Validate checks every field and returns the first problem, naming the field.
+func (c *Config) Validate() error {
+	t := c.Terminal
+	switch {
+	case t.SellerTaxID == "":
+		return fieldErr("terminal.seller_tax_id", "is required: the shop's 8-digit 統一編號")
+	case !posagent.ValidTaxID(t.SellerTaxID):
+		return fieldErr("terminal.seller_tax_id", "%q is not a valid 統一編號 (8 digits with a check sum)", t.SellerTaxID)
+	case strings.TrimSpace(t.SellerName) == "":
+		return fieldErr("terminal.seller_name", "is required: the shop's registered name")
+	case len([]rune(t.SellerName)) > posagent.MaxName:
+		return fieldErr("terminal.seller_name", "is longer than %d characters", posagent.MaxName)
+	case !machineID.MatchString(t.MachineID):
+		return fieldErr("terminal.machine_id", "must be 1 to 20 of A-Z a-z 0-9 _ - (the till's id at the provider)")
+	}
+	switch {
+	case c.QR.Key.IsZero():
+		return fieldErr("qr.key", "is required: the 32-hex-digit AES key from the MOF e-invoice platform")
+	case !hexKey.MatchString(c.QR.Key.Reveal()):
+		// Never echo the value: it is a secret even when malformed.
+		return fieldErr("qr.key", "must be 32 hexadecimal digits")
+	case !slices.Contains(qrEncodings, c.QR.Encoding):
+		return fieldErr("qr.encoding", "must be one of %s", strings.Join(qrEncodings, ", "))
+	}
+	if err := c.validateProvider(); err != nil {
+		return err
+	}
+	if err := c.validatePrinter(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.Store.Path) == "" {
+		return fieldErr("store.path", "is required")
+	}
+	if err := c.validateAPI(); err != nil {
+		return err
+	}
+	s := c.Sync
+	switch {
+	case s.Concurrency < 1 || s.Concurrency > 64:
+		return fieldErr("sync.concurrency", "must be between 1 and 64")
+	case s.BackoffBase.Duration <= 0:
+		return fieldErr("sync.backoff_base", "must be more than 0")
+	case s.BackoffCap.Duration < s.BackoffBase.Duration:
+		return fieldErr("sync.backoff_cap", "must be at least sync.backoff_base (%s)", s.BackoffBase.Duration)
+	case s.MaxAttempts < 0:
+		return fieldErr("sync.max_attempts", "must be 0 (no limit) or more")
+	case s.CallTimeout.Duration <= 0:
+		return fieldErr("sync.call_timeout", "must be more than 0")
+	}
+	a := c.Alarms
+	switch {
+	case a.UploadWarning.Duration <= 0:
+		return fieldErr("alarms.upload_warning", "must be more than 0")
+	case a.UploadCritical.Duration <= a.UploadWarning.Duration:
+		return fieldErr("alarms.upload_critical", "must be later than alarms.upload_warning")
+	case a.UploadCritical.Duration >= 48*time.Hour:
+		return fieldErr("alarms.upload_critical", "must be under 48h, the legal upload limit")
+	}
+	b := c.Booklets
+	switch {
+	case b.LowWater < 0:
+		return fieldErr("booklets.low_water", "must be 0 or more")
+	case b.Lease < 1 || b.Lease > 100:
+		return fieldErr("booklets.lease", "must be between 1 and 100 booklets of 50")
+	case b.LeaseAhead.Duration < 0 || b.LeaseAhead.Duration > 30*24*time.Hour:
+		return fieldErr("booklets.lease_ahead", "must be between 0 and 720h")
+	}
+	switch {
+	case !slices.Contains(logLevels, c.Log.Level):
+		return fieldErr("log.level", "must be one of %s", strings.Join(logLevels, ", "))
+	case c.Log.Format != "text" && c.Log.Format != "json":
+		return fieldErr("log.format", "must be text or json")
+	}
+	return nil
+}
+
+func (c *Config) validateProvider() error {
+	switch c.Provider.Name {
+	case "fake":
+		return nil
+	case "ecpay":
+	default:
+		return fieldErr("provider.name", "must be one of ecpay, fake")
+	}
+	e := c.Provider.ECPay
+	switch {
+	case e.MerchantID == "" || len(e.MerchantID) > 10:
+		return fieldErr("provider.ecpay.merchant_id", "is required: the ECPay MerchantID (up to 10 characters)")
+	case len(e.HashKey.Reveal()) != 16:
+		return fieldErr("provider.ecpay.hash_key", "must be the 16-character HashKey from the ECPay back office")
+	case len(e.HashIV.Reveal()) != 16:
+		return fieldErr("provider.ecpay.hash_iv", "must be the 16-character HashIV from the ECPay back office")
+	case !strings.HasPrefix(e.BaseURL, "https://") && !strings.HasPrefix(e.BaseURL, "http://127.0.0.1") &&
+		!strings.HasPrefix(e.BaseURL, "http://localhost"):
+		return fieldErr("provider.ecpay.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
+	case e.Timeout.Duration <= 0:
+		return fieldErr("provider.ecpay.timeout", "must be more than 0")
+	}
+	return nil
+}
+
+func (c *Config) validatePrinter() error {
+	p := c.Printer
+	kind, rest, _ := strings.Cut(p.Device, ":")
+	switch {
+	case p.Device == "none":
+	case (kind == "serial" || kind == "file") && rest != "":
+	case kind == "tcp":
+		if _, _, err := net.SplitHostPort(rest); err != nil {
+			return fieldErr("printer.device", "tcp needs host:port, e.g. tcp:192.168.1.50:9100")
+		}
+	default:
+		return fieldErr("printer.device", "must be serial:PATH, tcp:HOST:PORT, file:PATH or none")
+	}
+	switch {
+	case !slices.Contains(bauds, p.Baud):
+		return fieldErr("printer.baud", "must be one of %s", joinInts(bauds))
+	case p.DataBits != 7 && p.DataBits != 8:
+		return fieldErr("printer.data_bits", "must be 7 or 8")
+	case !slices.Contains(parities, p.Parity):
+		return fieldErr("printer.parity", "must be one of %s", strings.Join(parities, ", "))
+	case p.StopBits != 1 && p.StopBits != 2:
+		return fieldErr("printer.stop_bits", "must be 1 or 2")
+	case p.Profile == "":
+		return fieldErr("printer.profile", "is required (e.g. generic-58, generic-80)")
+	case p.Timeout.Duration <= 0:
+		return fieldErr("printer.timeout", "must be more than 0")
+	case len(p.Footer) > 10:
+		return fieldErr("printer.footer", "at most 10 lines")
+	}
+	if p.Logo != "" {
+		if _, err := os.Stat(p.Logo); errors.Is(err, fs.ErrNotExist) {
+			return fieldErr("printer.logo", "%s does not exist", p.Logo)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateAPI() error {
+	host, port, err := net.SplitHostPort(c.API.Address)
+	if err != nil || port == "" {
+		return fieldErr("api.address", "must be host:port, e.g. %s", DefaultAddress)
+	}
+	if !c.API.AllowRemote {
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fieldErr("api.address", "%s is not a loopback address; set api.allow_remote = true to expose the API beyond this machine", host)
+		}
+	}
+	if len(c.API.Token.Reveal()) < 16 {
+		return fieldErr("api.token", "must be at least 16 characters (posagent init writes a random one)")
+	}
+	return nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
+}

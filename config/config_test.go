@@ -1,0 +1,230 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/posagent/posagent/config"
+)
+
+const (
+	testQRKey   = "F1A618ED8685B1A3B81E6CB6884617F4"
+	testHashKey = "ejCk326UnaZWKisg"
+	testHashIV  = "q9jcZX8Ib9LM8wYk"
+)
+
+// valid is a minimal complete file; cases below change one line of it.
+const valid = `
+[terminal]
+seller_tax_id = "24634102"
+seller_name = "範例商店"
+machine_id = "POS01"
+[qr]
+key = "F1A618ED8685B1A3B81E6CB6884617F4"
+[provider]
+name = "ecpay"
+[provider.ecpay]
+merchant_id = "2000132"
+hash_key = "ejCk326UnaZWKisg"
+hash_iv = "q9jcZX8Ib9LM8wYk"
+base_url = "https://einvoice-stage.ecpay.com.tw"
+[api]
+token = "0123456789abcdef0123"
+`
+
+func TestParseValidUsesDefaults(t *testing.T) {
+	cfg, err := config.Parse([]byte(valid))
+	require.NoError(t, err)
+	require.Equal(t, "24634102", cfg.Terminal.SellerTaxID)
+	require.Equal(t, config.DefaultAddress, cfg.API.Address)
+	require.Equal(t, 24*time.Hour, cfg.Alarms.UploadWarning.Duration)
+	require.Equal(t, 40*time.Hour, cfg.Alarms.UploadCritical.Duration)
+	require.Equal(t, 9600, cfg.Printer.Baud)
+	require.Equal(t, testQRKey, cfg.QR.Key.Reveal())
+}
+
+func TestExampleParses(t *testing.T) {
+	t.Setenv("POSAGENT_QR_KEY", testQRKey)
+	t.Setenv("ECPAY_HASH_KEY", testHashKey)
+	t.Setenv("ECPAY_HASH_IV", testHashIV)
+	cfg, err := config.Parse([]byte(config.Example("tok-0123456789abcdef")))
+	require.NoError(t, err)
+	require.Equal(t, testHashKey, cfg.Provider.ECPay.HashKey.Reveal())
+	require.Equal(t, "tok-0123456789abcdef", cfg.API.Token.Reveal())
+	require.Equal(t, []string{"謝謝光臨"}, cfg.Printer.Footer)
+}
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	cases := []struct {
+		name, old, new, field string
+	}{
+		{"unknown key", `[api]`, "[api]\nadress = \"x\"", "api.adress"},
+		{"unknown section", `[api]`, "[apii]\nx=1\n[api]", "apii"},
+		{"bad tax id", `seller_tax_id = "24634102"`, `seller_tax_id = "12345678"`, "terminal.seller_tax_id"},
+		{"no seller name", `seller_name = "範例商店"`, `seller_name = " "`, "terminal.seller_name"},
+		{"bad machine id", `machine_id = "POS01"`, `machine_id = "POS 01"`, "terminal.machine_id"},
+		{"short qr key", `key = "F1A618ED8685B1A3B81E6CB6884617F4"`, `key = "F1A6"`, "qr.key"},
+		{"bad provider", `name = "ecpay"`, `name = "wixtar2"`, "provider.name"},
+		{"short hash key", `hash_key = "ejCk326UnaZWKisg"`, `hash_key = "abc"`, "provider.ecpay.hash_key"},
+		{"short hash iv", `hash_iv = "q9jcZX8Ib9LM8wYk"`, `hash_iv = "abc"`, "provider.ecpay.hash_iv"},
+		{"http base url", `https://einvoice-stage`, `http://einvoice-stage`, "provider.ecpay.base_url"},
+		{"bad baud", `[api]`, "[printer]\nbaud = 9601\n[api]", "printer.baud"},
+		{"bad parity", `[api]`, "[printer]\nparity = \"x\"\n[api]", "printer.parity"},
+		{"bad device", `[api]`, "[printer]\ndevice = \"lpt1\"\n[api]", "printer.device"},
+		{"bad tcp device", `[api]`, "[printer]\ndevice = \"tcp:nohost\"\n[api]", "printer.device"},
+		{"missing logo", `[api]`, "[printer]\nlogo = \"/nonexistent/logo.png\"\n[api]", "printer.logo"},
+		{"remote address", `[api]`, "[api]\naddress = \"0.0.0.0:8765\"", "api.address"},
+		{"short token", `token = "0123456789abcdef0123"`, `token = "short"`, "api.token"},
+		{"bad duration", `[api]`, "[sync]\nbackoff_base = \"soon\"\n[api]", ""},
+		{"cap below base", `[api]`, "[sync]\nbackoff_cap = \"1s\"\nbackoff_base = \"5s\"\n[api]", "sync.backoff_cap"},
+		{"critical at 48h", `[api]`, "[alarms]\nupload_critical = \"48h\"\n[api]", "alarms.upload_critical"},
+		{"critical before warning", `[api]`, "[alarms]\nupload_critical = \"20h\"\n[api]", "alarms.upload_critical"},
+		{"zero concurrency", `[api]`, "[sync]\nconcurrency = 0\n[api]", "sync.concurrency"},
+		{"lease zero", `[api]`, "[booklets]\nlease = 0\n[api]", "booklets.lease"},
+		{"log level", `[api]`, "[log]\nlevel = \"loud\"\n[api]", "log.level"},
+		{"wrong type", `[api]`, "[printer]\nbaud = \"fast\"\n[api]", ""},
+		{"syntax", `[api]`, "[api", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(valid, tc.old, tc.new, 1)
+			require.NotEqual(t, valid, doc, "case does not change the document")
+			_, err := config.Parse([]byte(doc))
+			require.Error(t, err)
+			if tc.field != "" {
+				require.True(t, strings.HasPrefix(err.Error(), tc.field+": "), "error %q does not start with %q", err, tc.field)
+			}
+			for _, secret := range []string{testQRKey, testHashKey, testHashIV, "0123456789abcdef0123"} {
+				require.NotContains(t, err.Error(), secret)
+			}
+		})
+	}
+}
+
+func TestBaudMessageListsChoices(t *testing.T) {
+	_, err := config.Parse([]byte(strings.Replace(valid, "[api]", "[printer]\nbaud = 1\n[api]", 1)))
+	require.EqualError(t, err, "printer.baud: must be one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200")
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("T_HASH_KEY", testHashKey)
+	doc := strings.Replace(valid, `hash_key = "ejCk326UnaZWKisg"`, `hash_key = "${T_HASH_KEY}"`, 1)
+	cfg, err := config.Parse([]byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, testHashKey, cfg.Provider.ECPay.HashKey.Reveal())
+
+	doc = strings.Replace(valid, `hash_key = "ejCk326UnaZWKisg"`, `hash_key = "${T_UNSET_VARIABLE_X}"`, 1)
+	_, err = config.Parse([]byte(doc))
+	require.EqualError(t, err, "provider.ecpay.hash_key: refers to ${T_UNSET_VARIABLE_X}, which is not set in the environment")
+
+	// A lone $ is kept: passwords may contain it.
+	t.Setenv("T_TOKEN", "0123456789abcdef")
+	doc = strings.Replace(valid, `token = "0123456789abcdef0123"`, `token = "$x${T_TOKEN}"`, 1)
+	cfg, err = config.Parse([]byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, "$x0123456789abcdef", cfg.API.Token.Reveal())
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := config.Secret("hunter2-very-secret")
+	for _, got := range []string{
+		s.String(), fmt.Sprint(s), fmt.Sprintf("%v %s %q %x %d %+v %#v", s, s, s, s, s, s, s),
+		fmt.Sprintf("%v", struct{ K config.Secret }{s}), fmt.Sprintf("%+v", &struct{ K config.Secret }{s}),
+	} {
+		require.NotContains(t, got, "hunter2")
+	}
+	j, err := json.Marshal(map[string]config.Secret{"k": s})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"k":"[redacted]"}`, string(j))
+
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "secret", s)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "secret", s)
+	require.NotContains(t, buf.String(), "hunter2")
+
+	cfg, err := config.Parse([]byte(valid))
+	require.NoError(t, err)
+	j, err = json.Marshal(cfg)
+	require.NoError(t, err)
+	for _, secret := range []string{testQRKey, testHashKey, testHashIV, "0123456789abcdef0123"} {
+		require.NotContains(t, string(j), secret)
+		require.NotContains(t, fmt.Sprintf("%+v", cfg), secret)
+	}
+}
+
+func TestLoadWarnsAboutReadableFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "posagent.toml")
+	require.NoError(t, os.WriteFile(path, []byte(valid), 0o644))
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	_, err := config.Load(path, log)
+	require.NoError(t, err)
+	require.Contains(t, logs.String(), "others may read it")
+
+	logs.Reset()
+	require.NoError(t, os.Chmod(path, 0o600))
+	_, err = config.Load(path, log)
+	require.NoError(t, err)
+	require.Empty(t, logs.String())
+
+	_, err = config.Load(filepath.Join(dir, "missing.toml"), log)
+	require.ErrorContains(t, err, "read config")
+}
+
+func TestWriteExample(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "etc", "posagent.toml")
+	require.NoError(t, config.WriteExample(path))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	err = config.WriteExample(path)
+	require.ErrorContains(t, err, "already exists")
+
+	// Two inits give two different tokens.
+	other := filepath.Join(dir, "other.toml")
+	require.NoError(t, config.WriteExample(other))
+	a, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(other)
+	require.NotEqual(t, tokenLine(string(a)), tokenLine(string(b)))
+	require.GreaterOrEqual(t, len(tokenLine(string(a))), 40)
+}
+
+func tokenLine(doc string) string {
+	for line := range strings.SplitSeq(doc, "\n") {
+		if strings.HasPrefix(line, "token") {
+			return line
+		}
+	}
+	return ""
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(valid))
+	f.Add([]byte(config.Example("0123456789abcdef0123")))
+	f.Add([]byte("[printer]\nbaud = 9600\nfooter = [\"a\", \"${X}\"]"))
+	f.Add([]byte("a = ["))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := config.Parse(data)
+		if err != nil {
+			return
+		}
+		// Whatever parses is valid and keeps its promises.
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
+		}
+		if cfg.Alarms.UploadCritical.Duration >= 48*time.Hour {
+			t.Fatalf("critical alarm %s at or past the legal limit", cfg.Alarms.UploadCritical.Duration)
+		}
+	})
+}

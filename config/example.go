@@ -1,0 +1,119 @@
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// NewToken returns a fresh API token: 32 random bytes, URL-safe base64.
+func NewToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Example is a commented configuration with every key and its default. The
+// seller, machine, QR key and ECPay credentials are placeholders the shop
+// replaces; the secrets are read from the environment.
+func Example(token string) string {
+	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
+}
+
+// WriteExample writes Example with a fresh token to path, readable by the
+// owner only. It refuses to overwrite an existing file.
+func WriteExample(path string) error {
+	token, err := NewToken()
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists; not overwriting it", path)
+	}
+	if err != nil {
+		return fmt.Errorf("create config: %w", err)
+	}
+	if _, err := f.WriteString(Example(token)); err != nil {
+		f.Close()
+		return fmt.Errorf("write config: %w", err)
+	}
+	return f.Close()
+}
+
+const exampleTemplate = `# posagent configuration (TOML). Written by "posagent init"; readable by its
+# owner only, because it holds the API token. Values of the form ${NAME} are
+# read from the environment, so secrets can stay out of the file.
+
+[terminal]
+seller_tax_id  = "24634102"          # the shop's 統一編號
+seller_name    = "範例商店"            # as registered; printed on the proof
+seller_address = ""
+machine_id     = "POS01"             # this till, as registered at the provider
+
+[qr]
+# The AES key of the seller from the MOF e-invoice platform (32 hex digits).
+key      = "${POSAGENT_QR_KEY}"
+encoding = "utf8"                     # item names in the QR texts: utf8, big5, base64
+
+[provider]
+name = "ecpay"                        # ecpay, or fake (in memory, for trials)
+
+[provider.ecpay]
+merchant_id = "2000132"
+hash_key    = "${ECPAY_HASH_KEY}"
+hash_iv     = "${ECPAY_HASH_IV}"
+base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einvoice.ecpay.com.tw
+timeout     = "15s"
+
+[printer]
+device    = "serial:/dev/ttyUSB0"     # serial:PATH, tcp:HOST:9100, file:PATH or none
+baud      = 9600
+data_bits = 8
+parity    = "none"                    # none, odd, even, mark, space
+stop_bits = 1
+profile   = "generic-58"              # see "posagent receipt --help" for the profiles
+logo      = ""                        # a PNG printed above the proof
+footer    = ["謝謝光臨"]
+details   = true                      # print the item lines under the proof
+timeout   = "10s"
+
+[store]
+path = "/var/lib/posagent/posagent.db"
+
+[api]
+address = "127.0.0.1:8765"            # loopback only unless allow_remote = true
+token   = "@TOKEN@"
+
+[sync]
+concurrency  = 4                      # provider calls in flight at once
+backoff_base = "2s"                   # first retry delay; doubles per attempt, with jitter
+backoff_cap  = "10m"
+max_attempts = 0                      # 0: retry transient errors until a person looks
+call_timeout = "20s"
+
+[alarms]
+upload_warning  = "24h"               # an invoice not uploaded this long after issue
+upload_critical = "40h"               # the legal limit is 48h
+
+[booklets]
+low_water   = 100                     # lease more below this many numbers left
+lease       = 2                       # booklets of 50 per lease
+lease_ahead = "72h"                   # lease the next period's numbers this early
+
+[log]
+level  = "info"                       # debug, info, warn, error
+format = "text"                       # text or json
+`
