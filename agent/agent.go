@@ -1,0 +1,191 @@
+// Package agent is the daemon's wiring and policy: the local HTTP API, the
+// sale path (validate, issue, print, answer), the sync loop that uploads the
+// outbox to the provider, booklet keeping, deadline alarms, status, metrics
+// and graceful shutdown. It keeps the six promises of docs/architecture.md
+// using a Store, a Printer and a Provider it is given.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
+)
+
+// Options are what the agent is built from.
+type Options struct {
+	Config   config.Config
+	Store    Store
+	Printer  Printer // nil: no printer; proofs stay pending
+	Render   Renderer
+	Coder    Coder
+	Provider posagent.Provider
+	Logger   *slog.Logger
+	// Now is the clock; nil is time.Now. Tests inject their own.
+	Now func() time.Time
+	// Jitter returns a factor in [0.8, 1.2) for backoff delays; nil is random.
+	Jitter func() float64
+	// Demo enables /v1/demo (provider down/up) for the demo's stand-in.
+	Demo DemoControl
+	// PollInterval is how often the loops look for work without being woken.
+	PollInterval time.Duration
+	// ShutdownGrace bounds the wait for in-flight provider calls on shutdown.
+	ShutdownGrace time.Duration
+}
+
+// DemoControl switches the demo's provider stand-in off and on.
+type DemoControl interface {
+	SetProviderDown(down bool)
+	ProviderDown() bool
+}
+
+// Agent is one terminal's daemon.
+type Agent struct {
+	cfg      config.Config
+	store    Store
+	printer  Printer
+	render   Renderer
+	coder    Coder
+	provider posagent.Provider
+	log      *slog.Logger
+	now      func() time.Time
+	jitter   func() float64
+	demo     DemoControl
+	poll     time.Duration
+	grace    time.Duration
+
+	syncWake    chan struct{}
+	printWake   chan struct{}
+	bookletWake chan struct{}
+
+	// printMu keeps jobs from interleaving and the retry loop from racing a sale.
+	printMu sync.Mutex
+
+	health        providerHealth
+	booklets      bookletKeeper
+	printerStatus printerState
+	alarms        alarmState
+	metrics       *metrics
+	inflight      sync.WaitGroup // provider calls
+	stopping      atomic.Bool
+}
+
+// New checks the options and builds an agent; Run starts it.
+func New(opt Options) (*Agent, error) {
+	switch {
+	case opt.Store == nil:
+		return nil, errors.New("agent: a store is required")
+	case opt.Coder == nil:
+		return nil, errors.New("agent: a QR coder is required")
+	case opt.Provider == nil:
+		return nil, errors.New("agent: a provider is required")
+	case opt.Printer != nil && opt.Render == nil:
+		return nil, errors.New("agent: a printer needs a renderer")
+	}
+	a := &Agent{
+		cfg: opt.Config, store: opt.Store, printer: opt.Printer, render: opt.Render, coder: opt.Coder,
+		provider: opt.Provider, log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo,
+		poll: opt.PollInterval, grace: opt.ShutdownGrace,
+		syncWake: make(chan struct{}, 1), printWake: make(chan struct{}, 1), bookletWake: make(chan struct{}, 1),
+		metrics: newMetrics(),
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.jitter == nil {
+		a.jitter = func() float64 { return 0.8 + 0.4*rand.Float64() }
+	}
+	if a.poll <= 0 {
+		a.poll = time.Second
+	}
+	if a.grace <= 0 {
+		a.grace = 10 * time.Second
+	}
+	a.health.online = true // until a call says otherwise: wake-ups go straight to work
+	return a, nil
+}
+
+// Handler is the local HTTP API.
+func (a *Agent) Handler() http.Handler { return a.routes() }
+
+// Run serves the API on the configured address and runs the background loops
+// until ctx ends, then shuts down gracefully. The store is closed on return.
+func (a *Agent) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.API.Address)
+	if err != nil {
+		a.store.Close()
+		return fmt.Errorf("listen on %s: %w", a.cfg.API.Address, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
+	defer a.store.Close()
+	srv := &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.syncLoop(loops) })
+	wg.Go(func() { a.printLoop(loops) })
+	wg.Go(func() { a.bookletLoop(loops) })
+	wg.Go(func() { a.alarmLoop(loops) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.provider.Name(),
+		"machine_id", a.cfg.Terminal.MachineID, "seller", a.cfg.Terminal.SellerTaxID)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	a.log.Info("shutting down: finishing the sales in hand")
+	a.stopping.Store(true)
+	// Shutdown waits for handlers in flight: the sale in hand is answered.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.grace+5*time.Second)
+	if serr := srv.Shutdown(sctx); serr != nil {
+		a.log.Warn("API shutdown", "err", serr)
+	}
+	cancel()
+	// Stop claiming; provider calls in flight get the grace period, then are cut.
+	done := make(chan struct{})
+	go func() { a.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.grace):
+		a.log.Warn("provider calls still in flight after the grace period; their jobs are retried after restart")
+	}
+	stopLoops()
+	wg.Wait()
+	a.log.Info("stopped")
+	return err
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

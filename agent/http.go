@@ -1,0 +1,606 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent"
+)
+
+// maxSmallBody bounds every request body but a sale's.
+const maxSmallBody = 64 << 10
+
+// APIError is the body of every error answer.
+type APIError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error codes beyond the error kinds.
+const (
+	codeMalformed    = "malformed"
+	codeUnauthorized = "unauthorized"
+	codeTooLarge     = "too_large"
+	codeMethod       = "method_not_allowed"
+	codeMediaType    = "unsupported_media_type"
+)
+
+func (a *Agent) routes() http.Handler {
+	mux := http.NewServeMux()
+	auth := a.authorize
+	handle := func(pattern string, methods map[string]http.HandlerFunc) {
+		mux.Handle(pattern, auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h, ok := methods[r.Method]
+			if !ok {
+				allowed := make([]string, 0, len(methods))
+				for m := range methods {
+					allowed = append(allowed, m)
+				}
+				w.Header().Set("Allow", strings.Join(allowed, ", "))
+				writeError(w, http.StatusMethodNotAllowed, APIError{Code: codeMethod,
+					Message: r.Method + " is not allowed here; use " + strings.Join(allowed, ", ")})
+				return
+			}
+			h(w, r)
+		})))
+	}
+	handle("/v1/sales", map[string]http.HandlerFunc{http.MethodPost: a.handleSale})
+	handle("/v1/invoices/{number}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetInvoice})
+	handle("/v1/invoices/{number}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoid})
+	handle("/v1/invoices/{number}/allowances", map[string]http.HandlerFunc{http.MethodPost: a.handleAllowance})
+	handle("/v1/invoices/{number}/reprint", map[string]http.HandlerFunc{http.MethodPost: a.handleReprint})
+	handle("/v1/status", map[string]http.HandlerFunc{http.MethodGet: a.handleStatus})
+	handle("/v1/jobs", map[string]http.HandlerFunc{http.MethodGet: a.handleJobs})
+	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
+	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
+	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
+	if a.demo != nil {
+		handle("/v1/demo/provider/{state}", map[string]http.HandlerFunc{http.MethodPost: a.handleDemoProvider})
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := a.store.Stats(ctx); err != nil {
+			writeError(w, http.StatusServiceUnavailable, APIError{Code: "unhealthy", Message: "the store does not answer"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("/", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, APIError{Code: string(posagent.KindNotFound), Message: "no such endpoint: " + r.URL.Path})
+	})))
+	return mux
+}
+
+// authorize requires the bearer token. Both sides are hashed first so that the
+// comparison takes the same time whatever the length of the guess.
+func (a *Agent) authorize(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(a.cfg.API.Token.Reveal()))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || a.cfg.API.Token.IsZero() || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
+			msg := "a bearer token is required: Authorization: Bearer <api.token from the config>"
+			if ok {
+				msg = "the bearer token is wrong"
+			}
+			writeError(w, http.StatusUnauthorized, APIError{Code: codeUnauthorized, Message: msg})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, e APIError) { writeJSON(w, status, e) }
+
+// fail answers an error by its kind. Internal errors are logged and answered
+// without their text, which may name files or SQL.
+func (a *Agent) fail(w http.ResponseWriter, r *http.Request, err error) {
+	kind := posagent.ErrorKind(err)
+	e := APIError{Code: string(kind), Field: posagent.ErrorField(err), Message: err.Error()}
+	var pe *posagent.Error
+	if errors.As(err, &pe) {
+		e.Message = pe.Message
+		if pe.Err != nil && kind != posagent.KindInternal {
+			e.Message += ": " + pe.Err.Error()
+		}
+	}
+	status := http.StatusInternalServerError
+	switch kind {
+	case posagent.KindInvalid:
+		status = http.StatusUnprocessableEntity
+	case posagent.KindNotFound:
+		status = http.StatusNotFound
+	case posagent.KindConflict, posagent.KindDuplicate:
+		status = http.StatusConflict
+	case posagent.KindExhausted:
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "60")
+	default:
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = APIError{Code: string(posagent.KindInternal), Message: "internal error; the agent's log has the details"}
+	}
+	writeError(w, status, e)
+}
+
+// readBody reads a JSON body up to limit bytes. It answers the client itself
+// and returns false when the body is unusable.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			writeError(w, http.StatusUnsupportedMediaType, APIError{Code: codeMediaType,
+				Message: "send JSON with Content-Type: application/json"})
+			return nil, false
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, APIError{Code: codeTooLarge,
+			Message: fmt.Sprintf("the request body is larger than %d bytes", limit)})
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Message: "could not read the request body"})
+		return nil, false
+	case len(bytes.TrimSpace(body)) == 0:
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Message: "the request body is empty: a JSON object is required"})
+		return nil, false
+	}
+	return body, true
+}
+
+// decodeStrict decodes one JSON object, refusing unknown fields and trailing data.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		var pe *posagent.Error
+		switch {
+		case errors.As(err, &typeErr):
+			return posagent.Invalid(typeErr.Field, "has the wrong type (JSON %s)", typeErr.Value)
+		case errors.As(err, &syntaxErr):
+			return posagent.Invalid("", "malformed JSON at byte %d", syntaxErr.Offset)
+		case errors.As(err, &pe):
+			return pe
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return posagent.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
+		}
+		return posagent.Invalid("", "malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return posagent.Invalid("", "unexpected data after the JSON document")
+	}
+	return nil
+}
+
+// malformed answers 400 for a body that is not the expected JSON shape.
+func malformed(w http.ResponseWriter, err error) {
+	writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: posagent.ErrorField(err), Message: messageOf(err)})
+}
+
+func messageOf(err error) string {
+	var pe *posagent.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+// SaleAnswer is the answer to POST /v1/sales.
+type SaleAnswer struct {
+	Number      string           `json:"number"`
+	RandomCode  string           `json:"random_code"`
+	Period      string           `json:"period"`
+	PeriodLabel string           `json:"period_label"`
+	IssuedAt    time.Time        `json:"issued_at"`
+	SaleID      string           `json:"sale_id"`
+	Total       int64            `json:"total"`
+	Barcode     string           `json:"barcode"`
+	QRLeft      string           `json:"qr_left"`
+	QRRight     string           `json:"qr_right"`
+	Replayed    bool             `json:"replayed"`
+	Print       PrintReport      `json:"print"`
+	Invoice     posagent.Invoice `json:"invoice"`
+}
+
+func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, posagent.MaxInvoiceJSON)
+	if !ok {
+		return
+	}
+	var sale posagent.Invoice
+	// The invoice JSON's strict decoder (unknown fields, types, derived amounts);
+	// validation follows once the seller and time are filled in.
+	if err := sale.UnmarshalJSON(body); err != nil {
+		if shapeError(err) {
+			malformed(w, err)
+		} else {
+			a.fail(w, r, err)
+		}
+		return
+	}
+	sale, err := a.PrepareSale(sale)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if a.stopping.Load() {
+		writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the sale again in a moment"})
+		return
+	}
+	res, err := a.Sell(r.Context(), sale)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if res.Replayed && !sameSale(res.Invoice, sale) {
+		a.fail(w, r, posagent.Errorf(posagent.KindConflict,
+			"sale_id %q was already used for a different sale (invoice %s, total %d)", sale.SaleID, res.Invoice.Number, res.Invoice.Total))
+		return
+	}
+	inv := res.Invoice
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	p := inv.Period()
+	writeJSON(w, status, SaleAnswer{
+		Number: string(inv.Number), RandomCode: inv.RandomCode, Period: p.Code(), PeriodLabel: p.Label(),
+		IssuedAt: inv.IssuedAt.In(posagent.Taipei), SaleID: inv.SaleID, Total: inv.Total,
+		Barcode: res.Proof.Barcode, QRLeft: res.Proof.QRLeft, QRRight: res.Proof.QRRight,
+		Replayed: res.Replayed, Print: res.Print, Invoice: inv,
+	})
+}
+
+// shapeError tells a body that is not an invoice document (bad JSON, wrong
+// type, unknown field: 400) from one that breaks a rule (422).
+func shapeError(err error) bool {
+	msg := messageOf(err)
+	for _, m := range []string{"malformed JSON", ", not JSON ", "empty document", "ends too early", "unexpected data after"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return msg == "unknown field"
+}
+
+// sameSale reports whether a replayed sale id carries the same sale: a reused
+// id with different content is a conflict, never a silent substitution.
+func sameSale(stored, req posagent.Invoice) bool {
+	if stored.Total != req.Total || stored.Buyer != req.Buyer || stored.Carrier != req.Carrier ||
+		stored.LoveCode != req.LoveCode || len(stored.Items) != len(req.Items) {
+		return false
+	}
+	for i := range stored.Items {
+		s, q := stored.Items[i], req.Items[i]
+		if s.Name != q.Name || !s.Amount.Equal(q.Amount) || !s.Quantity.Equal(q.Quantity) {
+			return false
+		}
+	}
+	return true
+}
+
+func pathNumber(w http.ResponseWriter, r *http.Request) (posagent.InvoiceNumber, bool) {
+	n, err := posagent.ParseInvoiceNumber(r.PathValue("number"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "number", Message: messageOf(err)})
+		return "", false
+	}
+	return n, true
+}
+
+// InvoiceAnswer is the answer to GET /v1/invoices/{number}.
+type InvoiceAnswer struct {
+	Number     string               `json:"number"`
+	Period     string               `json:"period"`
+	Barcode    string               `json:"barcode"`
+	QRLeft     string               `json:"qr_left"`
+	QRRight    string               `json:"qr_right"`
+	Upload     UploadView           `json:"upload"`
+	Print      PrintState           `json:"print"`
+	Void       *posagent.Void       `json:"void,omitempty"`
+	Allowances []posagent.Allowance `json:"allowances"`
+	Remaining  int64                `json:"remaining"`
+	Events     []Event              `json:"events"`
+	Invoice    posagent.Invoice     `json:"invoice"`
+}
+
+// UploadView is the invoice's upload state.
+type UploadView struct {
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+func (a *Agent) handleGetInvoice(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	rec, err := a.Invoice(r.Context(), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if rec.Allowances == nil {
+		rec.Allowances = []posagent.Allowance{}
+	}
+	if rec.Events == nil {
+		rec.Events = []Event{}
+	}
+	writeJSON(w, http.StatusOK, InvoiceAnswer{
+		Number: string(rec.Invoice.Number), Period: rec.Invoice.Period().Code(), Barcode: rec.Proof.Barcode,
+		QRLeft: rec.Proof.QRLeft, QRRight: rec.Proof.QRRight, Upload: UploadView{State: rec.UploadState, Error: rec.UploadError},
+		Print: rec.Print, Void: rec.Void, Allowances: rec.Allowances, Remaining: rec.Remaining, Events: rec.Events,
+		Invoice: rec.Invoice,
+	})
+}
+
+func (a *Agent) handleVoid(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeStrict(body, &req); err != nil {
+		malformed(w, err)
+		return
+	}
+	v, err := a.VoidInvoice(r.Context(), n, req.Reason)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, v)
+}
+
+type allowanceItem struct {
+	Name      string            `json:"name"`
+	Quantity  posagent.Decimal  `json:"quantity"`
+	Unit      string            `json:"unit,omitempty"`
+	UnitPrice posagent.Decimal  `json:"unit_price"`
+	Amount    *posagent.Decimal `json:"amount,omitempty"`
+	TaxType   posagent.TaxType  `json:"tax_type,omitempty"`
+	Remark    string            `json:"remark,omitempty"`
+}
+
+type allowanceRequest struct {
+	Number    string          `json:"number"`
+	IssuedAt  string          `json:"issued_at"`
+	Items     []allowanceItem `json:"items"`
+	Total     *int64          `json:"total"`
+	TaxAmount *int64          `json:"tax_amount"`
+	Reason    string          `json:"reason"`
+}
+
+func (a *Agent) handleAllowance(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return
+	}
+	var req allowanceRequest
+	if err := decodeStrict(body, &req); err != nil {
+		malformed(w, err)
+		return
+	}
+	al, err := req.allowance(n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	al, err = a.AllowInvoice(r.Context(), al)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, al)
+}
+
+// allowance turns the request into an allowance: line amounts default to
+// quantity × unit price, the total to their sum.
+func (req allowanceRequest) allowance(n posagent.InvoiceNumber) (posagent.Allowance, error) {
+	al := posagent.Allowance{Number: req.Number, InvoiceNumber: n, Reason: req.Reason}
+	if req.IssuedAt != "" {
+		t, err := time.Parse(time.RFC3339, req.IssuedAt)
+		if err != nil {
+			return al, posagent.Invalid("issued_at", "%q is not an RFC 3339 time", req.IssuedAt)
+		}
+		al.IssuedAt = t.In(posagent.Taipei)
+	}
+	for _, it := range req.Items {
+		item := posagent.Item{Name: it.Name, Quantity: it.Quantity, Unit: it.Unit, UnitPrice: it.UnitPrice,
+			TaxType: it.TaxType, Remark: it.Remark}
+		if it.Amount != nil {
+			item.Amount = *it.Amount
+		} else {
+			item.Amount = it.Quantity.Mul(it.UnitPrice)
+		}
+		al.Items = append(al.Items, item)
+	}
+	if req.Total != nil {
+		al.Total = *req.Total
+	} else {
+		al.Total = posagent.SumAmounts(al.Items).RoundNTD()
+	}
+	if req.TaxAmount != nil {
+		al.TaxAmount = *req.TaxAmount
+	}
+	return al, nil
+}
+
+func (a *Agent) handleReprint(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	rep, err := a.Reprint(r.Context(), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (a *Agent) handleStatus(w http.ResponseWriter, r *http.Request) {
+	s, err := a.Status(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+var jobStates = map[string]bool{StatePending: true, StateClaimed: true, StateDead: true, StateDone: true}
+
+func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = StateDead
+	}
+	if !jobStates[state] {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "state",
+			Message: "must be one of pending, claimed, dead, done"})
+		return
+	}
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "limit", Message: "must be 1 to 1000"})
+			return
+		}
+		limit = n
+	}
+	jobs, err := a.store.Jobs(r.Context(), state, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if jobs == nil {
+		jobs = []Job{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"state": state, "jobs": jobs})
+}
+
+func (a *Agent) handleRevive(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "id", Message: "a job id is a positive whole number"})
+		return
+	}
+	if err := a.store.Revive(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("job revived", "job", id)
+	wake(a.syncWake)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": StatePending})
+}
+
+func (a *Agent) handleBooklets(w http.ResponseWriter, r *http.Request) {
+	bs, err := a.store.Booklets(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if bs == nil {
+		bs = []BookletInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"booklets": bs})
+}
+
+func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return
+	}
+	var req struct {
+		Range  string `json:"range"`
+		Period string `json:"period"`
+		Source string `json:"source"`
+	}
+	if err := decodeStrict(body, &req); err != nil {
+		malformed(w, err)
+		return
+	}
+	b, err := posagent.ParseRange(req.Range)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if b.Period, err = posagent.ParsePeriod(req.Period); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b.Source = req.Source
+	if err := a.AddBooklet(r.Context(), b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := a.writeMetrics(r.Context(), &buf); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {
+	switch r.PathValue("state") {
+	case "down":
+		a.demo.SetProviderDown(true)
+	case "up":
+		a.demo.SetProviderDown(false)
+		// Probe at once rather than on the backoff schedule: the operator just said so.
+		a.health.mu.Lock()
+		a.health.nextProbe = time.Time{}
+		a.health.mu.Unlock()
+		wake(a.syncWake)
+	default:
+		writeError(w, http.StatusNotFound, APIError{Code: string(posagent.KindNotFound), Message: "use /v1/demo/provider/down or /up"})
+		return
+	}
+	a.log.Info("demo: provider stand-in switched", "down", a.demo.ProviderDown())
+	writeJSON(w, http.StatusOK, map[string]bool{"provider_down": a.demo.ProviderDown()})
+}

@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/posagent/posagent"
+)
+
+// The agent's view of its dependencies: small interfaces defined here, where
+// they are used. cmd/posagent wires the real ones (queue, printer, qr,
+// providers/*) through the adapters in package agent/wire.
+
+// Proof is what the agent derives from an issued invoice for its paper proof
+// and for the POS: the Code 39 barcode text and the two QR texts. The store
+// keeps it with the invoice, written in the issuing transaction.
+type Proof struct {
+	Barcode   string `json:"barcode"`
+	QRLeft    string `json:"qr_left"`
+	QRRight   string `json:"qr_right"`
+	QRVersion int    `json:"qr_version"`
+}
+
+// Coder derives the proof texts of an issued invoice (number and random code set).
+type Coder func(inv posagent.Invoice) (Proof, error)
+
+// Job kinds in the outbox.
+const (
+	JobUpload        = "upload"
+	JobVoid          = "void"
+	JobAllowance     = "allowance"
+	JobVoidAllowance = "allowance_void"
+	JobBlank         = "blank"
+)
+
+// Job states as the agent reports them.
+const (
+	StatePending = "pending"
+	StateClaimed = "claimed"
+	StateDone    = "done"
+	StateDead    = "dead"
+)
+
+// Job is one outbox entry handed to the sync loop.
+type Job struct {
+	ID        int64               `json:"id"`
+	Kind      string              `json:"kind"`
+	Invoice   posagent.Invoice    `json:"-"`
+	Number    string              `json:"invoice_number"`
+	Void      *posagent.Void      `json:"void,omitempty"`
+	Allowance *posagent.Allowance `json:"allowance,omitempty"`
+	// Reason is the reason of a void of an allowance.
+	Reason string `json:"reason,omitempty"`
+	// Period and Blank are the unused ranges of a blank-number report (JobBlank).
+	Period posagent.Period    `json:"period,omitzero"`
+	Blank  []posagent.Booklet `json:"blank,omitempty"`
+	// Token identifies the claim; the store wants it back with the outcome.
+	Token int64 `json:"-"`
+	// Attempts counts claims, the current one included.
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	NextTry   time.Time `json:"next_try,omitzero"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+}
+
+// PrintState is where an invoice's paper proof stands.
+type PrintState struct {
+	// State: "not_needed" (carrier or donation), "pending", "printed", "failed".
+	State string `json:"state"`
+	// OriginalPrinted: the original may be on paper, so any later print is 補印.
+	OriginalPrinted bool   `json:"original_printed"`
+	Attempts        int    `json:"attempts"`
+	Reason          string `json:"reason,omitempty"`
+}
+
+// Event is one line of an invoice's history.
+type Event struct {
+	At     time.Time `json:"at"`
+	Kind   string    `json:"kind"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Record is an invoice with everything the store knows about it.
+type Record struct {
+	Invoice     posagent.Invoice
+	Proof       Proof
+	UploadState string
+	UploadError string
+	Print       PrintState
+	Void        *posagent.Void
+	Allowances  []posagent.Allowance
+	// Remaining is the total less the allowances made against it.
+	Remaining int64
+	Events    []Event
+}
+
+// BookletInfo is a leased range with what is left of it.
+type BookletInfo struct {
+	posagent.Booklet
+	// Left is what can still be issued (0 once retired).
+	Left int `json:"left"`
+	// Unused is what was never issued: after retirement, the blank numbers.
+	Unused  int  `json:"unused"`
+	Retired bool `json:"retired"`
+}
+
+// Stats is the store's summary for status and metrics.
+type Stats struct {
+	// Jobs counts outbox jobs by state (pending, claimed, done, dead).
+	Jobs map[string]int
+	// OldestUnsent is the oldest issued invoice not yet at the provider.
+	OldestUnsent   posagent.InvoiceNumber
+	OldestIssuedAt time.Time
+	// LastUpload is when the provider last accepted something.
+	LastUpload time.Time
+	// PrintsPending counts proofs waiting for the printer.
+	PrintsPending int
+}
+
+// Store is the terminal's durable store.
+type Store interface {
+	// Issue numbers and stores a validated sale with its upload and print jobs
+	// in one transaction, deriving the proof inside it. A sale id seen before
+	// returns the stored invoice and created = false.
+	Issue(ctx context.Context, sale posagent.Invoice, derive Coder) (rec Record, created bool, err error)
+	Invoice(ctx context.Context, n posagent.InvoiceNumber) (Record, error)
+	Void(ctx context.Context, v posagent.Void) error
+	// Allow records an allowance; an empty number is assigned by the store.
+	Allow(ctx context.Context, a posagent.Allowance) (posagent.Allowance, error)
+
+	// BeginPrint marks an attempt to print the invoice's proof and says
+	// whether it must say 補印 (an original may already be on paper).
+	BeginPrint(ctx context.Context, n posagent.InvoiceNumber) (reprint bool, err error)
+	// FinishPrint records how the attempt went.
+	FinishPrint(ctx context.Context, n posagent.InvoiceNumber, printed bool, reason string, mayHaveReachedPaper bool) error
+	// PendingPrints lists the invoices whose proof is still to be printed, oldest first.
+	PendingPrints(ctx context.Context, limit int) ([]posagent.InvoiceNumber, error)
+
+	// Claim hands out up to max due jobs, in invoice order, invisible to other
+	// claims for lease.
+	Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error)
+	Done(ctx context.Context, job Job) error
+	Retry(ctx context.Context, job Job, at time.Time, cause error) error
+	Dead(ctx context.Context, job Job, reason error) error
+	Jobs(ctx context.Context, state string, limit int) ([]Job, error)
+	Revive(ctx context.Context, id int64) error
+
+	AddBooklet(ctx context.Context, b posagent.Booklet) error
+	Booklets(ctx context.Context) ([]BookletInfo, error)
+	NumbersLeft(ctx context.Context, p posagent.Period) (int, error)
+	// RetirePeriod closes the period's booklets, returns the unused ranges and
+	// queues their blank report (a JobBlank) when there are any.
+	RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent.Booklet, error)
+
+	Stats(ctx context.Context) (Stats, error)
+	Close() error
+}
+
+// PrintOutcome is how a print job went.
+type PrintOutcome struct {
+	Printed bool
+	// Reason is why not, as a short code (see cashierMessage) or the device's words.
+	Reason string
+	// MayHaveReachedPaper: part of the job may be on paper, so the next print is 補印.
+	MayHaveReachedPaper bool
+}
+
+// PrinterStatus is the printer's state for status, metrics and the retry loop.
+type PrinterStatus struct {
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Printer sends ESC/POS jobs to the receipt printer.
+type Printer interface {
+	Print(ctx context.Context, job []byte) PrintOutcome
+	Status(ctx context.Context) PrinterStatus
+}
+
+// Renderer draws the proof of an issued invoice as ESC/POS bytes.
+type Renderer func(inv posagent.Invoice, reprint bool) ([]byte, error)

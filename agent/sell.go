@@ -1,0 +1,198 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/posagent/posagent"
+)
+
+// SaleResult is the answer to a sale: the invoice as issued, its proof texts
+// and whether the proof printed.
+type SaleResult struct {
+	Invoice posagent.Invoice
+	Proof   Proof
+	// Replayed: the sale id was seen before; this is the stored invoice.
+	Replayed bool
+	Print    PrintReport
+}
+
+// PrintReport says whether the proof is on paper, and if not, why, in words a cashier understands.
+type PrintReport struct {
+	// Required is false when the buyer keeps the invoice in a carrier or donates it.
+	Required bool   `json:"required"`
+	Printed  bool   `json:"printed"`
+	Reprint  bool   `json:"reprint,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Message  string `json:"message,omitempty"`
+	// WillRetry: the proof prints by itself when the printer is back.
+	WillRetry bool `json:"will_retry,omitempty"`
+}
+
+// Clock rules for a sale's issue time: the POS may send its own, within reason.
+const (
+	maxFutureSkew = 5 * time.Minute
+	// A sale older than this could not be uploaded within the legal 48 h.
+	maxSaleAge = 24 * time.Hour
+)
+
+// PrepareSale completes and validates a sale decoded from the POS: the issue
+// time defaults to now (Taipei), the seller to the terminal's. Nothing is
+// stored; every error is KindInvalid naming the field.
+func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
+	now := a.now().In(posagent.Taipei)
+	if sale.SaleID == "" {
+		return sale, posagent.Invalid("sale_id", "is required: the POS's id for the sale makes retries safe")
+	}
+	if sale.Number != "" || sale.RandomCode != "" {
+		return sale, posagent.Invalid("number", "a sale must not carry an invoice number or random code: the agent assigns them")
+	}
+	if sale.IssuedAt.IsZero() {
+		sale.IssuedAt = now
+	} else {
+		switch {
+		case sale.IssuedAt.After(now.Add(maxFutureSkew)):
+			return sale, posagent.Invalid("issued_at", "%s is in the future (this terminal's clock says %s)",
+				sale.IssuedAt.Format(time.RFC3339), now.Format(time.RFC3339))
+		case sale.IssuedAt.Before(now.Add(-maxSaleAge)):
+			return sale, posagent.Invalid("issued_at", "%s is more than %s ago: too late to issue",
+				sale.IssuedAt.Format(time.RFC3339), maxSaleAge)
+		}
+		sale.IssuedAt = sale.IssuedAt.In(posagent.Taipei)
+	}
+	t := a.cfg.Terminal
+	switch {
+	case sale.Seller.TaxID == "" && sale.Seller.Name == "":
+		sale.Seller = posagent.Seller{TaxID: t.SellerTaxID, Name: t.SellerName, Address: t.SellerAddress}
+	case sale.Seller.TaxID != t.SellerTaxID:
+		return sale, posagent.Invalid("seller.tax_id", "%q is not this terminal's seller (%s); leave seller out to use it",
+			sale.Seller.TaxID, t.SellerTaxID)
+	}
+	if err := sale.Validate(); err != nil {
+		return sale, err
+	}
+	return sale, nil
+}
+
+// Sell issues a prepared sale, prints its proof and answers. Once Issue has
+// committed, the sale stands whatever the printer does.
+func (a *Agent) Sell(ctx context.Context, sale posagent.Invoice) (SaleResult, error) {
+	start := a.now()
+	rec, created, err := a.store.Issue(ctx, sale, a.coder)
+	if err != nil {
+		if posagent.IsKind(err, posagent.KindExhausted) {
+			wake(a.bookletWake)
+		}
+		return SaleResult{}, err
+	}
+	res := SaleResult{Invoice: rec.Invoice, Proof: rec.Proof, Replayed: !created}
+	if !created {
+		res.Print = a.printReport(rec)
+		return res, nil
+	}
+	a.metrics.sales.Add(1)
+	a.log.Info("sale issued", "number", rec.Invoice.Number, "sale_id", rec.Invoice.SaleID, "total", rec.Invoice.Total)
+	wake(a.syncWake)
+	wake(a.bookletWake)
+	if !rec.Invoice.Print {
+		res.Print = PrintReport{Required: false}
+	} else {
+		// The sale is committed: a cancelled request must not leave the proof half-printed.
+		res.Print = a.printProof(context.WithoutCancel(ctx), rec.Invoice, false)
+	}
+	a.metrics.observeSale(a.now().Sub(start))
+	return res, nil
+}
+
+// printReport describes the print state of a stored invoice.
+func (a *Agent) printReport(rec Record) PrintReport {
+	if !rec.Invoice.Print {
+		return PrintReport{Required: false}
+	}
+	r := PrintReport{Required: true, Printed: rec.Print.State == "printed", Reason: rec.Print.Reason}
+	if !r.Printed {
+		r.Message = cashierMessage(r.Reason)
+		r.WillRetry = true
+	}
+	return r
+}
+
+// Invoice returns a stored invoice with its state.
+func (a *Agent) Invoice(ctx context.Context, n posagent.InvoiceNumber) (Record, error) {
+	return a.store.Invoice(ctx, n)
+}
+
+// VoidInvoice voids an issued invoice; the void is uploaded after the invoice.
+func (a *Agent) VoidInvoice(ctx context.Context, n posagent.InvoiceNumber, reason string) (posagent.Void, error) {
+	rec, err := a.store.Invoice(ctx, n)
+	if err != nil {
+		return posagent.Void{}, err
+	}
+	if rec.Void != nil {
+		return posagent.Void{}, posagent.Errorf(posagent.KindConflict, "invoice %s was already voided at %s", n,
+			rec.Void.VoidedAt.In(posagent.Taipei).Format(time.RFC3339))
+	}
+	if len(rec.Allowances) > 0 {
+		return posagent.Void{}, posagent.Errorf(posagent.KindConflict,
+			"invoice %s has allowances; void them before voiding the invoice", n)
+	}
+	v := posagent.Void{Number: n, VoidedAt: a.now().In(posagent.Taipei), Reason: reason}
+	if err := v.Validate(); err != nil {
+		return posagent.Void{}, err
+	}
+	if err := a.store.Void(ctx, v); err != nil {
+		return posagent.Void{}, err
+	}
+	a.log.Info("invoice voided", "number", n)
+	wake(a.syncWake)
+	return v, nil
+}
+
+// AllowInvoice records an allowance (partial refund) against an invoice. An
+// empty allowance number is assigned by the store; the same allowance sent
+// again returns the stored one.
+func (a *Agent) AllowInvoice(ctx context.Context, al posagent.Allowance) (posagent.Allowance, error) {
+	rec, err := a.store.Invoice(ctx, al.InvoiceNumber)
+	if err != nil {
+		return posagent.Allowance{}, err
+	}
+	if rec.Void != nil {
+		return posagent.Allowance{}, posagent.Errorf(posagent.KindConflict, "invoice %s is voided", al.InvoiceNumber)
+	}
+	if al.IssuedAt.IsZero() {
+		al.IssuedAt = a.now().In(posagent.Taipei)
+	}
+	if al.TaxAmount == 0 && al.Total > 0 {
+		al.TaxAmount = posagent.AllowanceTax(rec.Invoice, al.Total)
+	}
+	check := al
+	if check.Number == "" {
+		check.Number = string(al.InvoiceNumber) + "-00" // the store assigns the real one
+	}
+	if err := check.Validate(rec.Invoice, rec.Remaining); err != nil {
+		return posagent.Allowance{}, err
+	}
+	al, err = a.store.Allow(ctx, al)
+	if err != nil {
+		return posagent.Allowance{}, err
+	}
+	a.log.Info("allowance recorded", "invoice", al.InvoiceNumber, "allowance", al.Number, "total", al.Total)
+	wake(a.syncWake)
+	return al, nil
+}
+
+// Reprint prints the proof again, always marked 補印.
+func (a *Agent) Reprint(ctx context.Context, n posagent.InvoiceNumber) (PrintReport, error) {
+	rec, err := a.store.Invoice(ctx, n)
+	if err != nil {
+		return PrintReport{}, err
+	}
+	if !rec.Invoice.Print {
+		return PrintReport{}, posagent.Errorf(posagent.KindConflict,
+			"invoice %s went to a carrier or a donation: it has no paper proof to reprint", n)
+	}
+	if rec.Void != nil {
+		return PrintReport{}, posagent.Errorf(posagent.KindConflict, "invoice %s is voided", n)
+	}
+	return a.printProof(context.WithoutCancel(ctx), rec.Invoice, true), nil
+}

@@ -1,0 +1,364 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent"
+)
+
+// How long the sync loop leaves a provider alone after it rejected the
+// credentials or set-up (KindConfig): a person must act; one job probes now
+// and then so that a fixed account resumes by itself.
+const configPause = 5 * time.Minute
+
+// defaultRateLimitWait is used when a provider says "slow down" without saying how long.
+const defaultRateLimitWait = time.Minute
+
+// providerHealth is what the sync loop knows about the provider.
+type providerHealth struct {
+	mu          sync.Mutex
+	online      bool
+	failures    int // consecutive transient failures
+	nextProbe   time.Time
+	holdUntil   time.Time // rate limited: no calls before
+	pausedUntil time.Time // config error: no calls before
+	pauseReason string
+	lastError   string
+	lastErrorAt time.Time
+	lastOK      time.Time
+	clockSkew   time.Duration
+	clockAlarm  bool
+	calls       int64
+}
+
+// HealthView is a snapshot of the provider's state for status.
+type HealthView struct {
+	Name        string    `json:"name"`
+	Online      bool      `json:"online"`
+	Paused      bool      `json:"paused"`
+	PauseReason string    `json:"pause_reason,omitempty"`
+	RateLimited bool      `json:"rate_limited,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	ClockSkew   string    `json:"clock_skew,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+}
+
+func (a *Agent) healthView(now time.Time) HealthView {
+	h := &a.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	v := HealthView{
+		Name: a.provider.Name(), Online: h.online, Paused: now.Before(h.pausedUntil), PauseReason: h.pauseReason,
+		RateLimited: now.Before(h.holdUntil), LastError: h.lastError, LastErrorAt: h.lastErrorAt, LastSuccess: h.lastOK,
+	}
+	if !v.Paused {
+		v.PauseReason = ""
+	}
+	if h.clockAlarm {
+		v.ClockSkew = h.clockSkew.Round(time.Second).String()
+	}
+	if !h.online && h.nextProbe.After(now) {
+		v.NextAttempt = h.nextProbe
+	}
+	return v
+}
+
+// gate says how many jobs the loop may claim now, and if none, until when to wait.
+func (a *Agent) gate(now time.Time, free, inflight int) (int, time.Time) {
+	h := &a.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, until := range []time.Time{h.pausedUntil, h.holdUntil} {
+		if now.Before(until) {
+			return 0, until
+		}
+	}
+	if !h.online {
+		// Offline: one probe at a time, on the backoff schedule, so that a queue of
+		// hundreds is not thrown at a provider that is down.
+		if inflight > 0 {
+			return 0, time.Time{}
+		}
+		if now.Before(h.nextProbe) {
+			return 0, h.nextProbe
+		}
+		return min(free, 1), time.Time{}
+	}
+	return free, time.Time{}
+}
+
+// syncLoop claims due jobs and runs them with bounded concurrency. The store
+// hands out jobs in invoice order and holds a void or allowance back until its
+// invoice is uploaded; no transaction is open while a provider call runs.
+func (a *Agent) syncLoop(ctx context.Context) {
+	concurrency := max(1, a.cfg.Sync.Concurrency)
+	lease := a.cfg.Sync.CallTimeout.Duration + 30*time.Second
+	slots := make(chan struct{}, concurrency)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		var waitUntil time.Time
+		if !a.stopping.Load() {
+			now := a.now()
+			n, until := a.gate(now, cap(slots)-len(slots), len(slots))
+			waitUntil = until
+			if n > 0 {
+				jobs, err := a.store.Claim(ctx, n, lease)
+				if err != nil {
+					if ctx.Err() == nil {
+						a.log.Error("claim jobs", "err", err)
+					}
+				}
+				for _, job := range jobs {
+					slots <- struct{}{}
+					a.inflight.Add(1)
+					go func() {
+						defer func() {
+							<-slots
+							a.inflight.Done()
+							wake(a.syncWake)
+						}()
+						a.runJob(ctx, job)
+					}()
+				}
+				if len(jobs) == n && err == nil {
+					// There may be more due; loop as soon as a slot frees or at once.
+					if len(slots) < cap(slots) {
+						continue
+					}
+				}
+			}
+		}
+		wait := a.poll
+		if !waitUntil.IsZero() {
+			wait = min(wait, max(time.Millisecond, waitUntil.Sub(a.now())))
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.syncWake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// runJob makes one provider call and records its outcome.
+func (a *Agent) runJob(ctx context.Context, job Job) {
+	cctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.CallTimeout.Duration)
+	start := time.Now()
+	err := a.call(cctx, job)
+	if posagent.IsKind(err, posagent.KindDuplicate) {
+		err = a.adopt(cctx, job, err)
+	}
+	cancel()
+	elapsed := time.Since(start)
+	a.metrics.observeUpload(job.Kind, elapsed, err)
+	d := a.decide(job, err, a.now())
+	a.noteHealth(err, d)
+	rctx := context.WithoutCancel(ctx)
+	var rerr error
+	switch d.action {
+	case actDone:
+		rerr = a.store.Done(rctx, job)
+		a.log.Debug("job done", "job", job.ID, "kind", job.Kind, "number", job.Number, "took", elapsed)
+	case actRetry:
+		rerr = a.store.Retry(rctx, job, d.at, errors.New(d.reason))
+		a.log.Info("job will be retried", "job", job.ID, "kind", job.Kind, "number", job.Number,
+			"at", d.at.Format(time.RFC3339), "error", d.reason)
+	case actDead:
+		rerr = a.store.Dead(rctx, job, errors.New(d.reason))
+		a.log.Error("job is dead: a person must look at it", "job", job.ID, "kind", job.Kind, "number", job.Number,
+			"reason", d.reason)
+	}
+	if rerr != nil {
+		// The claim's lease runs out and the job is handed out again: the provider
+		// call is idempotent, so that costs a call, not a duplicate.
+		a.log.Error("record job outcome", "job", job.ID, "err", rerr)
+	}
+}
+
+func (a *Agent) call(ctx context.Context, job Job) error {
+	p := a.provider
+	switch job.Kind {
+	case JobUpload:
+		return p.Upload(ctx, job.Invoice)
+	case JobVoid:
+		if job.Void == nil {
+			return posagent.Invalid("void", "the void job has no void")
+		}
+		return p.Void(ctx, job.Invoice, *job.Void)
+	case JobAllowance:
+		if job.Allowance == nil {
+			return posagent.Invalid("allowance", "the allowance job has no allowance")
+		}
+		return p.Allow(ctx, job.Invoice, *job.Allowance)
+	case JobVoidAllowance:
+		if job.Allowance == nil {
+			return posagent.Invalid("allowance", "the allowance void job has no allowance")
+		}
+		return p.VoidAllowance(ctx, job.Invoice, *job.Allowance, job.Reason)
+	case JobBlank:
+		rep, ok := p.(posagent.BlankReporter)
+		if !ok {
+			var ranges []string
+			for _, b := range job.Blank {
+				ranges = append(ranges, b.String())
+			}
+			return posagent.Invalid("blank", "%s cannot take blank-number reports: report %v of %s as blank (E0402) on the e-invoice platform by %s",
+				p.Name(), ranges, job.Period.Label(), job.Period.BlankReportDeadline().Format("2006-01-02"))
+		}
+		return rep.ReportBlank(ctx, job.Period, job.Blank)
+	}
+	return posagent.Invalid("kind", "unknown job kind %q", job.Kind)
+}
+
+// adopt handles "the provider already holds this": when the provider can look
+// the invoice up, it must be ours (same random code and total); otherwise
+// the answer is taken at its word.
+func (a *Agent) adopt(ctx context.Context, job Job, dup error) error {
+	lookup, ok := a.provider.(posagent.InvoiceLookup)
+	if !ok || job.Kind != JobUpload {
+		a.log.Info("provider already holds it; adopted", "job", job.ID, "kind", job.Kind, "number", job.Number)
+		return nil
+	}
+	inv := job.Invoice
+	remote, err := lookup.LookupInvoice(ctx, inv.Number, inv.IssuedAt, "")
+	if err != nil {
+		return fmt.Errorf("look up the duplicate: %w", err)
+	}
+	if (remote.RandomCode != "" && remote.RandomCode != inv.RandomCode) || (remote.Total != 0 && remote.Total != inv.Total) {
+		return posagent.Errorf(posagent.KindConflict,
+			"the provider holds a different invoice under %s (random code %s, total %d; ours %s, %d)",
+			inv.Number, remote.RandomCode, remote.Total, inv.RandomCode, inv.Total)
+	}
+	a.log.Info("provider already holds the invoice; adopted", "number", inv.Number)
+	return nil
+}
+
+type action int
+
+const (
+	actDone action = iota
+	actRetry
+	actDead
+)
+
+type decision struct {
+	action action
+	at     time.Time
+	reason string
+	// provider-wide effects
+	pauseUntil time.Time
+	holdUntil  time.Time
+	skew       time.Duration
+	clock      bool
+	offline    bool
+}
+
+// decide maps a call's outcome onto what happens to the job and the provider
+// (the errors table of docs/architecture.md).
+func (a *Agent) decide(job Job, err error, now time.Time) decision {
+	if err == nil {
+		return decision{action: actDone}
+	}
+	reason := err.Error()
+	var pe *posagent.Error
+	errors.As(err, &pe)
+	switch posagent.ErrorKind(err) {
+	case posagent.KindInvalid, posagent.KindConflict:
+		return decision{action: actDead, reason: reason}
+	case posagent.KindConfig:
+		until := now.Add(configPause)
+		return decision{action: actRetry, at: until, reason: reason, pauseUntil: until}
+	case posagent.KindRateLimited:
+		wait := defaultRateLimitWait
+		if pe != nil && pe.RetryAfter > 0 {
+			wait = pe.RetryAfter
+		}
+		return decision{action: actRetry, at: now.Add(wait), reason: reason, holdUntil: now.Add(wait)}
+	case posagent.KindClock:
+		d := decision{action: actRetry, at: now.Add(a.backoff(job.Attempts - 1)), reason: reason, clock: true}
+		if pe != nil {
+			d.skew = pe.Skew
+		}
+		return d
+	}
+	// Transient, not found (the provider may lag behind), internal and anything
+	// unexpected: retry with backoff. The deadline alarm calls a person in time.
+	if limit := a.cfg.Sync.MaxAttempts; limit > 0 && job.Attempts >= limit {
+		return decision{action: actDead, reason: fmt.Sprintf("gave up after %d attempts: %s", job.Attempts, reason)}
+	}
+	return decision{action: actRetry, at: now.Add(a.backoff(job.Attempts - 1)), reason: reason,
+		offline: posagent.IsKind(err, posagent.KindTransient)}
+}
+
+// backoff is the delay after the failure of attempt number failed+1:
+// base·2^failed with ±20 % jitter, capped.
+func (a *Agent) backoff(failed int) time.Duration {
+	base, ceiling := a.cfg.Sync.BackoffBase.Duration, a.cfg.Sync.BackoffCap.Duration
+	d := float64(base) * math.Pow(2, float64(min(max(failed, 0), 40)))
+	d *= a.jitter()
+	if d > float64(ceiling) {
+		return ceiling
+	}
+	return time.Duration(d)
+}
+
+// noteHealth updates the provider's state from one call.
+func (a *Agent) noteHealth(err error, d decision) {
+	now := a.now()
+	h := &a.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls++
+	if err == nil {
+		if !h.online {
+			a.log.Info("provider is reachable again", "provider", a.provider.Name())
+		}
+		h.online, h.failures, h.lastOK = true, 0, now
+		h.clockAlarm = false
+		h.pauseReason = ""
+		return
+	}
+	h.lastError, h.lastErrorAt = err.Error(), now
+	if d.offline {
+		h.failures++
+		if h.online {
+			a.log.Warn("provider unreachable; sales go on and are queued", "provider", a.provider.Name(), "err", err)
+		}
+		h.online = false
+		h.nextProbe = now.Add(a.backoff(h.failures - 1))
+		return
+	}
+	// Any other answer came from the provider: it is reachable.
+	h.online, h.failures = true, 0
+	if !d.pauseUntil.IsZero() {
+		h.pausedUntil, h.pauseReason = d.pauseUntil, err.Error()
+		a.log.Error("provider rejected the set-up; syncing paused, sales go on", "provider", a.provider.Name(),
+			"until", d.pauseUntil.Format(time.RFC3339), "err", err)
+	}
+	if !d.holdUntil.IsZero() && d.holdUntil.After(h.holdUntil) {
+		h.holdUntil = d.holdUntil
+	}
+	if d.clock {
+		h.clockAlarm, h.clockSkew = true, d.skew
+		a.log.Error("this terminal's clock is off; fix the time (NTP)", "skew", d.skew.Round(time.Second).String())
+	}
+}
