@@ -152,7 +152,7 @@ func (a *Agent) retire(ctx context.Context, p posagent.Period) {
 	a.booklets.retired[p] = true
 	if len(unused) > 0 {
 		a.log.Info("period closed; unused numbers queued for the blank report", "period", p.Code(),
-			"ranges", len(unused), "report_by", p.BlankReportDeadline().Format("2006-01-02"))
+			"ranges", len(unused), "report_by", lastDay(p.BlankReportDeadline()))
 		wake(a.syncWake)
 	}
 }

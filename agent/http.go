@@ -569,6 +569,9 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.Source = req.Source
+	if b.Source == "" {
+		b.Source = "manual"
+	}
 	if err := a.AddBooklet(r.Context(), b); err != nil {
 		a.fail(w, r, err)
 		return

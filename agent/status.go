@@ -186,7 +186,7 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 			continue
 		}
 		s.Blank = append(s.Blank, BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused,
-			Deadline: deadline.Format("2006-01-02")})
+			Deadline: lastDay(deadline)})
 	}
 	if a.demo != nil {
 		s.Demo = map[string]any{"provider_down": a.demo.ProviderDown()}
@@ -258,4 +258,10 @@ func (a *Agent) logAlarms(s Status) {
 			delete(as.loggedAt, code)
 		}
 	}
+}
+
+// lastDay names the last day before a deadline instant: a report due "by the
+// 10th" has its deadline at the 11th, 00:00.
+func lastDay(deadline time.Time) string {
+	return deadline.In(posagent.Taipei).Add(-time.Nanosecond).Format("2006-01-02")
 }

@@ -222,7 +222,7 @@ func (a *Agent) call(ctx context.Context, job Job) error {
 				ranges = append(ranges, b.String())
 			}
 			return posagent.Invalid("blank", "%s cannot take blank-number reports: report %v of %s as blank (E0402) on the e-invoice platform by %s",
-				p.Name(), ranges, job.Period.Label(), job.Period.BlankReportDeadline().Format("2006-01-02"))
+				p.Name(), ranges, job.Period.Label(), lastDay(job.Period.BlankReportDeadline()))
 		}
 		return rep.ReportBlank(ctx, job.Period, job.Blank)
 	}
