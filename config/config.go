@@ -459,3 +459,23 @@ func joinInts(v []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// ReadAPI reads only the [api] section of a configuration file, with ${ENV}
+// expansion: what the operator commands need to reach the running agent,
+// without the daemon's secrets having to be set in the operator's shell.
+func ReadAPI(path string) (API, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return API{}, fmt.Errorf("read config: %w", err)
+	}
+	doc := struct {
+		API API `toml:"api"`
+	}{API: DefaultConfig().API}
+	if _, err := toml.Decode(string(data), &doc); err != nil {
+		return API{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := expandEnv(reflect.ValueOf(&doc.API).Elem(), "api"); err != nil {
+		return API{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return doc.API, nil
+}

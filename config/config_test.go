@@ -228,3 +228,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestReadAPIIgnoresTheRest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.toml")
+	doc := strings.Replace(valid, `hash_key = "ejCk326UnaZWKisg"`, `hash_key = "${T_NOT_SET_IN_THIS_SHELL}"`, 1)
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o600))
+	api, err := config.ReadAPI(path)
+	require.NoError(t, err)
+	require.Equal(t, config.DefaultAddress, api.Address)
+	require.Equal(t, "0123456789abcdef0123", api.Token.Reveal())
+}

@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/agent"
+)
+
+// runStatus: posagent status [--json]
+func runStatus(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("status", std, "status [--json] [--config PATH | --addr HOST:PORT --token T]")
+	cf.register(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("status takes no arguments")
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(ctx, "GET", "/v1/status", nil)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var s agent.Status
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("read status: %w", err)
+	}
+	writeStatus(std.out, s)
+	if s.Level == agent.LevelCritical {
+		return exitError{3}
+	}
+	return nil
+}
+
+func writeStatus(w io.Writer, s agent.Status) {
+	fmt.Fprintf(w, "posagent on %s for %s %s — %s\n", s.Terminal.MachineID, s.Terminal.SellerTaxID, s.Terminal.SellerName,
+		strings.ToUpper(s.Level))
+	for _, a := range s.Alarms {
+		fmt.Fprintf(w, "  [%s] %s\n", a.Level, a.Message)
+	}
+	p := s.Provider
+	state := "online"
+	switch {
+	case p.Paused:
+		state = "PAUSED (set-up rejected)"
+	case !p.Online:
+		state = "offline"
+	}
+	fmt.Fprintf(w, "provider   %s: %s", p.Name, state)
+	if !p.LastSuccess.IsZero() {
+		fmt.Fprintf(w, ", last success %s", p.LastSuccess.In(posagent.Taipei).Format("2006-01-02 15:04:05"))
+	}
+	if p.LastError != "" && !p.Online {
+		fmt.Fprintf(w, ", last error: %s", p.LastError)
+	}
+	fmt.Fprintln(w)
+	q := s.Queue
+	fmt.Fprintf(w, "queue      %d waiting, %d sending, %d dead, %d done\n", q.Pending, q.InFlight, q.Dead, q.Done)
+	if u := q.OldestUnsent; u != nil {
+		fmt.Fprintf(w, "oldest     %s issued %s (%s ago), upload deadline %s\n", u.Number,
+			u.IssuedAt.Format("2006-01-02 15:04"), u.Age, u.Deadline.Format("2006-01-02 15:04"))
+	}
+	for _, n := range s.Numbers {
+		fmt.Fprintf(w, "numbers    %s (%s): %d left\n", n.Label, n.Period, n.Left)
+	}
+	pr := s.Printer
+	switch {
+	case !pr.Configured:
+		fmt.Fprintln(w, "printer    none configured")
+	case !pr.Known:
+		fmt.Fprintf(w, "printer    not asked yet; %d proofs waiting\n", pr.PrintsPending)
+	case pr.Ready:
+		fmt.Fprintf(w, "printer    ready; %d proofs waiting\n", pr.PrintsPending)
+	default:
+		fmt.Fprintf(w, "printer    %s; %d proofs waiting\n", pr.Message, pr.PrintsPending)
+	}
+	for _, b := range s.Blank {
+		fmt.Fprintf(w, "blank      %s %s: %d unused, report by %s\n", b.Period, b.Range, b.Unused, b.Deadline)
+	}
+	if down, ok := s.Demo["provider_down"].(bool); ok {
+		fmt.Fprintf(w, "demo       provider stand-in down: %v\n", down)
+	}
+}
+
+// runSell: posagent sell FILE|-
+func runSell(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("sell", std, "sell FILE|- [--json]   (a sale: the invoice JSON without number and random code)")
+	cf.register(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("sell needs one sale file, or - for standard input")
+	}
+	body, err := readDoc(std, rest[0])
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(ctx, "POST", "/v1/sales", body)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var a agent.SaleAnswer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	again := ""
+	if a.Replayed {
+		again = " (this sale was issued before; same invoice)"
+	}
+	fmt.Fprintf(std.out, "invoice %s  random code %s  %s  NT$%d%s\n", posagent.InvoiceNumber(a.Number).Printed(),
+		a.RandomCode, a.PeriodLabel, a.Total, again)
+	writePrint(std.out, a.Print)
+	return nil
+}
+
+func writePrint(w io.Writer, p agent.PrintReport) {
+	switch {
+	case !p.Required:
+		fmt.Fprintln(w, "proof: not printed (carrier or donation)")
+	case p.Printed && p.Reprint:
+		fmt.Fprintln(w, "proof: printed (補印)")
+	case p.Printed:
+		fmt.Fprintln(w, "proof: printed")
+	default:
+		fmt.Fprintf(w, "proof: NOT printed — %s", p.Message)
+		if p.WillRetry {
+			fmt.Fprint(w, "; it prints by itself when the printer is back")
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func readDoc(std stdio, name string) ([]byte, error) {
+	f, err := openInput(std, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, posagent.MaxInvoiceJSON+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return data, nil
+}
+
+func parseNumberArg(s string) (posagent.InvoiceNumber, error) {
+	n, err := posagent.ParseInvoiceNumber(s)
+	if err != nil {
+		return "", usagef("%v", err)
+	}
+	return n, nil
+}
+
+// runVoid: posagent void NUMBER --reason R
+func runVoid(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("void", std, "void NUMBER --reason R [--json]")
+	cf.register(fs)
+	reason := fs.String("reason", "", "why the invoice is voided (≤ 20 characters; required)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("void needs one invoice number")
+	}
+	if *reason == "" {
+		return usagef("--reason is required")
+	}
+	n, err := parseNumberArg(rest[0])
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"reason": *reason})
+	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/void", body)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	fmt.Fprintf(std.out, "invoice %s voided (%s); the void is uploaded after the invoice\n", n.Printed(), *reason)
+	return nil
+}
+
+// runAllow: posagent allow NUMBER FILE|-
+func runAllow(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("allow", std, `allow NUMBER FILE|- [--json]   (an allowance: {"items":[…],"reason":"…"})`)
+	cf.register(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 {
+		return usagef("allow needs an invoice number and an allowance file (or -)")
+	}
+	n, err := parseNumberArg(rest[0])
+	if err != nil {
+		return err
+	}
+	body, err := readDoc(std, rest[1])
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/allowances", body)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var al posagent.Allowance
+	if err := json.Unmarshal(raw, &al); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	fmt.Fprintf(std.out, "allowance %s on invoice %s: NT$%d (tax %d)\n", al.Number, n.Printed(), al.Total, al.TaxAmount)
+	return nil
+}
+
+// runReprint: posagent reprint NUMBER
+func runReprint(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("reprint", std, "reprint NUMBER [--json]   (prints the proof again, marked 補印)")
+	cf.register(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("reprint needs one invoice number")
+	}
+	n, err := parseNumberArg(rest[0])
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/reprint", nil)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var p agent.PrintReport
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	writePrint(std.out, p)
+	if !p.Printed {
+		return exitError{1}
+	}
+	return nil
+}
+
+// runJobs: posagent jobs [--dead | --state S] | jobs revive ID
+func runJobs(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("jobs", std, "jobs [--dead | --state pending|claimed|dead|done] [--json]  |  jobs revive ID")
+	cf.register(fs)
+	dead := fs.Bool("dead", false, "list the dead jobs (those that need a person)")
+	state := fs.String("state", "", "list the jobs in this state")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		if rest[0] != "revive" || len(rest) != 2 {
+			return usagef("jobs takes no arguments but `revive ID`")
+		}
+		id, err := strconv.ParseInt(rest[1], 10, 64)
+		if err != nil || id <= 0 {
+			return usagef("%q is not a job id", rest[1])
+		}
+		raw, err := c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/revive", id), nil)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(std.out, raw)
+		}
+		fmt.Fprintf(std.out, "job %d revived: it is retried now\n", id)
+		return nil
+	}
+	s := *state
+	switch {
+	case *dead && s != "" && s != "dead":
+		return usagef("--dead and --state %s contradict each other", s)
+	case *dead:
+		s = "dead"
+	case s == "":
+		s = "pending"
+	}
+	raw, err := c.do(ctx, "GET", "/v1/jobs?state="+url.QueryEscape(s), nil)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var out struct {
+		Jobs []agent.Job `json:"jobs"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if len(out.Jobs) == 0 {
+		fmt.Fprintf(std.out, "no %s jobs\n", s)
+		return nil
+	}
+	for _, j := range out.Jobs {
+		what := j.Number
+		if j.Kind == agent.JobBlank {
+			what = "period " + j.Period.Code()
+		}
+		fmt.Fprintf(std.out, "%6d  %-14s %-12s attempts %d", j.ID, j.Kind, what, j.Attempts)
+		if !j.NextTry.IsZero() && s == "pending" {
+			fmt.Fprintf(std.out, "  next %s", j.NextTry.In(posagent.Taipei).Format("15:04:05"))
+		}
+		if j.LastError != "" {
+			fmt.Fprintf(std.out, "  — %s", j.LastError)
+		}
+		fmt.Fprintln(std.out)
+	}
+	return nil
+}
+
+// runBooklets: posagent booklets | booklets add RANGE --period P
+func runBooklets(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("booklets", std, "booklets [--json]  |  booklets add AB12345600-AB12345649 --period 11410")
+	cf.register(fs)
+	period := fs.String("period", "", "the period of the range to add, e.g. 11410")
+	source := fs.String("source", "", "where the range came from (default manual)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		if rest[0] != "add" || len(rest) != 2 {
+			return usagef("booklets takes no arguments but `add RANGE --period P`")
+		}
+		if *period == "" {
+			return usagef("--period is required, e.g. --period 11410")
+		}
+		body, _ := json.Marshal(map[string]string{"range": rest[1], "period": *period, "source": *source})
+		raw, err := c.do(ctx, "POST", "/v1/booklets", body)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(std.out, raw)
+		}
+		fmt.Fprintf(std.out, "booklet %s added for period %s\n", rest[1], *period)
+		return nil
+	}
+	raw, err := c.do(ctx, "GET", "/v1/booklets", nil)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var out struct {
+		Booklets []agent.BookletInfo `json:"booklets"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if len(out.Booklets) == 0 {
+		fmt.Fprintln(std.out, "no booklets: add one with `posagent booklets add RANGE --period P`")
+		return nil
+	}
+	for _, b := range out.Booklets {
+		state := fmt.Sprintf("%d left", b.Left)
+		if b.Retired {
+			state = fmt.Sprintf("retired, %d unused", b.Unused)
+		}
+		fmt.Fprintf(std.out, "%s  %s  %-8s %s\n", b.Period.Code(), b.String(), b.Source, state)
+	}
+	return nil
+}
+
+// runDemo: posagent demo provider down|up (only against `posagent run --demo`)
+func runDemo(ctx context.Context, std stdio, args []string) error {
+	var cf clientFlags
+	fs := newFlags("demo", std, "demo provider down|up   (switch the demo's ECPay stand-in off and on)")
+	cf.register(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 || rest[0] != "provider" || (rest[1] != "down" && rest[1] != "up") {
+		return usagef("usage: posagent demo provider down|up")
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(ctx, "POST", "/v1/demo/provider/"+rest[1], nil)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	if rest[1] == "down" {
+		fmt.Fprintln(std.out, "the provider stand-in is down: sales go on and queue up (watch `posagent status`)")
+	} else {
+		fmt.Fprintln(std.out, "the provider stand-in is up: the queue drains now")
+	}
+	return nil
+}
