@@ -71,8 +71,10 @@ type ECPay struct {
 
 // Printer is the receipt printer.
 type Printer struct {
-	// Device: "serial:/dev/ttyUSB0", "tcp:192.168.1.50:9100", "file:/dev/usb/lp0"
-	// or "none" (no printer: proofs stay pending and the answer says so).
+	// Device: a serial port ("/dev/ttyUSB0", "serial:/dev/ttyS0"), a network
+	// printer ("tcp://192.168.1.50:9100"), a write-only line printer node
+	// ("lp:/dev/usb/lp0"), a file jobs are appended to ("file:out.bin"), or
+	// "none" (no printer: proofs stay pending and the answer says so).
 	Device   string   `toml:"device"`
 	Baud     int      `toml:"baud"`
 	DataBits int      `toml:"data_bits"`
@@ -160,7 +162,7 @@ func DefaultConfig() Config {
 		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
-			Profile: "generic-58", Timeout: Duration{10 * time.Second},
+			Profile: "58mm", Timeout: Duration{10 * time.Second},
 		},
 		Store: Store{Path: "/var/lib/posagent/posagent.db"},
 		API:   API{Address: DefaultAddress},
@@ -400,16 +402,24 @@ func (c *Config) validateProvider() error {
 
 func (c *Config) validatePrinter() error {
 	p := c.Printer
-	kind, rest, _ := strings.Cut(p.Device, ":")
-	switch {
-	case p.Device == "none":
-	case (kind == "serial" || kind == "file") && rest != "":
-	case kind == "tcp":
-		if _, _, err := net.SplitHostPort(rest); err != nil {
-			return fieldErr("printer.device", "tcp needs host:port, e.g. tcp:192.168.1.50:9100")
+	switch d := p.Device; {
+	case d == "none":
+	case strings.HasPrefix(d, "tcp://"):
+		host := strings.TrimPrefix(d, "tcp://")
+		if !strings.Contains(host, ":") {
+			host += ":9100"
 		}
+		if h, _, err := net.SplitHostPort(host); err != nil || h == "" {
+			return fieldErr("printer.device", "tcp:// needs a host, e.g. tcp://192.168.1.50:9100")
+		}
+	case strings.HasPrefix(d, "serial:") || strings.HasPrefix(d, "lp:") || strings.HasPrefix(d, "file:"):
+		if _, rest, _ := strings.Cut(d, ":"); rest == "" {
+			return fieldErr("printer.device", "%s needs a path", d)
+		}
+	case strings.HasPrefix(d, "/") || strings.HasPrefix(strings.ToUpper(d), "COM"):
+		// A bare serial port path.
 	default:
-		return fieldErr("printer.device", "must be serial:PATH, tcp:HOST:PORT, file:PATH or none")
+		return fieldErr("printer.device", "must be a serial port (/dev/ttyUSB0 or serial:/dev/ttyS0), tcp://HOST:9100, lp:/dev/usb/lp0, file:PATH or none")
 	}
 	switch {
 	case !slices.Contains(bauds, p.Baud):
@@ -421,7 +431,7 @@ func (c *Config) validatePrinter() error {
 	case p.StopBits != 1 && p.StopBits != 2:
 		return fieldErr("printer.stop_bits", "must be 1 or 2")
 	case p.Profile == "":
-		return fieldErr("printer.profile", "is required (e.g. generic-58, generic-80)")
+		return fieldErr("printer.profile", "is required (e.g. 58mm, 58mm-page, 80mm)")
 	case p.Timeout.Duration <= 0:
 		return fieldErr("printer.timeout", "must be more than 0")
 	case len(p.Footer) > 10:

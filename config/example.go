@@ -79,12 +79,12 @@ base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einv
 timeout     = "15s"
 
 [printer]
-device    = "serial:/dev/ttyUSB0"     # serial:PATH, tcp:HOST:9100, file:PATH or none
+device    = "/dev/ttyUSB0"            # a serial port, tcp://HOST:9100, lp:/dev/usb/lp0, file:PATH or none
 baud      = 9600
 data_bits = 8
 parity    = "none"                    # none, odd, even, mark, space
 stop_bits = 1
-profile   = "generic-58"              # see "posagent receipt --help" for the profiles
+profile   = "58mm"                    # 58mm, 58mm-page or 80mm (see "posagent receipt -h")
 logo      = ""                        # a PNG printed above the proof
 footer    = ["謝謝光臨"]
 details   = true                      # print the item lines under the proof
