@@ -143,6 +143,16 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
+	if r, ok := a.store.(interface {
+		ReleaseClaims(context.Context) (int, error)
+	}); ok {
+		// Jobs claimed by a run that crashed go back to the queue at once.
+		if n, err := r.ReleaseClaims(ctx); err != nil {
+			a.log.Warn("release claims left by the last run", "err", err)
+		} else if n > 0 {
+			a.log.Info("released jobs claimed by the last run", "jobs", n)
+		}
+	}
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.syncLoop(loops) })

@@ -426,8 +426,8 @@ func (s *memStore) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{Jobs: map[string]int{}}
 	for _, j := range s.jobs {
 		st.Jobs[j.State]++
-		if j.State != StateDone && st.OldestUnsent == "" && j.Number != "" {
-			st.OldestUnsent, st.OldestIssuedAt = posagent.InvoiceNumber(j.Number), j.CreatedAt
+		if j.State != StateDone && st.OldestIssuedAt.IsZero() {
+			st.OldestUnsent, st.OldestIssuedAt, st.OldestKind = posagent.InvoiceNumber(j.Number), j.CreatedAt, j.Kind
 		}
 	}
 	for _, n := range s.order {

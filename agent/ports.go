@@ -112,6 +112,8 @@ type Stats struct {
 	// OldestUnsent is the oldest issued invoice not yet at the provider.
 	OldestUnsent   posagent.InvoiceNumber
 	OldestIssuedAt time.Time
+	// OldestKind is the oldest unsent job's kind (a blank report has its own deadline).
+	OldestKind string
 	// LastUpload is when the provider last accepted something.
 	LastUpload time.Time
 	// PrintsPending counts proofs waiting for the printer.

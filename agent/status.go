@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ type QueueView struct {
 // UnsentView is the oldest invoice not yet at the provider and its deadline.
 type UnsentView struct {
 	Number     string    `json:"number"`
+	Kind       string    `json:"kind"`
 	IssuedAt   time.Time `json:"issued_at"`
 	Age        string    `json:"age"`
 	AgeSeconds int64     `json:"age_seconds"`
@@ -119,18 +121,22 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 			Done: st.Jobs[StateDone], LastUpload: st.LastUpload},
 		Alarms: []Alarm{},
 	}
-	if st.OldestUnsent != "" {
+	if !st.OldestIssuedAt.IsZero() && st.OldestKind != JobBlank {
 		age := now.Sub(st.OldestIssuedAt)
-		s.Queue.OldestUnsent = &UnsentView{Number: string(st.OldestUnsent), IssuedAt: st.OldestIssuedAt.In(posagent.Taipei),
+		what := "invoice " + string(st.OldestUnsent)
+		if st.OldestKind != "" && st.OldestKind != JobUpload {
+			what = "the " + strings.ReplaceAll(st.OldestKind, "_", " ") + " of invoice " + string(st.OldestUnsent)
+		}
+		s.Queue.OldestUnsent = &UnsentView{Number: string(st.OldestUnsent), Kind: st.OldestKind, IssuedAt: st.OldestIssuedAt.In(posagent.Taipei),
 			Age: age.Round(time.Second).String(), AgeSeconds: int64(age.Seconds()),
 			Deadline: st.OldestIssuedAt.Add(LegalUploadLimit).In(posagent.Taipei)}
 		switch {
 		case age >= a.cfg.Alarms.UploadCritical.Duration:
-			s.alarm(LevelCritical, "upload_deadline", "invoice %s is not uploaded %s after issue; the legal limit is 48h (deadline %s)",
-				st.OldestUnsent, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
+			s.alarm(LevelCritical, "upload_deadline", "%s is not uploaded %s after it was made; the legal limit is 48h (deadline %s)",
+				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
 		case age >= a.cfg.Alarms.UploadWarning.Duration:
-			s.alarm(LevelWarning, "upload_deadline", "invoice %s is not uploaded %s after issue (deadline %s)",
-				st.OldestUnsent, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
+			s.alarm(LevelWarning, "upload_deadline", "%s is not uploaded %s after it was made (deadline %s)",
+				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
 		}
 	}
 	if s.Queue.Dead > 0 {

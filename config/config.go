@@ -295,7 +295,7 @@ var (
 	bauds       = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
 	qrEncodings = []string{"utf8", "big5", "base64"}
 	logLevels   = []string{"debug", "info", "warn", "error"}
-	machineID   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,20}$`)
+	machineID   = regexp.MustCompile(`^[A-Za-z0-9]{1,10}$`)
 	hexKey      = regexp.MustCompile(`^[0-9A-Fa-f]{32}$`)
 )
 
@@ -312,7 +312,7 @@ func (c *Config) Validate() error {
 	case len([]rune(t.SellerName)) > posagent.MaxName:
 		return fieldErr("terminal.seller_name", "is longer than %d characters", posagent.MaxName)
 	case !machineID.MatchString(t.MachineID):
-		return fieldErr("terminal.machine_id", "must be 1 to 20 of A-Z a-z 0-9 _ - (the till's id at the provider)")
+		return fieldErr("terminal.machine_id", "must be 1 to 10 letters or digits (the till's id at the provider)")
 	}
 	switch {
 	case c.QR.Key.IsZero():
