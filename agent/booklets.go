@@ -172,3 +172,7 @@ func (a *Agent) AddBooklet(ctx context.Context, b posagent.Booklet) error {
 	wake(a.bookletWake)
 	return nil
 }
+
+// KeepBooklets runs one round of booklet keeping now: the demo and a fresh
+// install lease their first numbers before the first sale.
+func (a *Agent) KeepBooklets(ctx context.Context) { a.keepBooklets(ctx) }

@@ -16,6 +16,9 @@ import (
 // and then so that a fixed account resumes by itself.
 const configPause = 5 * time.Minute
 
+// clockAlarmSkew is the smallest measured skew that raises the clock alarm.
+const clockAlarmSkew = 30 * time.Second
+
 // defaultRateLimitWait is used when a provider says "slow down" without saying how long.
 const defaultRateLimitWait = time.Minute
 
@@ -294,6 +297,11 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 		}
 		return decision{action: actRetry, at: now.Add(wait), reason: reason, holdUntil: now.Add(wait)}
 	case posagent.KindClock:
+		if pe != nil && pe.Skew != 0 && pe.Skew.Abs() < clockAlarmSkew {
+			// A skew of a second or two is the resolution of the provider's
+			// clock reading, not a wrong clock: wait it out, no alarm.
+			return decision{action: actRetry, at: now.Add(pe.Skew.Abs() + time.Second), reason: reason}
+		}
 		d := decision{action: actRetry, at: now.Add(a.backoff(job.Attempts - 1)), reason: reason, clock: true}
 		if pe != nil {
 			d.skew = pe.Skew

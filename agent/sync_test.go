@@ -44,6 +44,10 @@ func TestDecideFollowsTheErrorsTable(t *testing.T) {
 			func(t *testing.T, d decision) { require.Equal(t, now.Add(configPause), d.pauseUntil) }},
 		{"clock", &posagent.Error{Kind: posagent.KindClock, Skew: 7 * time.Minute}, actRetry, 8 * time.Second,
 			func(t *testing.T, d decision) { require.True(t, d.clock); require.Equal(t, 7*time.Minute, d.skew) }},
+		{"clock unknown skew", &posagent.Error{Kind: posagent.KindClock}, actRetry, 8 * time.Second,
+			func(t *testing.T, d decision) { require.True(t, d.clock) }},
+		{"clock reading noise", &posagent.Error{Kind: posagent.KindClock, Skew: 900 * time.Millisecond}, actRetry, 1900 * time.Millisecond,
+			func(t *testing.T, d decision) { require.False(t, d.clock) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
