@@ -167,7 +167,9 @@ func DefaultConfig() Config {
 		Store: Store{Path: "/var/lib/posagent/posagent.db"},
 		API:   API{Address: DefaultAddress},
 		Sync: Sync{
-			Concurrency: 4, BackoffBase: Duration{2 * time.Second}, BackoffCap: Duration{10 * time.Minute},
+			// ECPay rate-limits per merchant and answers 403 to parallel requests
+			// (ecpay.md §9): one call at a time unless the provider allows more.
+			Concurrency: 1, BackoffBase: Duration{2 * time.Second}, BackoffCap: Duration{10 * time.Minute},
 			CallTimeout: Duration{20 * time.Second},
 		},
 		Alarms:   Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},

@@ -98,7 +98,7 @@ address = "127.0.0.1:8765"            # loopback only unless allow_remote = true
 token   = "@TOKEN@"
 
 [sync]
-concurrency  = 4                      # provider calls in flight at once
+concurrency  = 1                      # provider calls in flight; ECPay wants 1 per merchant
 backoff_base = "2s"                   # first retry delay; doubles per attempt, with jitter
 backoff_cap  = "10m"
 max_attempts = 0                      # 0: retry transient errors until a person looks
