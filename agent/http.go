@@ -90,7 +90,12 @@ func (a *Agent) authorize(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(a.cfg.API.Token.Reveal()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
+		// The scheme is case-insensitive (RFC 7235); the token is not.
+		ok := len(h) > 7 && strings.EqualFold(h[:7], "bearer ")
+		var token string
+		if ok {
+			token = h[7:]
+		}
 		got := sha256.Sum256([]byte(token))
 		if !ok || a.cfg.API.Token.IsZero() || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)

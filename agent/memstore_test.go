@@ -210,6 +210,16 @@ func (s *memStore) FinishPrint(ctx context.Context, n posagent.InvoiceNumber, ok
 	return nil
 }
 
+func (s *memStore) PrintState(ctx context.Context, n posagent.InvoiceNumber) (PrintState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mi, err := s.get(n)
+	if err != nil {
+		return PrintState{}, err
+	}
+	return mi.rec.Print, nil
+}
+
 func (s *memStore) PendingPrints(ctx context.Context, limit int) ([]posagent.InvoiceNumber, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -136,6 +136,8 @@ type Store interface {
 	BeginPrint(ctx context.Context, n posagent.InvoiceNumber) (reprint bool, err error)
 	// FinishPrint records how the attempt went.
 	FinishPrint(ctx context.Context, n posagent.InvoiceNumber, printed bool, reason string, mayHaveReachedPaper bool) error
+	// PrintState is where an invoice's proof stands.
+	PrintState(ctx context.Context, n posagent.InvoiceNumber) (PrintState, error)
 	// PendingPrints lists the invoices whose proof is still to be printed, oldest first.
 	PendingPrints(ctx context.Context, limit int) ([]posagent.InvoiceNumber, error)
 

@@ -44,6 +44,14 @@ func (a *Agent) printProof(ctx context.Context, inv posagent.Invoice, forceRepri
 		rep.Reason, rep.Message = ReasonNoPrinter, cashierMessage(ReasonNoPrinter)
 		return rep
 	}
+	if !forceReprint {
+		// The sale path and the retry loop may both reach for a proof: the
+		// one that comes second finds it printed and leaves it.
+		if ps, err := a.store.PrintState(ctx, inv.Number); err == nil && ps.State == "printed" {
+			rep.Printed = true
+			return rep
+		}
+	}
 	reprint, err := a.store.BeginPrint(ctx, inv.Number)
 	if err != nil {
 		a.log.Error("begin print", "number", inv.Number, "err", err)

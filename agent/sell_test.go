@@ -213,3 +213,17 @@ func TestCashierMessages(t *testing.T) {
 		require.Equal(t, want, cashierMessage(reason), reason)
 	}
 }
+
+// The retry loop and the sale path reach for the same proof: it prints once.
+func TestLoopAndSaleNeverPrintTwice(t *testing.T) {
+	h := newHarness(t, taipeiClock().Now, nil)
+	sale, err := h.agent.PrepareSale(decodeSale(t, saleJSON("race", 55)))
+	require.NoError(t, err)
+	rec, created, err := h.store.Issue(context.Background(), sale, fakeCoder)
+	require.NoError(t, err)
+	require.True(t, created)
+	h.agent.printPending(context.Background()) // the loop gets there first
+	rep := h.agent.printProof(context.Background(), rec.Invoice, false)
+	require.True(t, rep.Printed)
+	require.Equal(t, []string{"ORIGINAL AB12345600"}, h.printer.jobs())
+}

@@ -28,7 +28,8 @@ type providerHealth struct {
 	online      bool
 	failures    int // consecutive transient failures
 	nextProbe   time.Time
-	holdUntil   time.Time // rate limited: no calls before
+	holdUntil   time.Time // rate limited, clock: no calls before
+	holdReason  string
 	pausedUntil time.Time // config error: no calls before
 	pauseReason string
 	lastError   string
@@ -45,7 +46,8 @@ type HealthView struct {
 	Online      bool      `json:"online"`
 	Paused      bool      `json:"paused"`
 	PauseReason string    `json:"pause_reason,omitempty"`
-	RateLimited bool      `json:"rate_limited,omitempty"`
+	HeldUntil   time.Time `json:"held_until,omitzero"`
+	HoldReason  string    `json:"hold_reason,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
@@ -59,10 +61,13 @@ func (a *Agent) healthView(now time.Time) HealthView {
 	defer h.mu.Unlock()
 	v := HealthView{
 		Name: a.provider.Name(), Online: h.online, Paused: now.Before(h.pausedUntil), PauseReason: h.pauseReason,
-		RateLimited: now.Before(h.holdUntil), LastError: h.lastError, LastErrorAt: h.lastErrorAt, LastSuccess: h.lastOK,
+		LastError: h.lastError, LastErrorAt: h.lastErrorAt, LastSuccess: h.lastOK,
 	}
 	if !v.Paused {
 		v.PauseReason = ""
+	}
+	if now.Before(h.holdUntil) {
+		v.HeldUntil, v.HoldReason = h.holdUntil, h.holdReason
 	}
 	if h.clockAlarm {
 		v.ClockSkew = h.clockSkew.Round(time.Second).String()
@@ -182,7 +187,13 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 		rerr = a.store.Done(rctx, job)
 		a.log.Debug("job done", "job", job.ID, "kind", job.Kind, "number", job.Number, "took", elapsed)
 	case actRetry:
-		rerr = a.store.Retry(rctx, job, d.at, errors.New(d.reason))
+		at := d.at
+		if d.providerWide && !job.CreatedAt.IsZero() {
+			// The hold keeps the provider alone until d.at; due from its first
+			// place, the job is the first handed out when the hold ends.
+			at = job.CreatedAt
+		}
+		rerr = a.store.Retry(rctx, job, at, errors.New(d.reason))
 		a.log.Info("job will be retried", "job", job.ID, "kind", job.Kind, "number", job.Number,
 			"at", d.at.Format(time.RFC3339), "error", d.reason)
 	case actDead:
@@ -273,6 +284,13 @@ type decision struct {
 	skew       time.Duration
 	clock      bool
 	offline    bool
+	// wait: the client held the call back itself (clock resolution); it says
+	// nothing about the provider's health.
+	wait bool
+	// providerWide: the failure concerns the provider, not this job. The
+	// provider is held (offline probe, rate limit, pause, clock) and the job
+	// keeps its place in the queue, so that invoices go out in number order.
+	providerWide bool
 }
 
 // decide maps a call's outcome onto what happens to the job and the provider
@@ -289,20 +307,22 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 		return decision{action: actDead, reason: reason}
 	case posagent.KindConfig:
 		until := now.Add(configPause)
-		return decision{action: actRetry, at: until, reason: reason, pauseUntil: until}
+		return decision{action: actRetry, at: until, reason: reason, pauseUntil: until, providerWide: true}
 	case posagent.KindRateLimited:
 		wait := defaultRateLimitWait
 		if pe != nil && pe.RetryAfter > 0 {
 			wait = pe.RetryAfter
 		}
-		return decision{action: actRetry, at: now.Add(wait), reason: reason, holdUntil: now.Add(wait)}
+		return decision{action: actRetry, at: now.Add(wait), reason: reason, holdUntil: now.Add(wait), providerWide: true}
 	case posagent.KindClock:
 		if pe != nil && pe.Skew != 0 && pe.Skew.Abs() < clockAlarmSkew {
 			// A skew of a second or two is the resolution of the provider's
 			// clock reading, not a wrong clock: wait it out, no alarm.
-			return decision{action: actRetry, at: now.Add(pe.Skew.Abs() + time.Second), reason: reason}
+			at := now.Add(pe.Skew.Abs() + time.Second)
+			return decision{action: actRetry, at: at, reason: reason, wait: true, holdUntil: at, providerWide: true}
 		}
-		d := decision{action: actRetry, at: now.Add(a.backoff(job.Attempts - 1)), reason: reason, clock: true}
+		at := now.Add(a.backoff(job.Attempts - 1))
+		d := decision{action: actRetry, at: at, reason: reason, clock: true, holdUntil: at, providerWide: true}
 		if pe != nil {
 			d.skew = pe.Skew
 		}
@@ -313,8 +333,9 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 	if limit := a.cfg.Sync.MaxAttempts; limit > 0 && job.Attempts >= limit {
 		return decision{action: actDead, reason: fmt.Sprintf("gave up after %d attempts: %s", job.Attempts, reason)}
 	}
+	transient := posagent.IsKind(err, posagent.KindTransient)
 	return decision{action: actRetry, at: now.Add(a.backoff(job.Attempts - 1)), reason: reason,
-		offline: posagent.IsKind(err, posagent.KindTransient)}
+		offline: transient, providerWide: transient}
 }
 
 // backoff is the delay after the failure of attempt number failed+1:
@@ -336,6 +357,15 @@ func (a *Agent) noteHealth(err error, d decision) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls++
+	if d.holdUntil.After(h.holdUntil) {
+		h.holdUntil, h.holdReason = d.holdUntil, string(posagent.ErrorKind(err))
+		if d.wait {
+			h.holdReason = "waiting for the provider's clock to pass the issue time"
+		}
+	}
+	if d.wait {
+		return
+	}
 	if err == nil {
 		if !h.online {
 			a.log.Info("provider is reachable again", "provider", a.provider.Name())
@@ -361,9 +391,6 @@ func (a *Agent) noteHealth(err error, d decision) {
 		h.pausedUntil, h.pauseReason = d.pauseUntil, err.Error()
 		a.log.Error("provider rejected the set-up; syncing paused, sales go on", "provider", a.provider.Name(),
 			"until", d.pauseUntil.Format(time.RFC3339), "err", err)
-	}
-	if !d.holdUntil.IsZero() && d.holdUntil.After(h.holdUntil) {
-		h.holdUntil = d.holdUntil
 	}
 	if d.clock {
 		h.clockAlarm, h.clockSkew = true, d.skew
