@@ -23,6 +23,7 @@ type command struct {
 
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
+	"qr":      {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"version": {"print the version", runVersion},
 }
 
