@@ -199,9 +199,9 @@ func TestQRDecodeVectorC(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		var d struct {
 			Number, Date, RandomCode, BuyerTaxID, SellerTaxID, Verification, SellerArea, Encoding, Period, Barcode string
-			SalesAmount, Total                                                                                  int64
-			ItemsRecorded, ItemsTotal                                                                           int
-			Items                                                                                               []struct {
+			SalesAmount, Total                                                                                     int64
+			ItemsRecorded, ItemsTotal                                                                              int
+			Items                                                                                                  []struct {
 				Name      string
 				Quantity  json.Number
 				UnitPrice json.Number `json:"unit_price"`
