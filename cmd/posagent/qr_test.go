@@ -199,7 +199,7 @@ func TestQRDecodeVectorC(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		var d struct {
 			Number, Date, Verification, Encoding, Period, Barcode string
-			Items                                                []struct {
+			Items                                                 []struct {
 				Name      string
 				Quantity  json.Number
 				UnitPrice json.Number `json:"unit_price"`
