@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/traditionalchinese"
@@ -85,6 +86,23 @@ func inBig5(r rune) bool {
 	if r < utf8.RuneSelf {
 		return true
 	}
+	if r > 0xFFFF {
+		return roundTripsBig5(r) // rare: not worth a cache entry
+	}
+	if known, ok := big5Runes.Load(r); ok {
+		return known.(bool)
+	}
+	ok := roundTripsBig5(r)
+	big5Runes.Store(r, ok)
+	return ok
+}
+
+// big5Runes caches inBig5 for the Basic Multilingual Plane (at most 64k
+// entries): a shop's item names use a few hundred characters, and a Big5
+// round trip costs two transformers.
+var big5Runes sync.Map // rune → bool
+
+func roundTripsBig5(r rune) bool {
 	var in [utf8.UTFMax]byte
 	n := utf8.EncodeRune(in[:], r)
 	enc, err := traditionalchinese.Big5.NewEncoder().Bytes(in[:n])
