@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/posagent/posagent"
@@ -72,7 +73,8 @@ func runQRKey(std stdio, args []string) error {
 // keyFrom parses a key given on the command line or in the environment,
 // naming where it came from and never echoing it.
 func keyFrom(source, hex string) (qr.Key, error) {
-	k, err := qr.ParseKey(hex)
+	// A key read from a file into the environment often keeps its newline.
+	k, err := qr.ParseKey(strings.TrimSpace(hex))
 	if err != nil {
 		var pe *posagent.Error
 		if errors.As(err, &pe) {

@@ -88,7 +88,7 @@ func TestQREncodeVectorD(t *testing.T) {
 }
 
 func TestQREncodeKeyFromEnvironment(t *testing.T) {
-	t.Setenv(qrKeyEnv, strings.ToLower(testKey))
+	t.Setenv(qrKeyEnv, strings.ToLower(testKey)+"\n")
 	code, out, errOut := runCLI(t, "", "qr", "encode", consumerInv)
 	require.Equal(t, 0, code, errOut)
 	_, want, _ := runCLI(t, "", "qr", "encode", "--key", testKey, consumerInv)
