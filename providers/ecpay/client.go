@@ -274,29 +274,35 @@ func (c *Client) call(ctx context.Context, endpoint string, data any, out result
 	if err != nil {
 		return &posagent.Error{Kind: posagent.KindTransient, Message: "ecpay " + endpoint + ": answer cut off", Err: err}
 	}
-	var env2 responseEnvelope
-	envErr := json.Unmarshal(raw, &env2)
-	rp := int64(0)
-	if envErr == nil {
-		rp = int64(env2.RpHeader.Timestamp)
-	}
+	rp, _ := peekTimestamp(raw)
 	c.measureSkew(sent, received, rp, resp.Header.Get("Date"))
-	attrs := []slog.Attr{
-		slog.String("endpoint", endpoint), slog.Int("http", resp.StatusCode),
-		slog.Duration("took", received.Sub(sent)),
-	}
+	return c.decode(ctx, endpoint, resp.StatusCode, raw, received.Sub(sent), out)
+}
 
-	if resp.StatusCode != http.StatusInternalServerError {
+// peekTimestamp reads RpHeader.Timestamp from an answer, if it is there.
+func peekTimestamp(raw []byte) (int64, bool) {
+	var env responseEnvelope
+	if json.Unmarshal(raw, &env) != nil {
+		return 0, false
+	}
+	return int64(env.RpHeader.Timestamp), env.RpHeader.Timestamp > 0
+}
+
+// decode checks an answer: HTTP status → TransCode → decrypt → RtnCode (§2),
+// and fills out on success.
+func (c *Client) decode(ctx context.Context, endpoint string, status int, raw []byte, took time.Duration, out resulter) error {
+	attrs := []slog.Attr{slog.String("endpoint", endpoint), slog.Int("http", status), slog.Duration("took", took)}
+	if status != http.StatusInternalServerError {
 		c.mu.Lock()
 		c.http500 = 0
 		c.mu.Unlock()
 	}
 	switch {
-	case resp.StatusCode == http.StatusForbidden:
+	case status == http.StatusForbidden:
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay rate limit", attrs...)
 		return &posagent.Error{Kind: posagent.KindRateLimited, RetryAfter: rateLimitPause,
-			Err: &APIError{Endpoint: endpoint, HTTP: resp.StatusCode, Msg: "calling too fast; ECPay asks for a 30-minute pause"}}
-	case resp.StatusCode == http.StatusInternalServerError:
+			Err: &APIError{Endpoint: endpoint, HTTP: status, Msg: "calling too fast; ECPay asks for a 30-minute pause"}}
+	case status == http.StatusInternalServerError:
 		// A 500 is a malformed request, keys not matching the MerchantID or a
 		// crypto error: once may be a glitch, twice in a row is the setup (§6).
 		c.mu.Lock()
@@ -309,22 +315,23 @@ func (c *Client) call(ctx context.Context, endpoint string, data any, out result
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay server error", append(attrs, slog.Int("in_a_row", n))...)
 		return &posagent.Error{Kind: kind, Err: &APIError{Endpoint: endpoint, HTTP: 500, Msg: "malformed request or MerchantID/keys mismatch"}}
-	case resp.StatusCode >= 500:
+	case status >= 500:
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay server error", attrs...)
-		return &posagent.Error{Kind: posagent.KindTransient, Err: &APIError{Endpoint: endpoint, HTTP: resp.StatusCode}}
-	case resp.StatusCode != http.StatusOK:
+		return &posagent.Error{Kind: posagent.KindTransient, Err: &APIError{Endpoint: endpoint, HTTP: status}}
+	case status != http.StatusOK:
 		c.log.LogAttrs(ctx, slog.LevelError, "ecpay unexpected status", attrs...)
-		return &posagent.Error{Kind: posagent.KindConfig, Err: &APIError{Endpoint: endpoint, HTTP: resp.StatusCode, Msg: "unexpected status; check BaseURL"}}
+		return &posagent.Error{Kind: posagent.KindConfig, Err: &APIError{Endpoint: endpoint, HTTP: status, Msg: "unexpected status; check BaseURL"}}
 	}
-	if envErr != nil || env2.TransCode == nil {
+	var env responseEnvelope
+	if err := json.Unmarshal(raw, &env); err != nil || env.TransCode == nil {
 		// Proxies and captive portals answer 200 with HTML; the request may or
 		// may not have arrived.
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay malformed answer", attrs...)
 		return &posagent.Error{Kind: posagent.KindTransient, Message: "ecpay " + endpoint + ": answer is not ECPay's JSON envelope"}
 	}
-	attrs = append(attrs, slog.Int64("trans_code", int64(*env2.TransCode)))
-	if *env2.TransCode != 1 {
-		apiErr := &APIError{Endpoint: endpoint, TransCode: int64(*env2.TransCode), Msg: string(env2.TransMsg)}
+	attrs = append(attrs, slog.Int64("trans_code", int64(*env.TransCode)))
+	if *env.TransCode != 1 {
+		apiErr := &APIError{Endpoint: endpoint, TransCode: int64(*env.TransCode), Msg: string(env.TransMsg)}
 		kind := classifyTrans(apiErr.Msg)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay envelope refused", append(attrs, slog.String("msg", apiErr.Msg))...)
 		e := &posagent.Error{Kind: kind, Err: apiErr}
@@ -333,10 +340,10 @@ func (c *Client) call(ctx context.Context, endpoint string, data any, out result
 		}
 		return e
 	}
-	if env2.Data == nil || *env2.Data == "" || *env2.Data == "null" {
+	if env.Data == nil || *env.Data == "" || *env.Data == "null" {
 		return &posagent.Error{Kind: posagent.KindTransient, Message: "ecpay " + endpoint + ": answer has no Data"}
 	}
-	plain, err := c.cipher.Decrypt(string(*env2.Data))
+	plain, err := c.cipher.Decrypt(string(*env.Data))
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay undecryptable answer", attrs...)
 		return &posagent.Error{Kind: posagent.KindTransient, Message: "ecpay " + endpoint + ": cannot decrypt the answer", Err: err}
