@@ -218,7 +218,9 @@ func TestUploadMapsTheDomain(t *testing.T) {
 	}{
 		{"mobile carrier", func(i *posagent.Invoice) {
 			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierMobile, ID: "/ABC+123"}
-		}, func(g ecpaytest.Invoice) bool { return g.CarrierType == "3" && g.CarrierNum == "/ABC+123" && g.Print == "0" }},
+		}, func(g ecpaytest.Invoice) bool {
+			return g.CarrierType == "3" && g.CarrierNum == "/ABC+123" && g.Print == "0"
+		}},
 		{"citizen carrier", func(i *posagent.Invoice) {
 			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierCitizen, ID: "AB12345678901234"}
 		}, func(g ecpaytest.Invoice) bool { return g.CarrierType == "2" && g.CarrierNum == "AB12345678901234" }},
@@ -227,7 +229,9 @@ func TestUploadMapsTheDomain(t *testing.T) {
 		}, func(g ecpaytest.Invoice) bool { return g.CarrierType == "1" && g.CarrierNum == "" }},
 		{"donation", func(i *posagent.Invoice) { i.Print, i.LoveCode = false, "168001" },
 			func(g ecpaytest.Invoice) bool { return g.LoveCode == "168001" && g.Print == "0" }},
-		{"business buyer", func(i *posagent.Invoice) { i.Buyer = posagent.Buyer{TaxID: "53212539", Name: "測試股份有限公司"} },
+		{"business buyer", func(i *posagent.Invoice) {
+			i.Buyer = posagent.Buyer{TaxID: "53212539", Name: "測試股份有限公司"}
+		},
 			func(g ecpaytest.Invoice) bool { return g.Identifier == "53212539" && g.Print == "1" }},
 		{"zero rated", func(i *posagent.Invoice) {
 			i.TaxType, i.ZeroTaxReason, i.SalesAmount, i.TaxAmount = posagent.TaxZero, "71", 111, 0
