@@ -413,6 +413,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Every answer, faults included, carries the server's (possibly lying) time.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	endpoint, ok := strings.CutPrefix(r.URL.Path, "/B2CInvoice/")
 	if !ok || r.Method != http.MethodPost || handlers[endpoint] == nil {
 		s.record(Request{Endpoint: r.URL.Path, HTTP: http.StatusNotFound})
