@@ -341,3 +341,71 @@ func TestClockCorrectionCanBeDisabled(t *testing.T) {
 		e.checkErr(err, posagent.KindClock)
 	}
 }
+
+func TestFastClockDefersUpload(t *testing.T) {
+	e := newEnv(t)
+	inv := e.sale("FAST1")
+	// ECPay is 5 minutes behind us: our invoice is in its future.
+	e.srv.SetClockOffset(-5 * time.Minute)
+	if _, err := e.c.Machines(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := e.c.Upload(e.ctx, inv)
+	e.checkErr(err, posagent.KindClock)
+	var pe *posagent.Error
+	if errors.As(err, &pe); pe.Skew < 4*time.Minute {
+		t.Fatalf("Skew = %v", pe.Skew)
+	}
+	// Once the clocks agree again the same invoice goes through.
+	e.srv.SetClockOffset(0)
+	if _, err := e.c.Machines(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Upload(e.ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnvelopeRevisionAndTimestamp(t *testing.T) {
+	e := newEnv(t, func(_ *ecpaytest.Options, c *ecpay.Config) {
+		if c != nil {
+			c.Revisions = map[string]string{"GetIssue": "", "CheckLoveCode": "9.9.9"}
+		}
+	})
+	before := time.Now().Unix()
+	e.c.Machines(e.ctx)
+	e.c.GovTracks(e.ctx, e.period().Year)
+	e.c.GetIssue(e.ctx, "", time.Time{}, "R1")
+	e.c.LoveCodeExists(e.ctx, "168001")
+	after := time.Now().Unix()
+	want := map[string]string{"QueryOfflineMerchantPosSetting": "1.0.0", "GetGovInvoiceWordSetting": "3.0.0", "GetIssue": "", "CheckLoveCode": "9.9.9"}
+	for _, r := range e.srv.Requests() {
+		if r.Revision != want[r.Endpoint] {
+			t.Errorf("%s: Revision %q, want %q", r.Endpoint, r.Revision, want[r.Endpoint])
+		}
+		if r.Timestamp < before || r.Timestamp > after {
+			t.Errorf("%s: Timestamp %d not taken at send time (%d–%d)", r.Endpoint, r.Timestamp, before, after)
+		}
+	}
+}
+
+func TestProviderVoidOfOnlineInvoice(t *testing.T) {
+	e := newEnv(t)
+	id, err := e.c.AddTrack(e.ctx, ecpay.NewTrack{Period: e.period(), InvType: "07", Category: ecpay.CategoryOnline, Header: "ZZ", Start: 10005000, End: 10005049})
+	if err == nil {
+		err = e.c.SetTrackStatus(e.ctx, id, ecpay.TrackEnabled)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := e.c.IssueOnline(e.ctx, sampleSale("ONV1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Void(e.ctx, inv, voidOf(inv)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.srv.Invoice(string(inv.Number)); !got.Voided {
+		t.Fatal("not voided")
+	}
+}

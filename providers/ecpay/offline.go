@@ -2,6 +2,7 @@ package ecpay
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -343,6 +344,14 @@ func (c *Client) OfflineIssue(ctx context.Context, inv posagent.Invoice) error {
 	}
 	if c.cfg.MachineID == "" {
 		return posagent.Errorf(posagent.KindConfig, "ecpay: MachineID is not configured")
+	}
+	// ECPay refuses an InvoiceDate later than its own now (§6): with a fast
+	// local clock, wait for ECPay's time to pass the issue time rather than
+	// have the upload refused as bad data.
+	if skew, _, ok := c.ClockSkew(); ok && inv.IssuedAt.After(c.now().Add(-skew)) {
+		return &posagent.Error{Kind: posagent.KindClock, Skew: skew, Message: fmt.Sprintf(
+			"ecpay OfflineIssue: invoice %s is issued at %s, after ECPay's current time (local clock ahead by %s)",
+			inv.Number, dateTime(inv.IssuedAt), skew)}
 	}
 	var out struct {
 		Result

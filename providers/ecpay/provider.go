@@ -23,9 +23,18 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 	return c.OfflineIssue(ctx, inv)
 }
 
-// Void is OfflineInvalid.
+// Void is OfflineInvalid. The seam does not say whether ECPay numbered the
+// invoice online (IssueOnline); when OfflineInvalid does not find it, the
+// online void (Invalid) is tried for the same number. Only one of them can
+// hold it, so the second call never voids anything the first should have.
 func (c *Client) Void(ctx context.Context, inv posagent.Invoice, v posagent.Void) error {
-	return c.OfflineInvalid(ctx, inv, v)
+	err := c.OfflineInvalid(ctx, inv, v)
+	if posagent.IsKind(err, posagent.KindNotFound) {
+		if online := c.VoidOnline(ctx, inv, v); !posagent.IsKind(online, posagent.KindNotFound) {
+			return online
+		}
+	}
+	return err
 }
 
 // Allow is Allowance; use AllowNumbered to keep ECPay's allowance number.

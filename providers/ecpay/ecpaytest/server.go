@@ -121,6 +121,8 @@ type Track struct {
 // Request is one request as the stand-in saw it.
 type Request struct {
 	Endpoint  string
+	Revision  string // RqHeader.Revision as sent ("" when absent)
+	Timestamp int64  // RqHeader.Timestamp as sent
 	HTTP      int
 	TransCode int
 	RtnCode   int
@@ -460,7 +462,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, transCode, transMsg, data := s.process(endpoint, r)
+	status, transCode, transMsg, data := s.process(endpoint, r, &rec)
 	rec.HTTP, rec.TransCode = status, transCode
 	if data != nil {
 		rec.RtnCode, _ = data["RtnCode"].(int)
@@ -479,7 +481,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // process checks the envelope and runs the endpoint. It returns the HTTP
 // status, the TransCode and message, and the plaintext Data of the answer.
-func (s *Server) process(endpoint string, r *http.Request) (int, int, string, map[string]any) {
+func (s *Server) process(endpoint string, r *http.Request, rec *Request) (int, int, string, map[string]any) {
 	var env struct {
 		MerchantID string
 		RqHeader   struct {
@@ -493,6 +495,8 @@ func (s *Server) process(endpoint string, r *http.Request) (int, int, string, ma
 	if err := dec.Decode(&env); err != nil {
 		return http.StatusInternalServerError, 0, "", nil
 	}
+	rec.Revision = env.RqHeader.Revision
+	rec.Timestamp, _ = env.RqHeader.Timestamp.Int64()
 	if env.MerchantID != s.opt.MerchantID {
 		// ECPay answers 500 when the MerchantID does not match the keys (§6).
 		return http.StatusInternalServerError, 0, "", nil
