@@ -1,6 +1,7 @@
 package ecpay_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -433,5 +434,33 @@ func TestCarrierChecks(t *testing.T) {
 	e.srv.Up()
 	if ok, err := e.c.LoveCodeExists(e.ctx, "7654321"); err != nil || !ok {
 		t.Fatalf("after outage = %v, %v", ok, err)
+	}
+}
+
+// BenchmarkUploadRoundTrip is one OfflineIssue against the TLS stand-in:
+// encryption, HTTPS on loopback, the stand-in's checks, decryption.
+func BenchmarkUploadRoundTrip(b *testing.B) {
+	p := posagent.PeriodOf(time.Now())
+	srv := ecpaytest.New(ecpaytest.Options{TLS: true, Pool: []ecpaytest.Allocation{{Year: p.Year, Term: p.Term(), InvType: "07", Header: "ZZ", Start: 0, End: 999999}}})
+	defer srv.Close()
+	c, err := ecpay.New(srv.Config("POS01"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs, err := c.LeaseBooklets(b.Context(), posagent.LeaseRequest{Period: p, MachineID: "POS01", Booklets: 20000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		if i >= bs[0].Count() {
+			b.Fatal("out of numbers")
+		}
+		inv := sampleSale("B" + strconv.Itoa(i))
+		inv.Number, inv.RandomCode, inv.IssuedAt = bs[0].Number(i), "1234", time.Now().Add(-time.Second)
+		i++
+		if err := c.Upload(b.Context(), inv); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
