@@ -101,12 +101,16 @@ func classifyRtn(code int64, msg string) posagent.Kind {
 	case codeHasAllowances:
 		return posagent.KindConflict
 	case codeAlreadyVoided:
-		return posagent.KindDuplicate
+		// On a void this is success (voidResult); anywhere else the request
+		// contradicts a voided document.
+		return posagent.KindConflict
 	case codeMOFFailed, codeSystemError:
 		return posagent.KindTransient
 	}
 	switch {
-	case containsAny(msg, duplicateWords), containsAny(msg, voidedWords):
+	case containsAny(msg, voidedWords):
+		return posagent.KindConflict
+	case containsAny(msg, duplicateWords):
 		return posagent.KindDuplicate
 	case containsAny(msg, transientWords):
 		return posagent.KindTransient

@@ -2,6 +2,7 @@ package ecpay_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,11 @@ func TestRtnCodeMapping(t *testing.T) {
 		{5000028, "", posagent.KindInvalid},
 		{2020001, "", posagent.KindInvalid},
 		{5070450, "", posagent.KindConflict},
-		{2000063, "", posagent.KindDuplicate},
+		{2000063, "", posagent.KindConflict}, // success on a void: TestAlreadyVoidedIsSuccessOnVoids
 		{9000001, "", posagent.KindTransient},
 		{9999999, "", posagent.KindTransient},
 		{1234567, "自訂編號重覆", posagent.KindDuplicate},
-		{1234567, "發票已作廢過", posagent.KindDuplicate},
+		{1234567, "發票已作廢過", posagent.KindConflict},
 		{1234567, "系統維護中，請稍後再試", posagent.KindTransient},
 		{1234567, "something new", posagent.KindInvalid},
 		{0, "", posagent.KindInvalid},
@@ -408,4 +409,88 @@ func TestProviderVoidOfOnlineInvoice(t *testing.T) {
 	if got, _ := e.srv.Invoice(string(inv.Number)); !got.Voided {
 		t.Fatal("not voided")
 	}
+}
+
+func TestAlreadyVoidedIsSuccessOnVoids(t *testing.T) {
+	e := newEnv(t)
+	inv := e.sale("AV1")
+	if err := e.c.Upload(e.ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	a := allowanceOf(inv, "A1")
+	a.ProviderNumber = "2026000000000001"
+	for _, f := range []ecpaytest.Fault{
+		{Kind: ecpaytest.FaultRtnCode, Endpoint: "OfflineInvalid", Code: 2000063},
+		{Kind: ecpaytest.FaultRtnCode, Endpoint: "OfflineInvalid", Code: 7777777, Msg: "發票已作廢過"},
+		{Kind: ecpaytest.FaultRtnCode, Endpoint: "Invalid", Code: 2000063},
+		{Kind: ecpaytest.FaultRtnCode, Endpoint: "AllowanceInvalid", Code: 2000063, Msg: "折讓單已作廢過"},
+	} {
+		e.srv.Inject(f, 1)
+		var err error
+		switch f.Endpoint {
+		case "OfflineInvalid":
+			err = e.c.Void(e.ctx, inv, voidOf(inv))
+		case "Invalid":
+			err = e.c.VoidOnline(e.ctx, inv, voidOf(inv))
+		default:
+			err = e.c.VoidAllowance(e.ctx, inv, a, "x")
+		}
+		if err != nil {
+			t.Fatalf("%s %d %s: %v", f.Endpoint, f.Code, f.Msg, err)
+		}
+	}
+	// An allowance on a voided invoice is a conflict, found before sending.
+	if err := e.c.Void(e.ctx, inv, voidOf(inv)); err != nil {
+		t.Fatal(err)
+	}
+	e.checkErr(e.c.Allow(e.ctx, inv, allowanceOf(inv, "A2")), posagent.KindConflict)
+}
+
+// TestNoSecretInLogsOrErrors drives successes and every failure path at debug
+// level and scans each log line and error for the keys and Data plaintext.
+func TestNoSecretInLogsOrErrors(t *testing.T) {
+	e := newEnv(t)
+	var errs []error
+	keep := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	inv := e.sale("SEC1")
+	keep(e.c.Upload(e.ctx, inv))
+	for _, f := range []ecpaytest.Fault{
+		{Kind: ecpaytest.FaultMalformed}, {Kind: ecpaytest.FaultStatus, Status: 500}, {Kind: ecpaytest.FaultRateLimit},
+		{Kind: ecpaytest.FaultTransCode, Msg: "Data 解密失敗"}, {Kind: ecpaytest.FaultRtnCode, Code: 5000022, Msg: "金額錯誤"},
+		{Kind: ecpaytest.FaultLoseAnswer},
+	} {
+		e.srv.Inject(f, 1)
+		keep(e.c.Upload(e.ctx, e.sale("SEC"+f.Kind.String())))
+	}
+	bad := e.sale("SEC2")
+	bad.Total = 1 // refused locally
+	keep(e.c.Upload(e.ctx, bad))
+	wrong := newEnv(t, func(_ *ecpaytest.Options, c *ecpay.Config) {
+		if c != nil {
+			c.HashIV = "0000000000000000"
+		}
+	})
+	keep(wrong.c.Upload(wrong.ctx, inv))
+	if len(errs) < 7 {
+		t.Fatalf("only %d failures were provoked", len(errs))
+	}
+	for _, err := range errs {
+		for _, s := range append(secrets, "0000000000000000") {
+			if strings.Contains(err.Error(), s) || strings.Contains(fmt.Sprintf("%+v", err), s) {
+				t.Fatalf("error %q contains %q", err, s)
+			}
+		}
+	}
+	logs := e.logs.String() + wrong.logs.String()
+	if !strings.Contains(logs, `"level":"DEBUG"`) || !strings.Contains(logs, "OfflineIssue") {
+		t.Fatal("the debug log is empty: the scan would prove nothing")
+	}
+	if strings.Contains(logs, "0000000000000000") {
+		t.Fatal("a log line contains the HashIV")
+	}
+	// newEnv's cleanup scans both logs for the stage keys and the plaintext.
 }

@@ -114,6 +114,10 @@ func (c *Client) AllowNumbered(ctx context.Context, inv posagent.Invoice, a posa
 	if err != nil {
 		return "", err
 	}
+	if r.Voided {
+		c.forgetAllowance(key)
+		return "", posagent.Errorf(posagent.KindConflict, "ecpay: invoice %s is voided; no allowance can be made", inv.Number)
+	}
 	if retry && r.Remaining == before-a.Total {
 		c.forgetAllowance(key)
 		c.log.LogAttrs(ctx, levelWarn, "ecpay allowance made by an unanswered request; adopted without its number", attrNumber(inv.Number))
