@@ -210,7 +210,9 @@ func (c *Client) measureSkew(sent, received time.Time, rpTimestamp int64, date s
 		return
 	}
 	// The server stamped its answer somewhere between send and receipt; the
-	// midpoint halves the error. Both server sources have 1 s resolution.
+	// midpoint halves the error. Both server sources are whole seconds, cut
+	// down: half a second more centres them.
+	server = server.Add(500 * time.Millisecond)
 	local := sent.Add(received.Sub(sent) / 2)
 	skew := local.Sub(server).Round(time.Second)
 	c.mu.Lock()
