@@ -60,7 +60,8 @@ const (
 )
 
 // Message fragments for codes not in the table: ECPay says to classify by
-// RtnMsg text when the code is unknown (§8).
+// RtnMsg text when the code is unknown (§8). The code for an offline InvoiceNo
+// uploaded twice is unpublished [U]: it is recognised by its message (重複).
 var (
 	clockWords     = []string{"timestamp", "時間戳", "時效", "時間已過期", "時間逾期"}
 	configWords    = []string{"解密", "金鑰", "簽章", "hashkey", "hashiv", "merchantid", "廠商編號", "特店編號"}
