@@ -25,6 +25,7 @@ type command struct {
 var commands = map[string]command{
 	"qr":      {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"version": {"print the version", runVersion},
+	"ecpay":   {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 }
 
 // usageError makes run print the message and exit 2.

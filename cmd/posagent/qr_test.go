@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -19,12 +17,7 @@ const (
 	mofHead     = "AB112233441020523999900000144000001540000000001234567ydXZt4LAN1UHN/j1juVcRA=="
 )
 
-func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, stdio{in: strings.NewReader(stdin), out: &out, err: &errOut})
-	return code, out.String(), errOut.String()
-}
+// runCLI is in ecpay_test.go.
 
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
 
