@@ -90,7 +90,7 @@ func (f *Fields) writeExtension(b *strings.Builder, n int) {
 	b.WriteByte(':')
 	b.WriteString(strconv.Itoa(f.ItemsTotal))
 	b.WriteByte(':')
-	b.WriteString(strconv.Itoa(int(f.Encoding)))
+	b.WriteString(f.Encoding.Digit())
 }
 
 var (

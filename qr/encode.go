@@ -16,8 +16,7 @@ const DefaultSellerArea = "**********"
 
 // Options say how the QR texts are built.
 type Options struct {
-	// Encoding of the item text. The zero value is Big5 (MOF value 0); use
-	// DefaultOptions or set UTF8, the MOF's safe default.
+	// Encoding of the item text; the zero value is UTF8, the MOF's safe default.
 	Encoding Encoding
 	// MaxVersion is the largest QR version the printer prints legibly: 6 to 40,
 	// 0 for the default 9.
@@ -40,7 +39,7 @@ var sellerAreaText = regexp.MustCompile(`^[\x20-\x39\x3B-\x7E]{10}$`)
 
 func (o Options) normalize() (Options, error) {
 	if !o.Encoding.Valid() {
-		return o, posagent.Invalid("encoding", "%d is not an encoding: 0 Big5, 1 UTF-8 or 2 Base64", int(o.Encoding))
+		return o, posagent.Invalid("encoding", "%d is not an encoding: UTF8, Big5 or Base64", int(o.Encoding))
 	}
 	if o.MaxVersion == 0 {
 		o.MaxVersion = DefaultMaxVersion

@@ -12,18 +12,29 @@ import (
 	"github.com/posagent/posagent"
 )
 
-// Encoding is how the item text of the QR codes is encoded; its value is the
-// MOF's field 12.
+// Encoding is how the item text of the QR codes is encoded. Digit gives the
+// MOF's field 12 value.
 //
-// The zero value is Big5, as the MOF numbers it; UTF-8 is the MOF's safe
-// default and DefaultOptions selects it.
+// The zero value is UTF-8, the MOF's safe default, so that Options{} never
+// silently means Big5 (whose MOF digit is 0).
 type Encoding int
 
 const (
-	Big5   Encoding = 0 // item names in Big5 bytes
-	UTF8   Encoding = 1 // item names in UTF-8 (the default)
-	Base64 Encoding = 2 // the whole item text as Base64 of its UTF-8
+	UTF8   Encoding = iota // item names in UTF-8 (the default); MOF digit 1
+	Big5                   // item names in Big5 bytes; MOF digit 0
+	Base64                 // the whole item text as Base64 of its UTF-8; MOF digit 2
 )
+
+// Digit is the encoding's value in field 12 of the left QR text.
+func (e Encoding) Digit() string {
+	switch e {
+	case Big5:
+		return "0"
+	case Base64:
+		return "2"
+	}
+	return "1"
+}
 
 // String is the name used by the CLI and JSON: big5, utf8, base64.
 func (e Encoding) String() string {
