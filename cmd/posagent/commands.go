@@ -33,6 +33,8 @@ var commands = map[string]command{
 	"jobs":     {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets": {"list invoice number booklets or add one", runBooklets},
 	"demo":     {"switch the demo's provider stand-in down or up", runDemo},
+	"qr":       {"MOF barcode and QR texts: key, encode, decode", runQR},
+	"ecpay":    {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 }
 
 // usageError makes run print the message and exit 2.
