@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeAgentAPI answers the operator commands like a running agent would and
+// records what it was asked.
+type fakeAgentAPI struct {
+	mu    sync.Mutex
+	token string
+	got   []string // "METHOD path body"
+}
+
+func (f *fakeAgentAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.got = append(f.got, r.Method+" "+r.URL.RequestURI()+" "+string(body))
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("Authorization") != "Bearer "+f.token {
+		w.WriteHeader(401)
+		io.WriteString(w, `{"code":"unauthorized","message":"the bearer token is wrong"}`)
+		return
+	}
+	switch r.Method + " " + r.URL.Path {
+	case "GET /v1/status":
+		io.WriteString(w, `{"time":"2025-09-14T13:03:00+08:00","terminal":{"machine_id":"POS01","seller_tax_id":"24634102","seller_name":"範例商店"},
+			"level":"warning","alarms":[{"level":"warning","code":"upload_deadline","message":"invoice AB12345600 is not uploaded 25h0m0s after it was made"}],
+			"provider":{"name":"ecpay","online":false,"paused":false,"last_error":"connection refused"},
+			"queue":{"pending":3,"in_flight":0,"dead":1,"done":7,"oldest_unsent":{"number":"AB12345600","kind":"upload","issued_at":"2025-09-13T12:00:00+08:00","age":"25h0m0s","age_seconds":90000,"deadline":"2025-09-15T12:00:00+08:00"}},
+			"numbers":[{"period":"11410","label":"114年09-10月","left":42},{"period":"11412","label":"114年11-12月","left":0}],
+			"printer":{"configured":true,"known":true,"ready":false,"reason":"paper out","message":"印表機缺紙 / printer is out of paper","prints_pending":2}}`)
+	case "POST /v1/sales":
+		if strings.Contains(string(body), `"bad"`) {
+			w.WriteHeader(422)
+			io.WriteString(w, `{"code":"invalid","field":"buyer.tax_id","message":"\"12345678\" is not a valid 統一編號"}`)
+			return
+		}
+		w.WriteHeader(201)
+		io.WriteString(w, `{"number":"AB12345601","random_code":"1234","period":"11410","period_label":"114年09-10月","total":155,"replayed":false,
+			"print":{"required":true,"printed":false,"reason":"paper out","message":"印表機缺紙 / printer is out of paper","will_retry":true}}`)
+	case "POST /v1/invoices/AB12345601/void":
+		w.WriteHeader(202)
+		io.WriteString(w, `{"number":"AB12345601","reason":"打錯"}`)
+	case "POST /v1/invoices/AB12345601/reprint":
+		io.WriteString(w, `{"required":true,"printed":true,"reprint":true}`)
+	case "POST /v1/invoices/AB12345601/allowances":
+		w.WriteHeader(201)
+		io.WriteString(w, `{"number":"AB12345601-01","invoice_number":"AB12345601","total":65,"tax_amount":3}`)
+	case "GET /v1/jobs":
+		io.WriteString(w, `{"state":"dead","jobs":[{"id":9,"kind":"upload","invoice_number":"AB12345600","state":"dead","attempts":1,"last_error":"ItemName too long"}]}`)
+	case "POST /v1/jobs/9/revive":
+		io.WriteString(w, `{"id":9,"state":"pending"}`)
+	case "GET /v1/booklets":
+		io.WriteString(w, `{"booklets":[{"track":"AB","first":12345600,"last":12345699,"period":"11410","source":"ecpay","left":42,"unused":42,"retired":false}]}`)
+	case "POST /v1/booklets":
+		w.WriteHeader(201)
+		io.WriteString(w, `{"track":"CD","first":0,"last":49,"period":"11410","source":"manual"}`)
+	case "POST /v1/demo/provider/down":
+		io.WriteString(w, `{"provider_down":true}`)
+	default:
+		w.WriteHeader(404)
+		io.WriteString(w, `{"code":"not_found","message":"no such endpoint"}`)
+	}
+}
+
+func runOperator(t *testing.T, stdin string, args ...string) (code int, out, errOut string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, stdio{in: strings.NewReader(stdin), out: &o, err: &e})
+	return code, o.String(), e.String()
+}
+
+func startFakeAgent(t *testing.T) (*fakeAgentAPI, string) {
+	t.Helper()
+	f := &fakeAgentAPI{token: "cli-token-0123456789"}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	t.Setenv("POSAGENT_ADDR", strings.TrimPrefix(srv.URL, "http://"))
+	t.Setenv("POSAGENT_TOKEN", f.token)
+	t.Setenv("POSAGENT_CONFIG", "")
+	return f, srv.URL
+}
+
+func TestOperatorCommandsReadable(t *testing.T) {
+	f, _ := startFakeAgent(t)
+	dir := t.TempDir()
+	sale := filepath.Join(dir, "sale.json")
+	require.NoError(t, os.WriteFile(sale, []byte(`{"sale_id":"x","items":[]}`), 0o600))
+	allowance := filepath.Join(dir, "al.json")
+	require.NoError(t, os.WriteFile(allowance, []byte(`{"items":[]}`), 0o600))
+
+	cases := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"status"}, 0, []string{"WARNING", "[warning] invoice AB12345600 is not uploaded", "ecpay: offline",
+			"3 waiting, 0 sending, 1 dead, 7 done", "114年09-10月 (11410): 42 left", "印表機缺紙 / printer is out of paper; 2 proofs waiting",
+			"upload deadline 2025-09-15 12:00"}},
+		{[]string{"sell", sale}, 0, []string{"invoice AB-12345601  random code 1234  114年09-10月  NT$155",
+			"proof: NOT printed — 印表機缺紙 / printer is out of paper; it prints by itself when the printer is back"}},
+		{[]string{"void", "AB-12345601", "--reason", "打錯"}, 0, []string{"invoice AB-12345601 voided (打錯)"}},
+		{[]string{"reprint", "AB12345601"}, 0, []string{"proof: printed (補印)"}},
+		{[]string{"allow", "AB12345601", allowance}, 0, []string{"allowance AB12345601-01 on invoice AB-12345601: NT$65 (tax 3)"}},
+		{[]string{"jobs", "--dead"}, 0, []string{"9  upload", "AB12345600", "ItemName too long"}},
+		{[]string{"jobs", "revive", "9"}, 0, []string{"job 9 revived"}},
+		{[]string{"booklets"}, 0, []string{"11410  AB12345600-AB12345699  ecpay    42 left"}},
+		{[]string{"booklets", "add", "CD00000000-CD00000049", "--period", "11410"}, 0, []string{"booklet CD00000000-CD00000049 added for period 11410"}},
+		{[]string{"demo", "provider", "down"}, 0, []string{"stand-in is down"}},
+	}
+	for _, tc := range cases {
+		code, out, errOut := runOperator(t, "", tc.args...)
+		require.Equal(t, tc.code, code, "%v: %s %s", tc.args, out, errOut)
+		for _, w := range tc.want {
+			require.Contains(t, out, w, "%v", tc.args)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.Contains(t, f.got, `POST /v1/invoices/AB12345601/void {"reason":"打錯"}`)
+	require.Contains(t, f.got, `GET /v1/jobs?state=dead `)
+	require.Contains(t, f.got, `POST /v1/booklets {"period":"11410","range":"CD00000000-CD00000049","source":""}`)
+}
+
+func TestOperatorCommandsJSONAndStdin(t *testing.T) {
+	startFakeAgent(t)
+	code, out, _ := runOperator(t, `{"sale_id":"x","items":[]}`, "sell", "-", "--json")
+	require.Equal(t, 0, code)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.Equal(t, "AB12345601", v["number"])
+}
+
+func TestOperatorCommandErrors(t *testing.T) {
+	startFakeAgent(t)
+	code, _, errOut := runOperator(t, `{"sale_id":"bad"}`, "sell", "-")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `buyer.tax_id: "12345678" is not a valid 統一編號 (422 invalid)`)
+
+	code, _, errOut = runOperator(t, "", "void", "AB12345601")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--reason is required")
+
+	code, _, errOut = runOperator(t, "", "void", "nonsense", "--reason", "x")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "not an invoice number")
+
+	code, _, errOut = runOperator(t, "", "status", "--token", "wrong-token-0000000")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "the bearer token is wrong (401 unauthorized)")
+	require.NotContains(t, errOut, "wrong-token")
+
+	t.Setenv("POSAGENT_ADDR", "127.0.0.1:1")
+	code, _, errOut = runOperator(t, "", "status")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "is `posagent run` running?")
+}
+
+func TestOperatorCommandsReadTheConfigFile(t *testing.T) {
+	f, url := startFakeAgent(t)
+	t.Setenv("POSAGENT_ADDR", "")
+	t.Setenv("POSAGENT_TOKEN", "")
+	path := filepath.Join(t.TempDir(), "agent.toml")
+	require.NoError(t, os.WriteFile(path, []byte("[api]\naddress = \""+strings.TrimPrefix(url, "http://")+"\"\ntoken = \"${T_CLI_TOKEN}\"\n[terminal]\nseller_tax_id = \"x\"\n"), 0o600))
+	t.Setenv("T_CLI_TOKEN", f.token)
+	code, out, errOut := runOperator(t, "", "status", "--config", path)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "posagent on POS01")
+}
+
+func TestInitWritesAConfigOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.toml")
+	code, out, errOut := runOperator(t, "", "init", path)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "wrote "+path)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	code, _, errOut = runOperator(t, "", "init", path)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already exists")
+}
