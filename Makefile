@@ -17,10 +17,10 @@ all: lint test build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/posagent
 
-# Until the agent daemon exists, `make run` encodes the MOF proof data of a
-# sample sale: the barcode text and the two QR texts.
+# The demo: the agent with its store under ./var, a printer simulator writing
+# PNGs to ./var/receipts and an ECPay stand-in on loopback, until Ctrl-C.
 run: build
-	./$(BIN) qr encode --key F1A618ED8685B1A3B81E6CB6884617F4 testdata/invoices/consumer.json
+	./$(BIN) run --demo --dir var
 
 test: unit fuzz-short
 
@@ -40,8 +40,12 @@ fuzz:
 	  done; \
 	done
 
+# The end-to-end benchmarks (agent: ring-up latency, queue drain; cmd/posagent:
+# the daemon's memory) run thousands of sales each: once, not five times.
+E2E_BENCH := ./agent ./cmd/posagent
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 $$($(GO) list ./... | grep -v -e '/agent$$' -e '/cmd/posagent$$') | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $(E2E_BENCH) | tee -a bench.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -153,6 +153,10 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 			a.log.Info("released jobs claimed by the last run", "jobs", n)
 		}
 	}
+	if left, err := a.store.NumbersLeft(ctx, posagent.PeriodOf(a.now())); err == nil && left == 0 {
+		// A fresh install (or a period change while stopped): lease before the first sale.
+		a.keepBooklets(ctx)
+	}
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.syncLoop(loops) })
