@@ -23,6 +23,7 @@ type command struct {
 
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
+	"receipt": {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 	"version": {"print the version", runVersion},
 }
 
