@@ -18,28 +18,86 @@ func qrBand(left, right *qrMatrix, scale, quiet int) *escpos.Bitmap {
 	band := escpos.NewBitmap(width, n*scale)
 	for y := 0; y < n; y++ {
 		top := y * scale
-		for i, m := range [2]*qrMatrix{left, right} {
-			x0 := quiet + i*(n*scale+quiet)
-			row := m.rows[y]
-			for x := 0; x < n; {
-				if row>>uint(x)&1 == 0 {
-					x++
-					continue
-				}
-				run := x
-				for run < n && row>>uint(run)&1 != 0 {
-					run++
-				}
-				band.FillRow(top, x0+x*scale, x0+run*scale)
-				x = run
-			}
-		}
+		w := bitWriter{out: band.Bits[top*band.Stride : top*band.Stride]}
+		w.zeros(quiet)
+		w.modules(left.rows[y], n, scale)
+		w.zeros(quiet)
+		w.modules(right.rows[y], n, scale)
+		w.flush()
 		first := band.Bits[top*band.Stride : (top+1)*band.Stride]
 		for k := 1; k < scale; k++ {
 			copy(band.Bits[(top+k)*band.Stride:], first)
 		}
 	}
 	return band
+}
+
+// spreadTable[s-1][b] is the byte b of modules (bit 0 the leftmost) drawn s dots a
+// module, most significant bit first: 8·s bits.
+var spreadTable = func() (t [4][256]uint32) {
+	for s := 1; s <= 4; s++ {
+		for b := 0; b < 256; b++ {
+			var v uint32
+			for k := 0; k < 8; k++ {
+				v <<= uint(s)
+				if b>>uint(k)&1 != 0 {
+					v |= 1<<uint(s) - 1
+				}
+			}
+			t[s-1][b] = v
+		}
+	}
+	return t
+}()
+
+// bitWriter appends bits, most significant first, to a bitmap row.
+type bitWriter struct {
+	out   []byte
+	acc   uint64
+	nbits uint
+}
+
+func (w *bitWriter) push(v uint64, n uint) {
+	w.acc = w.acc<<n | v
+	w.nbits += n
+	for w.nbits >= 8 {
+		w.nbits -= 8
+		w.out = append(w.out, byte(w.acc>>w.nbits))
+	}
+}
+
+func (w *bitWriter) zeros(n int) {
+	for ; n > 0; n -= 32 {
+		w.push(0, uint(min(n, 32)))
+	}
+}
+
+// modules draws the n modules of a symbol row (bit x = module x), scale dots each.
+func (w *bitWriter) modules(row uint64, n, scale int) {
+	if scale > 4 {
+		for x := 0; x < n; x++ {
+			var v uint64
+			if row>>uint(x)&1 != 0 {
+				v = 1<<uint(scale) - 1
+			}
+			w.push(v, uint(scale))
+		}
+		return
+	}
+	table := &spreadTable[scale-1]
+	for x := 0; x < n; x += 8 {
+		k := min(8, n-x)
+		v := uint64(table[byte(row>>uint(x))])
+		// A last group of k < 8 modules keeps its first k·scale bits.
+		w.push(v>>uint((8-k)*scale), uint(k*scale))
+	}
+}
+
+func (w *bitWriter) flush() {
+	if w.nbits > 0 {
+		w.out = append(w.out, byte(w.acc<<(8-w.nbits)))
+		w.nbits = 0
+	}
 }
 
 // Code 39 as the MOF barcode wants it at 203 dpi: narrow 1 dot, wide 3, a

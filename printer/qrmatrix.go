@@ -102,11 +102,14 @@ func encodeQR(data []byte, version int) (*qrMatrix, error) {
 	n := p.size
 	store := make([]uint64, 4*n)
 	dataRows, dataCols := store[:n], store[n:2*n]
-	for o, pos := range p.place {
-		if codewords[o>>3]&(0x80>>uint(o&7)) != 0 {
-			y, x := int(pos>>8), int(pos&0xFF)
-			dataRows[y] |= 1 << uint(x)
-			dataCols[x] |= 1 << uint(y)
+	for i, c := range codewords {
+		for c != 0 {
+			k := bits.LeadingZeros8(c)
+			c &^= 0x80 >> uint(k)
+			pos := p.place[i<<3|k]
+			y, x := uint(pos>>8), uint(pos&0xFF)
+			dataRows[y] |= 1 << x
+			dataCols[x] |= 1 << y
 		}
 	}
 	m := &qrMatrix{size: n, rows: store[2*n : 3*n], cols: store[3*n:]}
