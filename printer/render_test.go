@@ -575,3 +575,41 @@ func TestLookupProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestBig5QRCodes: with the QR texts in Big5 (MOF encoding 0) the symbols hold
+// Big5 bytes, and a reader told so gets the texts back.
+func TestBig5QRCodes(t *testing.T) {
+	var c receiptCase
+	for _, cc := range loadCases(t) {
+		if cc.name == "mof-example" {
+			c = cc
+		}
+	}
+	c.opt.QR = &qr.Options{Encoding: qr.Big5}
+	p, _ := printer.LookupProfile("58mm")
+	r := renderCase(t, c, p)
+	if !strings.Contains(r.Codes.Left, ":0:乾電池:") {
+		t.Fatalf("left text %q is not in Big5 mode", r.Codes.Left)
+	}
+	bands := rasterBands(t, r.Bytes, p.Dots)
+	qrBand := bands[len(bands)-1]
+	left := blackBounds(qrBand.img, image.Rect(0, 0, p.Dots/2, qrBand.img.Bounds().Dy()))
+	bmp, err := gozxing.NewBinaryBitmapFromImage(isolate(qrBand.img, left, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{
+		gozxing.DecodeHintType_PURE_BARCODE:  true,
+		gozxing.DecodeHintType_CHARACTER_SET: "Big5",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetText() != r.Codes.Left {
+		t.Errorf("left QR reads %q, want %q", res.GetText(), r.Codes.Left)
+	}
+	// The same symbol read as UTF-8 is garbage: the bytes really are Big5.
+	if got := decodeQRImage(t, isolate(qrBand.img, left, 16)); got == r.Codes.Left {
+		t.Error("the Big5 symbol reads the same as UTF-8")
+	}
+}

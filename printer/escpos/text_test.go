@@ -217,3 +217,33 @@ func TestDisassemble(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDisassemble: any byte stream splits into commands that cover it exactly,
+// in order, without a panic.
+func FuzzDisassemble(f *testing.F) {
+	var b escpos.Builder
+	b.Initialize()
+	b.KanjiOn()
+	b.Line("電子發票")
+	_ = b.QR([]byte("1234"), 3, escpos.QRLevelL)
+	_ = b.Code39("AB12")
+	_ = b.Raster(escpos.NewBitmap(16, 2), escpos.RasterNormal)
+	b.PageArea(0, 0, 384, 160)
+	b.FeedAndCut(escpos.CutPartial, 0)
+	f.Add(b.Bytes())
+	f.Add([]byte{0x1D, 0x76, 0x30, 0x00, 0xFF, 0xFF, 0xFF, 0xFF})
+	f.Add([]byte{0x1D, 0x28, 0x6B, 0xFF, 0xFF})
+	f.Add([]byte{0x1D, 0x6B, 0x04, 'A'})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		next := 0
+		for _, c := range escpos.Disassemble(p) {
+			if c.Offset != next || len(c.Raw) == 0 || !bytes.Equal(c.Raw, p[c.Offset:c.Offset+len(c.Raw)]) {
+				t.Fatalf("command %q at %d does not continue at %d", c.Name, c.Offset, next)
+			}
+			next += len(c.Raw)
+		}
+		if next != len(p) {
+			t.Fatalf("commands cover %d of %d bytes", next, len(p))
+		}
+	})
+}
