@@ -24,17 +24,17 @@ func (r *renderer) details() {
 	}
 	r.align(escpos.AlignCenter)
 	r.bold(true)
-	r.emit(ascii("交易明細"))
+	r.emit(fixed("交易明細"))
 	r.bold(false)
 	r.align(escpos.AlignLeft)
 	if !inv.Print {
 		// No proof above: say which invoice this is.
-		r.emit(rightAlign(ascii("發票號碼"), ascii(inv.Number.Printed()), cols)[0])
-		r.emit(rightAlign(ascii("開立時間"), ascii(inv.IssuedAt.In(posagent.Taipei).Format("2006-01-02 15:04:05")), cols)[0])
-		r.emit(rightAlign(ascii("賣方"), ascii(inv.Seller.TaxID), cols)[0])
+		r.emitAll(rightAlign(fixed("發票號碼"), fixed(inv.Number.Printed()), cols))
+		r.emitAll(rightAlign(fixed("開立時間"), fixed(inv.IssuedAt.In(posagent.Taipei).Format("2006-01-02 15:04:05")), cols))
+		r.emitAll(rightAlign(fixed("賣方"), fixed(inv.Seller.TaxID), cols))
 	}
 	if inv.Buyer.IsBusiness() && inv.Buyer.Name != "" {
-		for _, line := range escpos.Wrap(append(ascii("買受人 "), r.encode("buyer.name", inv.Buyer.Name)...), cols) {
+		for _, line := range escpos.Wrap(append(fixed("買受人 "), r.encode("buyer.name", inv.Buyer.Name)...), cols) {
 			r.emit(line)
 		}
 	}
@@ -52,12 +52,10 @@ func (r *renderer) details() {
 		if mixed {
 			amount += " " + taxMark(it.TaxType)
 		}
-		left := append(append(ascii(qty), unit...), ascii(" x "+it.UnitPrice.String())...)
-		for _, line := range rightAlign(left, ascii(amount), cols) {
-			r.emit(line)
-		}
+		left := append(append(fixed(qty), unit...), fixed(" x "+it.UnitPrice.String())...)
+		r.emitAll(rightAlign(left, fixed(amount), cols))
 		if it.Remark != "" {
-			for _, line := range escpos.Wrap(append(ascii("  "), r.encode(field+".remark", it.Remark)...), cols) {
+			for _, line := range escpos.Wrap(append(fixed("  "), r.encode(field+".remark", it.Remark)...), cols) {
 				r.emit(line)
 			}
 		}
@@ -65,9 +63,9 @@ func (r *renderer) details() {
 	r.emit(rule)
 
 	total := func(label string, v int64) {
-		r.emit(rightAlign(ascii(label), ascii(strconv.FormatInt(v, 10)), cols)[0])
+		r.emitAll(rightAlign(fixed(label), fixed(strconv.FormatInt(v, 10)), cols))
 	}
-	r.emit(ascii(fmt.Sprintf("共 %d 項", len(inv.Items))))
+	r.emit(fixed(fmt.Sprintf("共 %d 項", len(inv.Items))))
 	if inv.Buyer.IsBusiness() || inv.TaxType != posagent.TaxTaxable {
 		split := inv.SplitTax()
 		switch inv.TaxType {
@@ -92,19 +90,19 @@ func (r *renderer) details() {
 	total("總計", inv.Total)
 	r.bold(false)
 	if mixed {
-		r.emit(ascii("TX 應稅  TZ 零稅率  TF 免稅"))
+		r.emit(fixed("TX 應稅  TZ 零稅率  TF 免稅"))
 	}
 
 	switch {
 	case !inv.Carrier.IsZero():
-		r.emit(rightAlign(ascii(carrierLabel(inv.Carrier.Type)), ascii(inv.Carrier.ID), cols)[0])
-		r.emit(ascii("發票已存入載具，不另印證明聯"))
+		r.emitAll(rightAlign(fixed(carrierLabel(inv.Carrier.Type)), fixed(inv.Carrier.ID), cols))
+		r.emit(fixed("發票已存入載具，不另印證明聯"))
 	case inv.IsDonated():
-		r.emit(rightAlign(ascii("捐贈碼"), ascii(inv.LoveCode), cols)[0])
-		r.emit(ascii("發票已捐贈，不另印證明聯"))
+		r.emitAll(rightAlign(fixed("捐贈碼"), fixed(inv.LoveCode), cols))
+		r.emit(fixed("發票已捐贈，不另印證明聯"))
 	}
 	if inv.Remark != "" {
-		for _, line := range escpos.Wrap(append(ascii("備註 "), r.encode("remark", inv.Remark)...), cols) {
+		for _, line := range escpos.Wrap(append(fixed("備註 "), r.encode("remark", inv.Remark)...), cols) {
 			r.emit(line)
 		}
 	}

@@ -207,9 +207,9 @@ func (r *renderer) emit(p []byte) {
 	r.y += r.spacing
 }
 
-// ascii is encode for text the renderer makes itself from digits, letters and
-// fixed Chinese labels; nothing in it can need replacing.
-func ascii(s string) []byte {
+// fixed is encode for text the renderer makes itself from digits, letters and
+// its own Chinese labels; nothing in it can need replacing.
+func fixed(s string) []byte {
 	enc, _ := escpos.AppendBig5(nil, s)
 	return enc
 }
@@ -236,15 +236,28 @@ func padTo(p []byte, width int, pad bool) []byte {
 	return p
 }
 
-// rightAlign puts right flush with column width after left, or on a line of
-// its own when both do not fit.
+// rightAlign puts right flush with column width after left. When both do
+// not fit on one line, left gets a line of its own and right (wrapped if it is
+// longer than a line) follows flush right.
 func rightAlign(left, right []byte, width int) [][]byte {
 	gap := width - escpos.Columns(left) - escpos.Columns(right)
-	if gap < 1 {
-		return [][]byte{left, append(bytes.Repeat([]byte{' '}, max(width-escpos.Columns(right), 0)), right...)}
+	if gap >= 1 {
+		line := append(append(append([]byte(nil), left...), bytes.Repeat([]byte{' '}, gap)...), right...)
+		return [][]byte{line}
 	}
-	line := append(append(append([]byte(nil), left...), bytes.Repeat([]byte{' '}, gap)...), right...)
-	return [][]byte{line}
+	lines := [][]byte{left}
+	for _, part := range escpos.Wrap(right, width) {
+		pad := bytes.Repeat([]byte{' '}, width-escpos.Columns(part))
+		lines = append(lines, append(pad, part...))
+	}
+	return lines
+}
+
+// emitAll emits lines one after the other.
+func (r *renderer) emitAll(lines [][]byte) {
+	for _, line := range lines {
+		r.emit(line)
+	}
 }
 
 // raster sends a bitmap in commands of at most half the printer's buffer.
@@ -323,11 +336,11 @@ func (r *renderer) proof(codes qr.Codes) error {
 		// 電子發票證明聯補印 at double width is 432 dots: keep the height only.
 		r.size(1, 2)
 	}
-	r.emit(ascii(title))
+	r.emit(fixed(title))
 	r.size(2, 2)
 	r.bold(true)
-	r.emit(ascii(inv.Period().Label()))
-	r.emit(ascii(inv.Number.Printed()))
+	r.emit(fixed(inv.Period().Label()))
+	r.emit(fixed(inv.Number.Printed()))
 	r.bold(false)
 	r.size(1, 1)
 	r.lineSpacing(normalLine)
@@ -343,11 +356,11 @@ func (r *renderer) proof(codes qr.Codes) error {
 	if inv.Buyer.IsBusiness() {
 		when += "  格式 25"
 	}
-	r.emit(padTo(ascii(when), proofCols, pad))
-	r.emit(spread(ascii("隨機碼 "+inv.RandomCode), half, ascii("總計 "+strconv.FormatInt(inv.Total, 10)), proofCols, pad))
-	seller := ascii("賣方 " + inv.Seller.TaxID)
+	r.emit(padTo(fixed(when), proofCols, pad))
+	r.emit(spread(fixed("隨機碼 "+inv.RandomCode), half, fixed("總計 "+strconv.FormatInt(inv.Total, 10)), proofCols, pad))
+	seller := fixed("賣方 " + inv.Seller.TaxID)
 	if inv.Buyer.IsBusiness() {
-		r.emit(spread(seller, half, ascii("買方 "+inv.Buyer.TaxID), proofCols, pad))
+		r.emit(spread(seller, half, fixed("買方 "+inv.Buyer.TaxID), proofCols, pad))
 	} else {
 		r.emit(padTo(seller, proofCols, pad))
 	}

@@ -613,3 +613,57 @@ func TestBig5QRCodes(t *testing.T) {
 		t.Error("the Big5 symbol reads the same as UTF-8")
 	}
 }
+
+// textWidths checks that no line of text in a stream is wider than the paper,
+// at the character width GS ! sets, and returns the text printed.
+func textWidths(t *testing.T, name string, stream []byte, dots int) string {
+	t.Helper()
+	var all strings.Builder
+	width := 1
+	for _, cmd := range escpos.Disassemble(stream) {
+		switch cmd.Name {
+		case "GS !":
+			width = int(cmd.Raw[2]>>4) + 1
+		case "TEXT":
+			text := strings.Trim(cmd.Detail, `"`)
+			if w := escpos.ColumnsOf(text) * 12 * width; w > dots {
+				t.Errorf("%s: %q is %d dots wide on %d-dot paper", name, text, w, dots)
+			}
+			all.WriteString(text)
+			all.WriteByte('\n')
+		}
+	}
+	return all.String()
+}
+
+func TestNoLineWiderThanThePaper(t *testing.T) {
+	for _, c := range loadCases(t) {
+		for _, p := range profiles(t) {
+			textWidths(t, c.name+"."+p.Name, renderCase(t, c, p).Bytes, p.Dots)
+		}
+	}
+}
+
+func TestLongFieldsWrap(t *testing.T) {
+	var c receiptCase
+	for _, cc := range loadCases(t) {
+		if cc.name == "carrier-mobile" {
+			c = cc
+		}
+	}
+	id := strings.Repeat("M", 30) + "-" + strings.Repeat("9", 33)
+	c.inv.Carrier = posagent.Carrier{Type: posagent.CarrierMember, ID: id}
+	c.inv.Seller.Name = "好日子雜貨店股份有限公司臺北市中正區重慶南路一段分公司"
+	c.inv.Remark = strings.Repeat("備註文字", 12)
+	if err := c.inv.ValidateIssued(); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := printer.LookupProfile("58mm")
+	text := textWidths(t, "long fields", renderCase(t, c, p).Bytes, p.Dots)
+	joined := strings.NewReplacer("\n", "", " ", "").Replace(text)
+	for _, want := range []string{id, strings.Repeat("備註文字", 12), "好日子雜貨店股份有限公司臺北市中正區重慶南路一段分公司", "會員載具"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("%q lost in the wrapping:\n%s", want, text)
+		}
+	}
+}
