@@ -104,10 +104,17 @@ func RenderReceipt(inv posagent.Invoice, p Profile, opt RenderOptions) (Receipt,
 	if opt.Reprint && !inv.Print {
 		return Receipt{}, posagent.Invalid("reprint", "invoice %s is kept in a carrier or donated: it has no proof to reprint", inv.Number)
 	}
-	if opt.Logo != nil {
-		if opt.Logo.Width > p.Dots || opt.Logo.Height > MaxLogoHeight || opt.Logo.Width < 1 || opt.Logo.Height < 1 {
+	if inv.Print && opt.Key.IsZero() {
+		// An all-zero key makes QR codes whose verification field no reader accepts.
+		return Receipt{}, posagent.Errorf(posagent.KindConfig, "no QR AES key configured: the proof's QR codes need the shop's key")
+	}
+	if logo := opt.Logo; logo != nil {
+		switch {
+		case logo.Width < 1 || logo.Height < 1 || logo.Stride != (logo.Width+7)/8 || len(logo.Bits) != logo.Stride*logo.Height:
+			return Receipt{}, posagent.Errorf(posagent.KindConfig, "logo: not a well-formed %d×%d bitmap", logo.Width, logo.Height)
+		case logo.Width > p.Dots || logo.Height > MaxLogoHeight:
 			return Receipt{}, posagent.Errorf(posagent.KindConfig, "logo of %d×%d dots: at most %d×%d for printer profile %q",
-				opt.Logo.Width, opt.Logo.Height, p.Dots, MaxLogoHeight, p.Name)
+				logo.Width, logo.Height, p.Dots, MaxLogoHeight, p.Name)
 		}
 	}
 	r := &renderer{p: p, inv: &inv, opt: &opt, width: 1, height: 1, alignment: escpos.AlignLeft}

@@ -500,6 +500,10 @@ func TestRenderRejects(t *testing.T) {
 	tallLogo.opt.Logo = escpos.NewBitmap(100, printer.MaxLogoHeight+1)
 	badProfile := p
 	badProfile.QR = printer.QRPage // without page mode
+	noKey := consumer
+	noKey.opt.Key = qr.Key{}
+	brokenLogo := consumer
+	brokenLogo.opt.Logo = &escpos.Bitmap{Width: 16, Height: 2, Stride: 2, Bits: []byte{1}}
 	badQR := consumer
 	badQR.opt.QR = &qr.Options{Encoding: qr.UTF8, SellerArea: "short"}
 
@@ -515,6 +519,8 @@ func TestRenderRejects(t *testing.T) {
 		"logo too tall":        {c: tallLogo, p: p, kind: posagent.KindConfig},
 		"inconsistent profile": {c: consumer, p: badProfile, kind: posagent.KindConfig},
 		"bad QR options":       {c: badQR, p: p, kind: posagent.KindInvalid, field: "seller_area"},
+		"no key":               {c: noKey, p: p, kind: posagent.KindConfig},
+		"broken logo":          {c: brokenLogo, p: p, kind: posagent.KindConfig},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := printer.Render(tc.c.inv, tc.p, tc.c.opt)
