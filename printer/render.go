@@ -381,8 +381,13 @@ func (r *renderer) proof(codes qr.Codes) error {
 	if err := r.qrCodes(codes); err != nil {
 		return err
 	}
-	// The quiet zone under the codes, and on to the proof's 9 cm.
-	r.feed(max(qrQuietDots, proofHeight-r.y))
+	// The quiet zone under the codes (for page mode, inside the page), and on
+	// to the proof's 9 cm.
+	if r.p.QR == QRPage {
+		r.feed(max(0, proofHeight-r.y))
+	} else {
+		r.feed(max(qrQuietDots, proofHeight-r.y))
+	}
 	return nil
 }
 
@@ -443,7 +448,9 @@ func (r *renderer) pageQR(codes qr.Codes, module int) {
 	gap := free / 3
 	x := (free - gap) / 2
 	b.PageMode()
-	b.PageArea(0, 0, r.p.Dots, size)
+	// The area reaches 16 dots below the symbols: their quiet zone, and a
+	// baseline (GS $) well inside the area on every reading of its bounds.
+	b.PageArea(0, 0, r.p.Dots, size+qrQuietDots)
 	b.PageDirection(0)
 	b.QRModel()
 	b.QRModuleSize(module)
@@ -456,5 +463,5 @@ func (r *renderer) pageQR(codes qr.Codes, module int) {
 		x += size + gap
 	}
 	b.PrintPage()
-	r.y += size
+	r.y += size + qrQuietDots
 }
