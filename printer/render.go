@@ -1,3 +1,6 @@
+// Package printer turns an issued invoice into the ESC/POS job that prints its
+// MOF proof (電子發票證明聯) and details on a receipt printer described by a
+// Profile. The commands themselves come from printer/escpos.
 package printer
 
 import (

@@ -204,7 +204,9 @@ func decodeText(p []byte) string {
 func Listing(p []byte) string {
 	var sb strings.Builder
 	for _, c := range Disassemble(p) {
-		fmt.Fprintf(&sb, "%06x  %-12s %s\n", c.Offset, c.Name, c.Detail)
+		line := fmt.Sprintf("%06x  %-12s %s", c.Offset, c.Name, c.Detail)
+		sb.WriteString(strings.TrimRight(line, " "))
+		sb.WriteByte('\n')
 	}
 	return sb.String()
 }
