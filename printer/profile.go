@@ -65,7 +65,8 @@ type Profile struct {
 	PageMode bool
 	// NativeQR: GS ( k (QR model 2) works.
 	NativeQR bool
-	// Code39Module1: GS w 1 gives 1-dot bars.
+	// Code39Module1: GS w 1 gives 1-dot bars. The wide bars the firmware then
+	// draws (2 or 3 dots) are model-specific [U]: confirm with a phone scan.
 	Code39Module1 bool
 	// RasterScaling: GS v 0 accepts m = 1–3 (double width/height).
 	RasterScaling bool
@@ -140,9 +141,12 @@ var profiles = map[string]Profile{
 // generic 58 mm one, which needs nothing but text and GS v 0.
 const DefaultProfile = "58mm"
 
-// LookupProfile returns the named profile. The error, of kind config, lists
-// the names there are.
+// LookupProfile returns the named profile; "" is DefaultProfile. The error,
+// of kind config, lists the names there are.
 func LookupProfile(name string) (Profile, error) {
+	if name == "" {
+		name = DefaultProfile
+	}
 	p, ok := profiles[name]
 	if !ok {
 		return Profile{}, posagent.Errorf(posagent.KindConfig, "printer profile %q does not exist; choose one of %s", name, strings.Join(ProfileNames(), ", "))

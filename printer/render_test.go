@@ -556,6 +556,9 @@ func TestLookupProfile(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	if p, err := printer.LookupProfile(""); err != nil || p.Name != printer.DefaultProfile {
+		t.Errorf(`LookupProfile("") = %q, %v; want the default`, p.Name, err)
+	}
 	_, err := printer.LookupProfile("epson")
 	if posagent.ErrorKind(err) != posagent.KindConfig || !strings.Contains(err.Error(), "58mm-page") {
 		t.Errorf("unknown profile: %v", err)
