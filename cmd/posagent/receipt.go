@@ -17,15 +17,11 @@ import (
 
 const receiptUsage = "receipt [--profile NAME] [--key HEX] [--reprint] [--details] [--logo PNG] [--footer LINE]... FILE|- [-o OUT.bin]"
 
-// qrKeyEnv names the environment variable that holds the QR AES key when
-// --key is not given.
-const qrKeyEnv = "POSAGENT_QR_KEY"
+// footerLines collects the repeatable --footer flag.
+type footerLines []string
 
-// lines collects a repeatable string flag.
-type lines []string
-
-func (l *lines) String() string     { return strings.Join(*l, "\n") }
-func (l *lines) Set(s string) error { *l = append(*l, s); return nil }
+func (l *footerLines) String() string     { return strings.Join(*l, "\n") }
+func (l *footerLines) Set(s string) error { *l = append(*l, s); return nil }
 
 // runReceipt turns an issued invoice (JSON) into the ESC/POS job that prints
 // its proof: the bytes go to -o or to standard output. Characters the printer
@@ -37,7 +33,7 @@ func runReceipt(_ context.Context, std stdio, args []string) error {
 	reprint := fs.Bool("reprint", false, "print 補印: every print after the original")
 	details := fs.Bool("details", false, "print the 交易明細 for a consumer too")
 	logoPath := fs.String("logo", "", "1-bit PNG logo to print instead of the seller's name")
-	var footer lines
+	var footer footerLines
 	fs.Var(&footer, "footer", "a line to print at the end (repeatable)")
 	out := fs.String("o", "", "output file (default: standard output)")
 	pos, err := parseFlags(fs, args)
