@@ -676,3 +676,29 @@ func TestLongFieldsWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderConcurrently: Render shares only read-only tables (Big5, QR plans),
+// so receipts rendered at once are the same as one at a time (run with -race).
+func TestRenderConcurrently(t *testing.T) {
+	cases := loadCases(t)
+	p, _ := printer.LookupProfile("58mm")
+	want := make([][]byte, len(cases))
+	for i, c := range cases {
+		want[i] = renderCase(t, c, p).Bytes
+	}
+	errs := make(chan error, len(cases))
+	for i, c := range cases {
+		go func() {
+			got, err := printer.Render(c.inv, p, c.opt)
+			if err == nil && !bytes.Equal(got, want[i]) {
+				err = errors.New(c.name + ": differs when rendered concurrently")
+			}
+			errs <- err
+		}()
+	}
+	for range cases {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

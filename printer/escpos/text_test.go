@@ -247,3 +247,13 @@ func FuzzDisassemble(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkAppendBig5(b *testing.B) {
+	s := "台灣高山烏龍茶葉禮盒精裝版 Premium A4 copy paper 80gsm"
+	buf := make([]byte, 0, 256)
+	escpos.AppendBig5(nil, s) // build the table outside the timing
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf, _ = escpos.AppendBig5(buf[:0], s)
+	}
+}
