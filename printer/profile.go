@@ -20,7 +20,12 @@ const (
 	// QRPage stores each symbol natively (GS ( k) and places them side by side
 	// in page mode. Far fewer bytes, but the printer picks the version from the
 	// data (hence qr.Options.PadRight) and page mode differs between clones:
-	// enable it only after a test print.
+	// enable it only after a test print. [U] The padding assumes the firmware
+	// encodes the payload as one byte-mode segment; an encoder that mixes in
+	// numeric and alphanumeric segments (skip2/go-qrcode does) draws the MOF
+	// example's left code at version 5 and the right one smaller still, which
+	// breaks the same-size and left ≥ 6 rules. The test print must show two
+	// equal symbols of at least 41 modules.
 	QRPage QRMode = "page"
 )
 
