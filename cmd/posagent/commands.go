@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"demo":     {"switch the demo's provider stand-in down or up", runDemo},
 	"qr":       {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"ecpay":    {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
+	"receipt":  {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 }
 
 // usageError makes run print the message and exit 2.
