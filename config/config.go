@@ -491,3 +491,39 @@ func ReadAPI(path string) (API, error) {
 	}
 	return doc.API, nil
 }
+
+// LoadLoose reads a configuration file over DefaultConfig for the tools that
+// only borrow a few settings from it (posagent receipt, qr encode): no
+// validation, unknown keys ignored, and ${ENV} references to unset variables
+// left empty rather than refused.
+func LoadLoose(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg := DefaultConfig()
+	if _, err := toml.Decode(string(data), &cfg); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	expandLoose(reflect.ValueOf(&cfg).Elem())
+	return cfg, nil
+}
+
+func expandLoose(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				expandLoose(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			expandLoose(v.Index(i))
+		}
+	case reflect.String:
+		v.SetString(envRef.ReplaceAllStringFunc(v.String(), func(ref string) string {
+			return os.Getenv(envRef.FindStringSubmatch(ref)[1])
+		}))
+	}
+}

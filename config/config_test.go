@@ -239,3 +239,18 @@ func TestReadAPIIgnoresTheRest(t *testing.T) {
 	require.Equal(t, config.DefaultAddress, api.Address)
 	require.Equal(t, "0123456789abcdef0123", api.Token.Reveal())
 }
+
+func TestLoadLoose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.toml")
+	t.Setenv("T_LOOSE_KEY", testQRKey)
+	doc := "[qr]\nkey = \"${T_LOOSE_KEY}\"\n[printer]\nprofile = \"80mm\"\nfooter = [\"謝謝\"]\n[provider.ecpay]\nhash_key = \"${T_UNSET_LOOSE}\"\n[future]\nx = 1\n"
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o600))
+	cfg, err := config.LoadLoose(path)
+	require.NoError(t, err)
+	require.Equal(t, testQRKey, cfg.QR.Key.Reveal())
+	require.Equal(t, "80mm", cfg.Printer.Profile)
+	require.Equal(t, []string{"謝謝"}, cfg.Printer.Footer)
+	require.True(t, cfg.Provider.ECPay.HashKey.IsZero())
+	_, err = config.LoadLoose(filepath.Join(t.TempDir(), "missing.toml"))
+	require.Error(t, err)
+}

@@ -194,3 +194,28 @@ func TestInitWritesAConfigOnce(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "already exists")
 }
+
+// posagent receipt and qr encode take what the flags leave out from the
+// agent's config file, so they print what the agent prints.
+func TestToolsTakeDefaultsFromTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.toml")
+	require.NoError(t, os.WriteFile(path, []byte("[qr]\nkey = \"F1A618ED8685B1A3B81E6CB6884617F4\"\n[printer]\nprofile = \"80mm\"\nfooter = [\"config footer line\"]\n"), 0o600))
+	t.Setenv("POSAGENT_CONFIG", path)
+	t.Setenv("POSAGENT_QR_KEY", "")
+	inv := filepath.Join("..", "..", "testdata", "invoices", "consumer.json")
+
+	code, fromConfig, errOut := runOperator(t, "", "qr", "encode", inv)
+	require.Equal(t, 0, code, errOut)
+	code, explicit, errOut := runOperator(t, "", "qr", "encode", "--key", "F1A618ED8685B1A3B81E6CB6884617F4", "--max-version", "10", inv)
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, explicit, fromConfig)
+
+	code, receipt, errOut := runOperator(t, "", "receipt", inv)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, receipt, "config footer line")
+	code, other, errOut := runOperator(t, "", "receipt", "--profile", "58mm", "--footer", "flag footer", inv)
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, other, "config footer line", "a flag given must win over the config")
+	require.NotEqual(t, receipt, other)
+}

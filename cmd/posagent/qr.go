@@ -96,6 +96,9 @@ func runQREncode(std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := configDefaults(fs, std, qrEncodeFromConfig); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
 		return usagef("encode takes one invoice file, or - for standard input")
 	}

@@ -40,6 +40,9 @@ func runReceipt(_ context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := configDefaults(fs, std, receiptFromConfig); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
 		return usagef("want one invoice file (- for standard input); usage: posagent %s", receiptUsage)
 	}
