@@ -12,7 +12,7 @@ func FuzzRender(f *testing.F) {
 		[]byte("\x1b@\x1bt\x00\x1c&\x1b2\x1ba\x01\x1d!\x11\xb9\x71\xa4\x6c\n\x1d!\x00AB-12345678\n"),
 		stream(pageTwoQRs([]byte("left"), []byte("right"))...),
 		stream("\x1dh\x40\x1dw\x01\x1dk\x45\x1310404UZ176908720122\x1dVB\x10"),
-		stream("\x1dv0\x00\xff\xff\xff\xff\x00"),                 // raster claiming 65535×65535
+		stream("\x1dv0\x00\xff\xff\xff\xff\x00"),                          // raster claiming 65535×65535
 		stream("\x1dv0\x03", u16(48), u16(2), strings.Repeat("\xaa", 96)), // double-size raster
 		stream("\x1bL\x1bW\xff\xff\xff\xff\xff\xff\xff\xff\x0c"),
 		stream("\x1d(k\xff\xff1P0"),
