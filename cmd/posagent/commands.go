@@ -24,6 +24,7 @@ type command struct {
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
 	"version": {"print the version", runVersion},
+	"preview": {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 }
 
 // usageError makes run print the message and exit 2.
