@@ -350,6 +350,13 @@ func TestQRPageModeSideBySide(t *testing.T) {
 		require.Len(t, r.Problems, 1)
 		require.Contains(t, r.Problems[0].Message, "the top is cut off")
 	})
+	t.Run("a baseline on the bottom edge of the area is drawn but warned about", func(t *testing.T) {
+		r := render(t, 384, escInit, "\x1bL\x1bW", u16(0), u16(0), u16(384), u16(123), "\x1d$", u16(123), qrStore(left), qrPrint, "\x0c")
+		require.Equal(t, []emulator.Problem{{Offset: 14, Message: "GS $ 123 is the bottom edge of the page area (123 dots tall): a printer that takes it as outside the area ignores it; keep it below 123"}}, r.Problems)
+		require.Equal(t, image.Rect(0, 0, 123, 123), blackBox(r.Image, r.Image.Bounds()))
+		r = render(t, 384, escInit, "\x1bL\x1bW", u16(0), u16(0), u16(384), u16(123), "\x1d$", u16(124), "\x0c")
+		require.Equal(t, []emulator.Problem{{Offset: 14, Message: "GS $ 124 lies outside the page area (123 dots tall): ignored"}}, r.Problems)
+	})
 	t.Run("text sits inside the area, CAN discards, ESC S leaves", func(t *testing.T) {
 		r := renderClean(t, 384, escInit, "\x1bL\x1bW", u16(100), u16(10), u16(200), u16(50), "AB\x0c")
 		require.Equal(t, 60, r.Image.Bounds().Dy())

@@ -62,9 +62,17 @@ func (p *printer) setY(n int, name string) {
 		p.problem("%s outside page mode is ignored by the printer", name)
 		return
 	}
-	if n < 0 || n >= p.st.pageArea.dy {
-		p.problem("%s %d lies outside the page area (%d dots tall): ignored", name, n, p.st.pageArea.dy)
+	dy := p.st.pageArea.dy
+	switch {
+	case n < 0 || n > dy:
+		p.problem("%s %d lies outside the page area (%d dots tall): ignored", name, n, dy)
 		return
+	case n == dy:
+		// Manuals say a position "exceeding the printing area" is ignored;
+		// whether the bottom edge itself exceeds it differs by reading and
+		// by model [U]. Draw it (an image then ends on the last row) but
+		// warn: a printer that ignores it prints the symbol cut off.
+		p.problem("%s %d is the bottom edge of the page area (%d dots tall): a printer that takes it as outside the area ignores it; keep it below %d", name, n, dy, dy)
 	}
 	p.page.y = n
 	p.page.lineBottom = 0
