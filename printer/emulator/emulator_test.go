@@ -413,6 +413,7 @@ func TestProblemsAtTheirOffsets(t *testing.T) {
 		{"text never fed", "\x1b@AB", []emulator.Problem{{4, "the stream ends with 2 characters in the line buffer that never print (no LF)"}}},
 		{"page never printed", "\x1bLAB", []emulator.Problem{{4, "the stream ends in page mode; the page never prints (no FF)"}}},
 		{"ESC @ discards the line", "AB\x1b@", []emulator.Problem{{2, "ESC @ discards 2 characters waiting in the line buffer"}}},
+		{"ESC @ discards the page", "\x1bLAB\x1b@", []emulator.Problem{{4, "ESC @ discards the page-mode buffer before it was printed (no FF)"}}},
 		{"bit image of unknown mode", "\x1b*\x05\x01\x00\xff\n", []emulator.Problem{{0, "ESC * 5: mode must be 0, 1, 32 or 33; the rest of the stream cannot be parsed safely"}}},
 		{"ESC W zero area", "\x1bW\x00\x00\x00\x00\x00\x00\x10\x00", []emulator.Problem{{0, "ESC W 0 0 0 16: width and height must not be 0: ignored"}}},
 		{"code table", "\x1bt\x10", []emulator.Problem{{0, "ESC t 16: only code table 0 (PC437) is emulated"}}},

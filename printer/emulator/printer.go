@@ -231,6 +231,9 @@ func (p *printer) reset() {
 	if len(p.items) > 0 {
 		p.problem("ESC @ discards %d characters waiting in the line buffer", len(p.items))
 	}
+	if p.page != nil && p.page.bottom > 0 {
+		p.problem("ESC @ discards the page-mode buffer before it was printed (no FF)")
+	}
 	p.items = p.items[:0]
 	p.lineX = 0
 	p.page = nil
