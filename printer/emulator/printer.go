@@ -118,6 +118,10 @@ type printer struct {
 		valid bool
 	}
 
+	// cells caches each character cell's dots (after scaling and
+	// emphasis, before size multipliers) for this render.
+	cells map[cellKey][]bool
+
 	problems       []Problem
 	dropped        int
 	paperReported  bool
@@ -211,12 +215,12 @@ func (p *printer) result() *Result {
 	h := max(p.y, p.paper.rows)
 	h = max(1, min(h, MaxPaperLength))
 	img := image.NewGray(image.Rect(0, 0, p.width, h))
-	for i := range img.Pix {
-		if i < len(p.paper.pix) && p.paper.pix[i] != 0 {
-			img.Pix[i] = 0x00
-		} else {
-			img.Pix[i] = 0xFF
-		}
+	n := min(len(img.Pix), len(p.paper.pix))
+	for i, v := range p.paper.pix[:n] {
+		img.Pix[i] = v - 1 // 1 (ink) → 0x00, 0 → 0xFF
+	}
+	for i := n; i < len(img.Pix); i++ {
+		img.Pix[i] = 0xFF
 	}
 	probs := p.problems
 	if p.dropped > 0 {

@@ -152,10 +152,11 @@ func (p *printer) drawItem(c *canvas, it *item, x, y int) {
 		ink = false
 	}
 	gx := x + it.glyphX*it.sx
+	cell := p.cellDots(it)
 	for dy := 0; dy < it.cell.h; dy++ {
-		for dx := 0; dx < it.cell.w; dx++ {
-			// Emphasis prints each dot twice, the second one dot right.
-			if it.cell.dot(it.g, dx, dy) || (it.bold && it.cell.dot(it.g, dx-1, dy)) {
+		row := cell[dy*it.cell.w : (dy+1)*it.cell.w]
+		for dx, on := range row {
+			if on {
 				c.fill(gx+dx*it.sx, y+dy*it.sy, gx+(dx+1)*it.sx, y+(dy+1)*it.sy, ink)
 			}
 		}
@@ -163,4 +164,31 @@ func (p *printer) drawItem(c *canvas, it *item, x, y int) {
 	if it.ul > 0 {
 		c.fill(x, y+it.h-it.ul, x+it.w, y+it.h, ink)
 	}
+}
+
+type cellKey struct {
+	g     *glyph
+	shape cellShape
+	bold  bool
+}
+
+// cellDots returns the cell's dots row by row, computed once per glyph,
+// shape and emphasis.
+func (p *printer) cellDots(it *item) []bool {
+	k := cellKey{it.g, it.cell, it.bold}
+	if d, ok := p.cells[k]; ok {
+		return d
+	}
+	d := make([]bool, it.cell.w*it.cell.h)
+	for dy := 0; dy < it.cell.h; dy++ {
+		for dx := 0; dx < it.cell.w; dx++ {
+			// Emphasis prints each dot twice, the second one dot right.
+			d[dy*it.cell.w+dx] = it.cell.dot(it.g, dx, dy) || (it.bold && it.cell.dot(it.g, dx-1, dy))
+		}
+	}
+	if p.cells == nil {
+		p.cells = make(map[cellKey][]bool)
+	}
+	p.cells[k] = d
+	return d
 }
