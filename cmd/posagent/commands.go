@@ -23,7 +23,9 @@ type command struct {
 
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
+	"qr":      {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"version": {"print the version", runVersion},
+	"ecpay":   {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"preview": {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func runCLI(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
+func runPreviewCLI(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, stdio{in: bytes.NewReader(stdin), out: &out, err: &errb})
@@ -33,7 +33,7 @@ func TestPreviewWritesTheReceiptPicture(t *testing.T) {
 		{[]string{"--width", "416"}, 416},
 	} {
 		outPNG := filepath.Join(dir, "r.png")
-		code, stdout, stderr := runCLI(t, nil, append([]string{"preview", in, "-o", outPNG}, tc.args...)...)
+		code, stdout, stderr := runPreviewCLI(t, nil, append([]string{"preview", in, "-o", outPNG}, tc.args...)...)
 		require.Equal(t, 0, code, stderr)
 		require.Empty(t, stdout)
 		require.Empty(t, stderr)
@@ -48,7 +48,7 @@ func TestPreviewWritesTheReceiptPicture(t *testing.T) {
 }
 
 func TestPreviewReadsStdinAndWritesStdout(t *testing.T) {
-	code, stdout, stderr := runCLI(t, []byte("AB\n"), "preview", "-", "-o", "-")
+	code, stdout, stderr := runPreviewCLI(t, []byte("AB\n"), "preview", "-", "-o", "-")
 	require.Equal(t, 0, code, stderr)
 	img, err := png.Decode(strings.NewReader(stdout))
 	require.NoError(t, err)
@@ -59,19 +59,19 @@ func TestPreviewProblemsAreWarningsUnlessStrict(t *testing.T) {
 	dir := t.TempDir()
 	outPNG := filepath.Join(dir, "r.png")
 	stream := []byte("AB\x1b\x01\n\x1dv0\x00\xff\xff\xff\xff")
-	code, _, stderr := runCLI(t, stream, "preview", "-", "-o", outPNG)
+	code, _, stderr := runPreviewCLI(t, stream, "preview", "-", "-o", outPNG)
 	require.Equal(t, 0, code)
 	require.Equal(t, "posagent preview: stdin: offset 2 (0x0002): unknown command ESC 0x01\n"+
 		"posagent preview: stdin: offset 5 (0x0005): GS v 0: 65535×65535 bytes of raster need 4294836225 data bytes, the stream has 0 left\n", stderr)
 	require.FileExists(t, outPNG)
 
 	require.NoError(t, os.Remove(outPNG))
-	code, _, stderr = runCLI(t, stream, "preview", "--strict", "-", "-o", outPNG)
+	code, _, stderr = runPreviewCLI(t, stream, "preview", "--strict", "-", "-o", outPNG)
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "2 problems (--strict)")
 	require.FileExists(t, outPNG, "the picture is written even so, to look at")
 
-	code, _, stderr = runCLI(t, []byte("A\n"), "preview", "--strict", "-", "-o", outPNG)
+	code, _, stderr = runPreviewCLI(t, []byte("A\n"), "preview", "--strict", "-", "-o", outPNG)
 	require.Equal(t, 0, code, stderr)
 }
 
@@ -93,7 +93,7 @@ func TestPreviewErrors(t *testing.T) {
 		{"unwritable output", []string{"preview", "-", "-o", filepath.Join(dir, "no", "dir", "r.png")}, 1, "write "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, []byte("A\n"), tc.args...)
+			code, _, stderr := runPreviewCLI(t, []byte("A\n"), tc.args...)
 			require.Equal(t, tc.code, code, stderr)
 			require.Contains(t, stderr, tc.stderr)
 			require.NoFileExists(t, outPNG)
