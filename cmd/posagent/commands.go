@@ -24,6 +24,7 @@ type command struct {
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
 	"qr":      {"MOF barcode and QR texts: key, encode, decode", runQR},
+	"receipt": {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 	"version": {"print the version", runVersion},
 	"ecpay":   {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"preview": {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
