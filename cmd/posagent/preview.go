@@ -7,24 +7,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
+	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/printer/emulator"
 )
 
 const previewUsage = "preview [--profile NAME | --width DOTS] [--strict] IN.bin|- -o OUT.png|-"
-
-// previewProfiles are the printer widths preview knows by name until the
-// printer package's profiles are on main.
-var previewProfiles = map[string]int{"58mm": 384, "58mm-page": 384, "80mm": 576}
 
 // runPreview draws an ESC/POS stream as the printer would print it. The
 // problems the emulator finds are warnings on stderr; --strict makes them
 // an exit status of 1 (the picture is still written, to look at).
 func runPreview(_ context.Context, std stdio, args []string) error {
 	fs := newFlags("preview", std, previewUsage)
-	profile := fs.String("profile", "", "printer profile: "+strings.Join(previewProfileNames(), ", ")+" (default 58mm)")
+	profile := fs.String("profile", "", "printer profile: "+strings.Join(printer.ProfileNames(), ", ")+" (default "+printer.DefaultProfile+")")
 	width := fs.Int("width", 0, "printable width in dots (instead of --profile)")
 	out := fs.String("o", "", "output PNG file, - for standard output (required)")
 	strict := fs.Bool("strict", false, "exit 1 when the stream has problems")
@@ -72,6 +68,7 @@ func runPreview(_ context.Context, std stdio, args []string) error {
 	return nil
 }
 
+// previewWidth is the paper width in dots: --width, or the profile's.
 func previewWidth(profile string, width int) (int, error) {
 	switch {
 	case profile != "" && width != 0:
@@ -81,23 +78,12 @@ func previewWidth(profile string, width int) (int, error) {
 			return 0, usagef("--width %d: must be 8 to %d dots", width, emulator.MaxWidth)
 		}
 		return width, nil
-	case profile == "":
-		profile = "58mm"
 	}
-	dots, ok := previewProfiles[profile]
-	if !ok {
-		return 0, usagef("--profile %q does not exist; choose one of %s", profile, strings.Join(previewProfileNames(), ", "))
+	p, err := printer.LookupProfile(profile)
+	if err != nil {
+		return 0, usagef("--profile: %v", err)
 	}
-	return dots, nil
-}
-
-func previewProfileNames() []string {
-	names := make([]string, 0, len(previewProfiles))
-	for n := range previewProfiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return p.Dots, nil
 }
 
 func previewInputName(name string) string {

@@ -86,7 +86,7 @@ func TestPreviewErrors(t *testing.T) {
 	}{
 		{"no input", []string{"preview", "-o", outPNG}, 2, "want one input file"},
 		{"no output", []string{"preview", "-"}, 2, "-o OUT.png is required"},
-		{"unknown profile", []string{"preview", "-", "-o", outPNG, "--profile", "99mm"}, 2, `--profile "99mm" does not exist; choose one of 58mm, 58mm-page, 80mm`},
+		{"unknown profile", []string{"preview", "-", "-o", outPNG, "--profile", "99mm"}, 2, `--profile: printer profile "99mm" does not exist; choose one of 58mm, 58mm-page, 80mm`},
 		{"profile and width", []string{"preview", "-", "-o", outPNG, "--profile", "80mm", "--width", "576"}, 2, "exclude each other"},
 		{"bad width", []string{"preview", "-", "-o", outPNG, "--width", "5000"}, 2, "--width 5000: must be 8 to 1024 dots"},
 		{"missing file", []string{"preview", filepath.Join(dir, "nope.bin"), "-o", outPNG}, 1, "no such file"},
@@ -102,4 +102,21 @@ func TestPreviewErrors(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "no temporary file is left behind")
+}
+
+// The README's one-liner: posagent receipt … | posagent preview - -o r.png.
+func TestReceiptPipesIntoPreview(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		width   int
+	}{{"58mm", 384}, {"58mm-page", 384}, {"80mm", 576}} {
+		code, job, stderr := runPreviewCLI(t, nil, "receipt", "--profile", tc.profile, "--key", "F1A618ED8685B1A3B81E6CB6884617F4", "../../testdata/invoices/consumer.json")
+		require.Equal(t, 0, code, stderr)
+		code, out, stderr := runPreviewCLI(t, []byte(job), "preview", "--strict", "--profile", tc.profile, "-", "-o", "-")
+		require.Equal(t, 0, code, "the layout's stream has no problems: %s", stderr)
+		img, err := png.Decode(strings.NewReader(out))
+		require.NoError(t, err)
+		require.Equal(t, tc.width, img.Bounds().Dx())
+		require.Greater(t, img.Bounds().Dy(), 500, "a whole proof")
+	}
 }

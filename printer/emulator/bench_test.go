@@ -2,6 +2,8 @@ package emulator_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,20 +91,38 @@ func qrBand(tb testing.TB, left, right string) []byte {
 	return band
 }
 
+// BenchmarkRender draws the MOF three-item example as the print layout
+// sends it to each profile's printer, and a synthetic proof with ten
+// detail lines.
 func BenchmarkRender(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		page bool
-	}{{"58mm-raster-qr", false}, {"58mm-page-qr", true}} {
-		s := typicalReceipt(b, tc.page)
-		if r, err := emulator.Render(s, emulator.Options{Width: 384}); err != nil || len(r.Problems) > 0 {
-			b.Fatalf("%v %v", err, r.Problems)
+	type bench struct {
+		name   string
+		stream []byte
+		width  int
+	}
+	var benches []bench
+	for _, g := range []struct {
+		profile string
+		width   int
+	}{{"58mm", 384}, {"58mm-page", 384}, {"80mm", 576}} {
+		s, err := os.ReadFile(filepath.Join(receiptsDir, "mof-example."+g.profile+".bin"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benches = append(benches, bench{"mof-example." + g.profile, s, g.width})
+	}
+	benches = append(benches,
+		bench{"details-raster-qr", typicalReceipt(b, false), 384},
+		bench{"details-page-qr", typicalReceipt(b, true), 384})
+	for _, tc := range benches {
+		if _, err := emulator.Render(tc.stream, emulator.Options{Width: tc.width}); err != nil {
+			b.Fatal(err)
 		}
 		b.Run(tc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(s)))
+			b.SetBytes(int64(len(tc.stream)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := emulator.Render(s, emulator.Options{Width: 384}); err != nil {
+				if _, err := emulator.Render(tc.stream, emulator.Options{Width: tc.width}); err != nil {
 					b.Fatal(err)
 				}
 			}
