@@ -122,11 +122,10 @@ type printer struct {
 	// emphasis, before size multipliers) for this render.
 	cells map[cellKey][]bool
 
-	problems       []Problem
-	dropped        int
-	paperReported  bool
-	itemsReported  bool
-	truncatedInput bool
+	problems      []Problem
+	dropped       int
+	paperReported bool
+	itemsReported bool
 }
 
 func newPrinter(stream []byte, width int, f *fontData) *printer {
