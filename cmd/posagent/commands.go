@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"qr":       {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"ecpay":    {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"receipt":  {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
+	"preview":  {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 }
 
 // usageError makes run print the message and exit 2.
