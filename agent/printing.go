@@ -66,7 +66,7 @@ func (a *Agent) printProof(ctx context.Context, inv posagent.Invoice, forceRepri
 		rep.Reason, rep.Message = ReasonRender, cashierMessage(ReasonRender)
 		return rep
 	}
-	pctx, cancel := context.WithTimeout(ctx, a.cfg.Printer.Timeout.Duration)
+	pctx, cancel := context.WithTimeout(ctx, a.printTimeout(len(data)))
 	out := a.printer.Print(pctx, data)
 	cancel()
 	a.finishPrint(ctx, inv.Number, out)
@@ -81,6 +81,16 @@ func (a *Agent) printProof(ctx context.Context, inv posagent.Invoice, forceRepri
 		"reason", out.Reason, "may_have_reached_paper", out.MayHaveReachedPaper)
 	wake(a.printWake)
 	return rep
+}
+
+// printTimeout bounds one job: the configured time plus what the bytes take
+// on a serial line, so that a long receipt at 9600 baud is not cut short.
+func (a *Agent) printTimeout(bytes int) time.Duration {
+	t := a.cfg.Printer.Timeout.Duration
+	if baud := a.cfg.Printer.Baud; baud > 0 {
+		t += time.Duration(bytes) * 10 * time.Second / time.Duration(baud)
+	}
+	return t
 }
 
 func (a *Agent) finishPrint(ctx context.Context, n posagent.InvoiceNumber, out PrintOutcome) {

@@ -227,3 +227,9 @@ func TestLoopAndSaleNeverPrintTwice(t *testing.T) {
 	require.True(t, rep.Printed)
 	require.Equal(t, []string{"ORIGINAL AB12345600"}, h.printer.jobs())
 }
+
+func TestPrintTimeoutCoversTheWire(t *testing.T) {
+	h := newHarness(t, taipeiClock().Now, func(o *Options) { o.Config.Printer.Baud = 9600 })
+	// 9,600 bytes at 9600 baud (10 bits a byte) take 10 s on the wire.
+	require.Equal(t, 20*time.Second, h.agent.printTimeout(9600))
+}
