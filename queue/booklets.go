@@ -202,7 +202,7 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 }
 
 type blankPayload struct {
-	Period posagent.Period     `json:"period"`
+	Period posagent.Period    `json:"period"`
 	Unused []posagent.Booklet `json:"unused"`
 }
 

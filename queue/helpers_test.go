@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -85,3 +86,5 @@ func sale(id string, total int64) posagent.Invoice {
 	inv.SalesAmount, inv.TaxAmount = sp.Sales(), sp.Tax
 	return inv
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
