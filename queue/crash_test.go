@@ -299,4 +299,3 @@ func verifyCrash(t *testing.T, path string, reported []string, round int) {
 		}
 	}
 }
-
