@@ -238,6 +238,9 @@ func verifyCrash(t *testing.T, path string, reported []string, round int) {
 		OR NOT EXISTS (SELECT 1 FROM prints p WHERE p.invoice_id = i.id)`); n != 0 {
 		t.Fatalf("round %d: %d invoices lack their upload or print job", round, n)
 	}
+	if n := one(`SELECT count(*) FROM job_counts c WHERE c.n <> (SELECT count(*) FROM jobs j WHERE j.state = c.state)`); n != 0 {
+		t.Fatalf("round %d: job counts disagree with the jobs", round)
+	}
 	// Promise 3: no job went out ahead of an earlier job of its invoice.
 	if n := one(`SELECT count(*) FROM jobs j WHERE j.state IN ('claimed', 'done') AND EXISTS
 		(SELECT 1 FROM jobs e WHERE e.invoice_id = j.invoice_id AND e.id < j.id AND e.state <> 'done')`); n != 0 {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/posagent/posagent"
@@ -72,10 +73,29 @@ func TestMigrateFromFirstSchema(t *testing.T) {
 	if got := len(migrationsApplied(t, path)); got != 1 {
 		t.Fatalf("old store has %d migrations", got)
 	}
+	// Version 2 (the outbox, before job counts): issue and claim.
+	v2, err := queue.OpenAtVersion(path, queue.Options{Now: c.Now}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"v2-a", "v2-b"} {
+		if _, err := v2.Issue(context.Background(), sale(id, 100), queue.IssueOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v2.Claim(context.Background(), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	v2.Close()
+
 	s := mustReopen(t, path, c)
 	iss, err := s.Issue(context.Background(), sale("after-upgrade", 100), queue.IssueOptions{})
-	if err != nil || iss.Invoice.Number != "AB00000000" {
+	if err != nil || iss.Invoice.Number != "AB00000002" {
 		t.Fatalf("issue after the upgrade = %v, %v", iss.Invoice.Number, err)
+	}
+	counts, err := s.JobCounts(context.Background())
+	if err != nil || counts[queue.JobClaimed] != 1 || counts[queue.JobPending] != 2 {
+		t.Fatalf("job counts after the upgrade = %v, %v; want 1 claimed, 2 pending", counts, err)
 	}
 	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)

@@ -98,19 +98,7 @@ func open(path string, opts Options, target int) (*Store, error) {
 		readers = 4
 	}
 
-	// The durability settings live in the DSN so that every connection the
-	// pool ever opens has them (an Exec of a PRAGMA reaches one connection).
-	// _journal=WAL on its own leaves synchronous at NORMAL, where a commit
-	// may roll back after a power cut; _sync=FULL fsyncs the WAL at each
-	// commit. _txlock=immediate takes the write lock at BEGIN, so a
-	// transaction that reads then writes cannot fail half-way with BUSY.
-	q := url.Values{}
-	q.Set("_journal", "WAL")
-	q.Set("_sync", "FULL")
-	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
-	q.Set("_txlock", "immediate")
-	q.Set("_fk", "1")
-	s.writer, err = sql.Open("sqlite3", fileURI(abs, q))
+	s.writer, err = sql.Open("sqlite3", writerDSN(abs, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
@@ -149,6 +137,23 @@ func open(path string, opts Options, target int) (*Store, error) {
 	}
 	s.highWater = hw.Int64
 	return s, nil
+}
+
+// writerDSN is the write connection's DSN. The durability settings live in
+// the DSN so that every connection the pool ever opens has them (an Exec of a
+// PRAGMA reaches one connection). _journal=WAL on its own leaves synchronous
+// at NORMAL, where a commit may roll back after a power cut; _sync=FULL
+// fsyncs the WAL at each commit. _txlock=immediate takes the write lock at
+// BEGIN, so a transaction that reads then writes cannot fail half-way with
+// SQLITE_BUSY. _fk=1 enforces the schema's references.
+func writerDSN(abs string, busy time.Duration) string {
+	q := url.Values{}
+	q.Set("_journal", "WAL")
+	q.Set("_sync", "FULL")
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
+	q.Set("_txlock", "immediate")
+	q.Set("_fk", "1")
+	return fileURI(abs, q)
 }
 
 // fileURI builds an SQLite URI filename; the path is escaped so that '?' or
