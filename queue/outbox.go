@@ -69,7 +69,8 @@ type Job struct {
 // MaxClaim is the largest batch Claim hands out at once.
 const MaxClaim = 100
 
-// Claim hands out up to max due jobs (at most MaxClaim), oldest due first,
+// Claim hands out up to max due jobs (at most MaxClaim), oldest first (by
+// when the document was made: its deadline runs from then),
 // and leases them for lease: until then no other Claim returns them. A job of
 // an invoice is handed out only when every earlier job of that invoice is
 // done, so a void or allowance never overtakes its upload, and an allowance
@@ -103,8 +104,8 @@ func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job,
 		queries := []string{
 			// Leases that ran out (or were taken in the clock's future).
 			`SELECT j.id FROM jobs j WHERE j.state = 'claimed' AND (j.next_at <= ?1 OR j.updated_at > ?1)` + inOrder + ` ORDER BY j.id LIMIT ?2`,
-			// Due pending jobs, in due order straight off the jobs_due index.
-			`SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.next_at <= ?1` + inOrder + ` ORDER BY j.next_at, j.id LIMIT ?2`,
+			// Due pending jobs, oldest first, straight off the jobs_state index.
+			`SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.next_at <= ?1` + inOrder + ` ORDER BY j.id LIMIT ?2`,
 		}
 		if clockBack {
 			queries = append(queries, `SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.next_at > ?1 AND j.updated_at > ?1`+inOrder+` ORDER BY j.id LIMIT ?2`)

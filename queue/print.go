@@ -48,22 +48,23 @@ func (s *Store) BeginPrint(ctx context.Context, number posagent.InvoiceNumber) (
 		if err != nil {
 			return err
 		}
-		var spent sql.NullBool
+		var state sql.NullString
+		var spent bool
 		var voided sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT p.original_spent, i.voided_at FROM invoices i LEFT JOIN prints p ON p.invoice_id = i.id WHERE i.id = ?`, id).
-			Scan(&spent, &voided); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT print_state, original_spent, voided_at FROM invoices WHERE id = ?`, id).
+			Scan(&state, &spent, &voided); err != nil {
 			return err
 		}
 		switch {
-		case !spent.Valid:
+		case !state.Valid:
 			return &posagent.Error{Kind: posagent.KindConflict, Field: "number",
 				Message: fmt.Sprintf("invoice %s is kept in a carrier or donated: no proof is printed", number)}
 		case voided.Valid:
 			return &posagent.Error{Kind: posagent.KindConflict, Field: "number", Message: fmt.Sprintf("invoice %s is voided: its proof is not printed", number)}
 		}
-		reprint = spent.Bool
-		if _, err := tx.ExecContext(ctx, `UPDATE prints SET state = 'printing', original_spent = 1, inflight_original = ?,
-			attempts = attempts + 1, updated_at = ? WHERE invoice_id = ?`, !reprint, now, id); err != nil {
+		reprint = spent
+		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET print_state = 'printing', original_spent = 1, inflight_original = ?,
+			print_attempts = print_attempts + 1, print_updated_at = ? WHERE id = ?`, !reprint, now, id); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, id, now, EventPrintStarted, printWhich(reprint))
@@ -92,24 +93,23 @@ func (s *Store) FinishPrint(ctx context.Context, number posagent.InvoiceNumber, 
 		if err != nil {
 			return err
 		}
-		var state string
+		var state sql.NullString
 		var inflightOriginal bool
-		err = tx.QueryRowContext(ctx, `SELECT state, inflight_original FROM prints WHERE invoice_id = ?`, id).Scan(&state, &inflightOriginal)
-		if isNoRows(err) {
+		if err := tx.QueryRowContext(ctx, `SELECT print_state, inflight_original FROM invoices WHERE id = ?`, id).Scan(&state, &inflightOriginal); err != nil {
+			return err
+		}
+		if !state.Valid {
 			return &posagent.Error{Kind: posagent.KindConflict, Field: "number",
 				Message: fmt.Sprintf("invoice %s is kept in a carrier or donated: no proof is printed", number)}
 		}
-		if err != nil {
-			return err
-		}
-		if state != string(PrintPrinting) {
+		if state.String != string(PrintPrinting) {
 			return &posagent.Error{Kind: posagent.KindConflict, Field: "number",
-				Message: fmt.Sprintf("invoice %s has no print in progress (it is %s): call BeginPrint first", number, state)}
+				Message: fmt.Sprintf("invoice %s has no print in progress (it is %s): call BeginPrint first", number, state.String)}
 		}
 		which := printWhich(!inflightOriginal)
 		if ok {
-			if _, err := tx.ExecContext(ctx, `UPDATE prints SET state = 'printed', inflight_original = 0, copies = copies + 1,
-				last_error = '', printed_at = coalesce(printed_at, ?), updated_at = ? WHERE invoice_id = ?`, now, now, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE invoices SET print_state = 'printed', inflight_original = 0, print_copies = print_copies + 1,
+				print_error = '', printed_at = coalesce(printed_at, ?), print_updated_at = ? WHERE id = ?`, now, now, id); err != nil {
 				return err
 			}
 			return addEvent(ctx, tx, id, now, EventPrinted, which)
@@ -120,8 +120,8 @@ func (s *Store) FinishPrint(ctx context.Context, number posagent.InvoiceNumber, 
 		// The original stays spent unless this attempt was the original and
 		// certainly left no paper.
 		giveBack := inflightOriginal && !mayHaveReachedPaper
-		if _, err := tx.ExecContext(ctx, `UPDATE prints SET state = 'failed', inflight_original = 0, last_error = ?,
-			original_spent = CASE WHEN ? THEN 0 ELSE original_spent END, updated_at = ? WHERE invoice_id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET print_state = 'failed', inflight_original = 0, print_error = ?,
+			original_spent = CASE WHEN ? THEN 0 ELSE original_spent END, print_updated_at = ? WHERE id = ?`,
 			reason, giveBack, now, id); err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func (s *Store) FinishPrint(ctx context.Context, number posagent.InvoiceNumber, 
 	})
 }
 
-const printColumns = `i.number, p.state, p.original_spent, p.attempts, p.copies, p.last_error, p.updated_at, p.printed_at`
+const printColumns = `number, print_state, original_spent, print_attempts, print_copies, print_error, print_updated_at, printed_at`
 
 func scanPrint(row interface{ Scan(...any) error }) (PrintJob, error) {
 	var p PrintJob
@@ -155,7 +155,7 @@ func (s *Store) PrintJob(ctx context.Context, number posagent.InvoiceNumber) (Pr
 	if err != nil {
 		return PrintJob{}, err
 	}
-	p, err := scanPrint(s.reader.QueryRowContext(ctx, `SELECT `+printColumns+` FROM prints p JOIN invoices i ON i.id = p.invoice_id WHERE p.invoice_id = ?`, id))
+	p, err := scanPrint(s.reader.QueryRowContext(ctx, `SELECT `+printColumns+` FROM invoices WHERE id = ? AND print_state IS NOT NULL`, id))
 	if isNoRows(err) {
 		return PrintJob{}, &posagent.Error{Kind: posagent.KindNotFound, Field: "number", Message: fmt.Sprintf("invoice %s has no proof to print (carrier or donation)", number)}
 	}
@@ -173,8 +173,8 @@ func (s *Store) UnprintedJobs(ctx context.Context, limit int) ([]PrintJob, error
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+printColumns+` FROM prints p JOIN invoices i ON i.id = p.invoice_id
-		WHERE p.state <> 'printed' AND i.voided_at IS NULL ORDER BY p.invoice_id LIMIT ?`, limit)
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+printColumns+` FROM invoices
+		WHERE print_state <> 'printed' AND voided_at IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, s.storageError("list unprinted proofs", err)
 	}

@@ -141,7 +141,7 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	if err := rows.Err(); err != nil {
 		return Record{}, s.storageError("read allowances", err)
 	}
-	p, err := scanPrint(tx.QueryRowContext(ctx, `SELECT `+printColumns+` FROM prints p JOIN invoices i ON i.id = p.invoice_id WHERE p.invoice_id = ?`, id))
+	p, err := scanPrint(tx.QueryRowContext(ctx, `SELECT `+printColumns+` FROM invoices WHERE id = ? AND print_state IS NOT NULL`, id))
 	switch {
 	case err == nil:
 		r.Print = &p
@@ -171,9 +171,13 @@ func (s *Store) OldestUnsent(ctx context.Context) (u Unsent, ok bool, err error)
 	var kind, state string
 	var number sql.NullString
 	var created int64
+	// The first job of each open state, off the jobs_state index.
 	err = s.reader.QueryRowContext(ctx, `SELECT j.id, j.kind, j.state, i.number, j.created_at, j.attempts, j.last_error
 		FROM jobs j LEFT JOIN invoices i ON i.id = j.invoice_id
-		WHERE j.state <> 'done' ORDER BY j.id LIMIT 1`).Scan(&u.JobID, &kind, &state, &number, &created, &u.Attempts, &u.LastError)
+		WHERE j.id = (SELECT min(id) FROM (
+			SELECT min(id) AS id FROM jobs WHERE state = 'pending'
+			UNION ALL SELECT min(id) FROM jobs WHERE state = 'claimed'
+			UNION ALL SELECT min(id) FROM jobs WHERE state = 'dead'))`).Scan(&u.JobID, &kind, &state, &number, &created, &u.Attempts, &u.LastError)
 	if isNoRows(err) {
 		return Unsent{}, false, nil
 	}
@@ -232,8 +236,8 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 	if st.LastUpload, err = s.LastUpload(ctx); err != nil {
 		return Status{}, err
 	}
-	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM prints p JOIN invoices i ON i.id = p.invoice_id
-		WHERE p.state <> 'printed' AND i.voided_at IS NULL`).Scan(&st.Unprinted); err != nil {
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM invoices
+		WHERE print_state <> 'printed' AND voided_at IS NULL`).Scan(&st.Unprinted); err != nil {
 		return Status{}, s.storageError("count unprinted proofs", err)
 	}
 	return st, nil

@@ -36,29 +36,30 @@ CREATE TABLE jobs (
     done_at      INTEGER,
     CHECK ((kind = 'blank') = (invoice_id IS NULL))
 ) STRICT;
--- Claiming walks due jobs in order without sorting.
-CREATE INDEX jobs_due ON jobs (state, next_at, id);
--- Open (not done) jobs: per invoice for the ordering rule, and overall for
--- "oldest unsent". Partial, so they stay small however long the history.
-CREATE INDEX jobs_open_invoice ON jobs (invoice_id, id) WHERE state <> 'done';
-CREATE INDEX jobs_open ON jobs (id) WHERE state <> 'done';
-CREATE INDEX jobs_invoice ON jobs (invoice_id);
+-- Jobs by state, oldest first: claiming walks the pending ones in order
+-- (next_at is read from the index, not the table) and "oldest unsent" is
+-- the first entry of each open state.
+CREATE INDEX jobs_state ON jobs (state, id, next_at);
+-- The jobs of an invoice in order: the ordering rule and per-invoice lists.
+CREATE INDEX jobs_invoice ON jobs (invoice_id, id);
 CREATE TRIGGER jobs_keep_open BEFORE DELETE ON jobs WHEN OLD.state <> 'done'
 BEGIN SELECT RAISE(ABORT, 'a job that is not done is never deleted'); END;
 
-CREATE TABLE prints (
-    invoice_id     INTEGER PRIMARY KEY REFERENCES invoices (id),
-    state          TEXT    NOT NULL CHECK (state IN ('pending', 'printing', 'printed', 'failed')),
-    -- The original proof has been printed, or an attempt at it may have
-    -- reached paper: every later print is 補印. Set before the bytes are sent.
-    original_spent INTEGER NOT NULL DEFAULT 0,
-    -- The attempt in flight is the original (so a failure that certainly did
-    -- not reach paper can hand the original back).
-    inflight_original INTEGER NOT NULL DEFAULT 0,
-    attempts       INTEGER NOT NULL DEFAULT 0,
-    copies         INTEGER NOT NULL DEFAULT 0,
-    last_error     TEXT    NOT NULL DEFAULT '',
-    updated_at     INTEGER NOT NULL,
-    printed_at     INTEGER
-) STRICT;
-CREATE INDEX prints_open ON prints (state) WHERE state <> 'printed';
+-- The proof of a printed invoice lives in the invoice's own row: issuing
+-- writes one row fewer, and the print state changes in place.
+ALTER TABLE invoices ADD COLUMN print_state TEXT
+    CHECK (print_state IN ('pending', 'printing', 'printed', 'failed')); -- NULL: not printed (carrier, donation)
+-- The original proof has been printed, or an attempt at it may have reached
+-- paper: every later print is 補印. Set before the bytes are sent.
+ALTER TABLE invoices ADD COLUMN original_spent INTEGER NOT NULL DEFAULT 0;
+-- The attempt in flight is the original (so a failure that certainly did not
+-- reach paper can hand the original back).
+ALTER TABLE invoices ADD COLUMN inflight_original INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN print_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN print_copies INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN print_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE invoices ADD COLUMN print_updated_at INTEGER;
+ALTER TABLE invoices ADD COLUMN printed_at INTEGER;
+-- Proofs still to print, for the retry list and status: partial, so it
+-- holds only the few that wait.
+CREATE INDEX invoices_unprinted ON invoices (id) WHERE print_state <> 'printed' AND voided_at IS NULL;
