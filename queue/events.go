@@ -30,6 +30,8 @@ const (
 // Event is one line of an invoice's history. Events are never changed or
 // deleted (a trigger refuses it).
 type Event struct {
+	// ID orders the events of the store. The EventIssued event is the
+	// invoice row itself, which is never changed either, and has ID 0.
 	ID     int64
 	Number posagent.InvoiceNumber
 	At     time.Time
@@ -53,12 +55,22 @@ func (s *Store) Events(ctx context.Context, number posagent.InvoiceNumber) ([]Ev
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT id, at, kind, detail FROM events WHERE invoice_id = ? ORDER BY id`, id)
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, s.storageError("read events of "+string(number), err)
+	}
+	defer tx.Rollback()
+	var created int64
+	var saleID string
+	if err := tx.QueryRowContext(ctx, `SELECT created_at, sale_id FROM invoices WHERE id = ?`, id).Scan(&created, &saleID); err != nil {
+		return nil, s.storageError("read events of "+string(number), err)
+	}
+	out := []Event{{Number: number, At: fromNanos(created), Kind: EventIssued, Detail: string(number) + " for sale " + saleID}}
+	rows, err := tx.QueryContext(ctx, `SELECT id, at, kind, detail FROM events WHERE invoice_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, s.storageError("read events of "+string(number), err)
 	}
 	defer rows.Close()
-	var out []Event
 	for rows.Next() {
 		var e Event
 		var at int64

@@ -54,8 +54,8 @@ func FillOutbox(s *Store, track string, n, pendingEvery int, doc func(number str
 		VALUES (?, 0, ?, '11410', 'fixture', ?, ?) RETURNING id`, track, size-1, n, now).Scan(&bookletID); err != nil {
 		return err
 	}
-	inv, err := tx.Prepare(`INSERT INTO invoices (sale_id, number, period, booklet_id, random_code, issued_at, total, sale_hash, doc, created_at)
-		VALUES (?, ?, '11410', ?, '1234', ?, 100, x'00', ?, ?) RETURNING id`)
+	inv, err := tx.Prepare(`INSERT INTO invoices (sale_id, number, period, booklet_id, random_code, issued_at, total, doc, created_at)
+		VALUES (?, ?, '11410', ?, '1234', ?, 100, ?, ?) RETURNING id`)
 	if err != nil {
 		return err
 	}

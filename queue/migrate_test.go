@@ -143,7 +143,10 @@ func TestOpenRefusesAnotherDatabase(t *testing.T) {
 // rewrite what accounts for a number.
 func TestSchemaRefusesDeletes(t *testing.T) {
 	s, _ := mustOpen(t)
-	issueN(t, s, 1)
+	inv := issueN(t, s, 1)[0]
+	if err := s.Void(context.Background(), posagent.Void{Number: inv.Number, Reason: "x"}); err != nil {
+		t.Fatal(err) // an event row to protect
+	}
 	path := s.Path()
 	s.Close()
 	db, _ := sql.Open("sqlite3", path)

@@ -33,7 +33,6 @@ CREATE TABLE invoices (
     random_code TEXT    NOT NULL,
     issued_at   INTEGER NOT NULL,
     total       INTEGER NOT NULL,
-    sale_hash   BLOB    NOT NULL, -- SHA-256 of the sale's content, for repeated sale ids
     doc         TEXT    NOT NULL, -- the issued invoice in its JSON shape
     derived     TEXT    NOT NULL DEFAULT '{}', -- caller's data computed from the numbered invoice
     voided_at   INTEGER,

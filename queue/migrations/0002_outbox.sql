@@ -42,6 +42,8 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_state ON jobs (state, id, next_at);
 -- The jobs of an invoice in order: the ordering rule and per-invoice lists.
 CREATE INDEX jobs_invoice ON jobs (invoice_id, id);
+-- An allowance's jobs (partial: a sale's upload job does not touch it).
+CREATE INDEX jobs_allowance ON jobs (allowance_id) WHERE allowance_id IS NOT NULL;
 CREATE TRIGGER jobs_keep_open BEFORE DELETE ON jobs WHEN OLD.state <> 'done'
 BEGIN SELECT RAISE(ABORT, 'a job that is not done is never deleted'); END;
 
