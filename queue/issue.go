@@ -110,7 +110,7 @@ func (s *Store) Issue(ctx context.Context, sale posagent.Invoice, opt IssueOptio
 			WHERE id = (SELECT id FROM booklets WHERE period = ? AND retired_at IS NULL AND next <= last ORDER BY id LIMIT 1)
 			RETURNING id, track, next - 1`, period.Code()).Scan(&bookletID, &track, &next)
 		if isNoRows(err) {
-			return &posagent.Error{Kind: posagent.KindExhausted, Field: "issued_at",
+			return &posagent.Error{Kind: posagent.KindExhausted,
 				Message: fmt.Sprintf("no invoice numbers left for period %s (%s): lease more booklets", period, period.Label())}
 		}
 		if err != nil {

@@ -69,6 +69,10 @@ type Job struct {
 // MaxClaim is the largest batch Claim hands out at once.
 const MaxClaim = 100
 
+// ClockSlack is how far the clock may step back before Claim distrusts the
+// due and lease times written before the step (see Claim).
+const ClockSlack = time.Minute
+
 // Claim hands out up to max due jobs (at most MaxClaim), oldest first (by
 // when the document was made: its deadline runs from then),
 // and leases them for lease: until then no other Claim returns them. A job of
@@ -82,8 +86,9 @@ const MaxClaim = 100
 // handed out twice, which the provider's idempotency (sale id, invoice
 // number) absorbs, and the late worker's Done is refused by its stale token.
 // A jump backward would strand leased and waiting jobs until the clock caught
-// up; so a job whose last change lies in the future of the current reading is
-// treated as due.
+// up; so a job whose last change lies more than ClockSlack in the future of
+// the current reading is treated as due. (Smaller steps only delay a job by
+// as much as the step.)
 func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error) {
 	switch {
 	case max <= 0:
@@ -97,24 +102,25 @@ func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job,
 	var ids []int64
 	token := newToken()
 	err := s.write(ctx, "claim jobs", func(tx *sql.Tx, now int64) error {
+		slack := ClockSlack.Nanoseconds()
 		s.mu.Lock()
-		clockBack := now < s.highWater
+		clockBack := now+slack < s.highWater
 		s.mu.Unlock()
 		const inOrder = ` AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.invoice_id = j.invoice_id AND e.id < j.id AND e.state <> 'done')`
 		queries := []string{
 			// Leases that ran out (or were taken in the clock's future).
-			`SELECT j.id FROM jobs j WHERE j.state = 'claimed' AND (j.next_at <= ?1 OR j.updated_at > ?1)` + inOrder + ` ORDER BY j.id LIMIT ?2`,
+			`SELECT j.id FROM jobs j WHERE j.state = 'claimed' AND (j.next_at <= ?1 OR j.updated_at > ?1 + ?3)` + inOrder + ` ORDER BY j.id LIMIT ?2`,
 			// Due pending jobs, oldest first, straight off the jobs_state index.
 			`SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.next_at <= ?1` + inOrder + ` ORDER BY j.id LIMIT ?2`,
 		}
 		if clockBack {
-			queries = append(queries, `SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.next_at > ?1 AND j.updated_at > ?1`+inOrder+` ORDER BY j.id LIMIT ?2`)
+			queries = append(queries, `SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.next_at > ?1 AND j.updated_at > ?1 + ?3`+inOrder+` ORDER BY j.id LIMIT ?2`)
 		}
 		for _, q := range queries {
 			if len(ids) >= max {
 				break
 			}
-			rows, err := tx.QueryContext(ctx, q, now, max-len(ids))
+			rows, err := tx.QueryContext(ctx, q, now, max-len(ids), slack)
 			if err != nil {
 				return err
 			}

@@ -210,6 +210,10 @@ func TestClockSetBack(t *testing.T) {
 	if err := s.Retry(ctx, jobs[1], c.Now().Add(time.Minute), errors.New("503")); err != nil {
 		t.Fatal(err)
 	}
+	c.Add(-30 * time.Second) // a small step back: leases and waits hold
+	if got := claimAll(t, s, time.Minute); len(got) != 0 {
+		t.Fatalf("after a 30 s step back: %s, want nothing yet", kinds(got))
+	}
 	c.Add(-24 * time.Hour) // NTP corrects a clock that ran a day ahead
 	got := claimAll(t, s, time.Minute)
 	if len(got) != 2 {
