@@ -147,16 +147,15 @@ func (s *Store) Issue(ctx context.Context, sale posagent.Invoice, opt IssueOptio
 		if inv.Print {
 			printState = string(PrintPending)
 		}
-		var invoiceID int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO invoices
+		// The invoice and its upload job in one round trip.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invoices
 			(sale_id, number, period, booklet_id, random_code, issued_at, total, doc, derived, created_at, print_state, print_updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+			INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at)
+			VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?)`,
 			inv.SaleID, string(inv.Number), period.Code(), bookletID, inv.RandomCode, inv.IssuedAt.UnixNano(),
-			inv.Total, string(docBytes), string(derivedBytes), now, printState, now).Scan(&invoiceID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at)
-			VALUES ('upload', ?, 'pending', ?, ?, ?)`, invoiceID, now, now, now); err != nil {
+			inv.Total, string(docBytes), string(derivedBytes), now, printState, now,
+			now, now, now); err != nil {
 			return err
 		}
 		// The "issued" event is the invoice row itself (immutable, see the

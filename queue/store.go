@@ -42,40 +42,13 @@ type Options struct {
 	Readers int
 }
 
-// writerDriver is mattn's driver with the writer's connection settings that
-// the DSN cannot carry: checkpoints belong to the background checkpointer,
-// and the writer checkpoints itself only if the WAL grows far beyond the
-// checkpointer's threshold (a stalled checkpointer must not let it grow
-// without bound).
-const writerDriver = "sqlite3-posagent-writer"
-
-func init() {
-	sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec(`PRAGMA wal_autocheckpoint = 20000`, nil)
-		return err
-	}})
-}
-
-// checkpointEvery is how many commits the checkpointer lets pass before it
-// copies the WAL into the database file (≈ 1,000 pages of sales); it also
-// runs once a second when anything was committed.
-const checkpointEvery = 100
-
 // Store is the terminal's SQLite store. It is safe for concurrent use.
 type Store struct {
 	path   string
 	writer *sql.DB // one connection: every write transaction, in turn
 	reader *sql.DB // read-only pool: lookups and status
-	// ckpt is the checkpointer's own connection: copying the WAL into the
-	// database file and its fsync happen beside the sale path, not in it.
-	ckpt     *sql.DB
-	commits  chan struct{} // a nudge per checkpointEvery commits
-	stop     chan struct{}
-	stopped  chan struct{}
-	closeOne sync.Once
-	ncommit  int
-	now      func() time.Time
-	log      *slog.Logger
+	now    func() time.Time
+	log    *slog.Logger
 
 	mu sync.Mutex
 	// highWater is the latest clock reading written to a job. A clock that
@@ -125,7 +98,7 @@ func open(path string, opts Options, target int) (*Store, error) {
 		readers = 4
 	}
 
-	s.writer, err = sql.Open(writerDriver, writerDSN(abs, busy))
+	s.writer, err = sql.Open("sqlite3", writerDSN(abs, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
@@ -155,15 +128,6 @@ func open(path string, opts Options, target int) (*Store, error) {
 		s.Close()
 		return nil, s.storageError("open store for reading", err)
 	}
-	s.ckpt, err = sql.Open("sqlite3", fileURI(abs, url.Values{
-		"_sync": {"FULL"}, "_busy_timeout": {strconv.FormatInt(busy.Milliseconds(), 10)}}))
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", abs, err)
-	}
-	s.ckpt.SetMaxOpenConns(1)
-	s.commits, s.stop, s.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	go s.checkpointer()
 	if target < 2 {
 		return s, nil // before the outbox existed: only for tests of migrations
 	}
@@ -206,46 +170,10 @@ func fileURI(abs string, q url.Values) string {
 // Path is the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// checkpointer copies committed WAL frames into the database file (PASSIVE:
-// it never waits for or blocks the writer) after every checkpointEvery
-// commits, and once a second when there were any.
-func (s *Store) checkpointer() {
-	defer close(s.stopped)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.commits:
-		case <-tick.C:
-			s.mu.Lock()
-			dirty := s.ncommit > 0
-			s.ncommit = 0
-			s.mu.Unlock()
-			if !dirty {
-				continue
-			}
-		}
-		if _, err := s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-			s.log.Warn("store checkpoint failed; the writer will checkpoint when the WAL grows", "path", s.path, "err", err)
-		}
-	}
-}
-
 // Close closes the store. The last connection to close checkpoints the WAL
 // into the database file.
 func (s *Store) Close() error {
 	var errs []error
-	s.closeOne.Do(func() {
-		if s.stop != nil {
-			close(s.stop)
-			<-s.stopped
-		}
-	})
-	if s.ckpt != nil {
-		errs = append(errs, s.ckpt.Close())
-	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
@@ -428,18 +356,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx, now in
 	committed = true
 	s.mu.Lock()
 	s.highWater = max(s.highWater, now)
-	s.ncommit++
-	nudge := s.ncommit >= checkpointEvery
-	if nudge {
-		s.ncommit = 0
-	}
 	s.mu.Unlock()
-	if nudge {
-		select {
-		case s.commits <- struct{}{}:
-		default:
-		}
-	}
 	return nil
 }
 
