@@ -255,3 +255,45 @@ func BenchmarkStatus(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatusDuringSales measures status queries while sales are being
+// issued as fast as the disk allows, through the read-only pool and through
+// the single write connection: the case for the pool.
+func BenchmarkStatusDuringSales(b *testing.B) {
+	for _, via := range []string{"read-pool", "writer-only"} {
+		b.Run(via, func(b *testing.B) {
+			ctx := context.Background()
+			s := benchStore(b, 200000)
+			if via == "writer-only" {
+				defer queue.ReadThroughWriter(s)()
+			}
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := s.Issue(ctx, sale(fmt.Sprintf("bg%d-%d", time.Now().UnixNano(), i), 340), queue.IssueOptions{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+			lat := make(latencies, 0, b.N)
+			for b.Loop() {
+				t := time.Now()
+				if _, err := s.Status(ctx); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			close(stop)
+			<-done
+			lat.report(b, "")
+		})
+	}
+}

@@ -97,3 +97,11 @@ func pad8(i int) string {
 	}
 	return s
 }
+
+// ReadThroughWriter sends the store's reads through its one write
+// connection, as a store without a read pool would (benchmark comparison).
+func ReadThroughWriter(s *Store) (restore func()) {
+	r := s.reader
+	s.reader = s.writer
+	return func() { s.reader = r }
+}
