@@ -18,8 +18,11 @@ type BookletInfo struct {
 	ID int64
 	// Next is the next sequence number to issue; Last+1 once the range is used up.
 	Next int
-	// Left is how many numbers remain unissued (0 once retired).
-	Left      int
+	// Left is how many numbers can still be issued (0 once retired).
+	Left int
+	// Unused is how many numbers were never issued: once retired, the blank
+	// numbers of the range.
+	Unused    int
 	AddedAt   time.Time
 	RetiredAt time.Time // zero while the range is in use
 }
@@ -94,8 +97,9 @@ func scanBooklet(row interface{ Scan(...any) error }) (BookletInfo, error) {
 	b.Period = p
 	b.AddedAt = fromNanos(added)
 	b.RetiredAt = fromNullNanos(retired)
+	b.Unused = b.Last + 1 - b.Next
 	if !b.Retired() {
-		b.Left = b.Last + 1 - b.Next
+		b.Left = b.Unused
 	}
 	return b, nil
 }

@@ -131,6 +131,10 @@ func TestRetirePeriodReportsUnusedNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	list, err := s.Booklets(ctx, p11410)
+	if err != nil || len(list) != 2 || list[1].Unused != 97 || list[1].Left != 0 || !list[1].Retired() || list[0].Unused != 0 {
+		t.Errorf("Booklets after retiring = %+v, %v", list, err)
+	}
 	if len(left) != 2 || left[0].Period != p11410 || !left[0].Retired || left[0].Left != 0 || left[0].Issued != 53 || left[0].Booklets != 3 ||
 		left[1].Left != 50 || left[1].Retired {
 		t.Errorf("NumbersLeft = %+v", left)

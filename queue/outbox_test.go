@@ -77,8 +77,17 @@ func TestClaimKeepsInvoiceOrder(t *testing.T) {
 	if err := s.Retry(ctx, jobs[1], t0.Add(time.Hour), errors.New("ecpay: 503")); err != nil {
 		t.Fatal(err)
 	}
+	if r, err := s.Invoice(ctx, b); err != nil || r.Upload != queue.JobPending || r.UploadError != "ecpay: 503" {
+		t.Fatalf("record after a retry = upload %s %q, %v", r.Upload, r.UploadError, err)
+	}
+	if u, ok, err := s.OldestUnsent(ctx); err != nil || !ok || u.Number != a || u.Kind != queue.JobUpload || !u.IssuedAt.Equal(t0) {
+		t.Fatalf("OldestUnsent = %+v, %v, %v; want a's upload", u, ok, err)
+	}
 	if err := s.Done(ctx, jobs[0]); err != nil {
 		t.Fatal(err)
+	}
+	if u, ok, err := s.OldestUnsent(ctx); err != nil || !ok || u.Number != b || u.Kind != queue.JobUpload {
+		t.Fatalf("OldestUnsent = %+v, %v, %v; want b's upload", u, ok, err)
 	}
 	jobs = claimAll(t, s, time.Minute)
 	if len(jobs) != 1 || jobs[0].Kind != queue.JobAllowance || jobs[0].Allowance == nil || jobs[0].Allowance.Number != allowance.Number {

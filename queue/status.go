@@ -22,9 +22,11 @@ type Record struct {
 	Allowances []AllowanceRecord
 	// Remaining is the total less the allowances that are not voided.
 	Remaining int64
-	// Upload is the state of the invoice's upload job; Uploaded when it was done.
-	Upload   JobState
-	Uploaded time.Time
+	// Upload is the state of the invoice's upload job; Uploaded when it was
+	// done; UploadError its last error while it is not.
+	Upload      JobState
+	Uploaded    time.Time
+	UploadError string
 	// Print is the proof's state; nil when the invoice is not printed.
 	Print *PrintJob
 }
@@ -97,11 +99,11 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	var doc, derived string
 	var voidedAt sql.NullInt64
 	var voidReason sql.NullString
-	var upload sql.NullString
+	var upload, uploadError sql.NullString
 	var uploaded sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT i.doc, i.derived, i.voided_at, i.void_reason, j.state, j.done_at
+	err = tx.QueryRowContext(ctx, `SELECT i.doc, i.derived, i.voided_at, i.void_reason, j.state, j.done_at, j.last_error
 		FROM invoices i LEFT JOIN jobs j ON j.invoice_id = i.id AND j.kind = 'upload'
-		WHERE i.id = ?`, id).Scan(&doc, &derived, &voidedAt, &voidReason, &upload, &uploaded)
+		WHERE i.id = ?`, id).Scan(&doc, &derived, &voidedAt, &voidReason, &upload, &uploaded, &uploadError)
 	if err != nil {
 		return Record{}, s.storageError("read invoice", err)
 	}
@@ -111,7 +113,7 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	if voidedAt.Valid {
 		r.Void = &posagent.Void{Number: r.Invoice.Number, VoidedAt: fromNanos(voidedAt.Int64), Reason: voidReason.String}
 	}
-	r.Upload, r.Uploaded = JobState(upload.String), fromNullNanos(uploaded)
+	r.Upload, r.Uploaded, r.UploadError = JobState(upload.String), fromNullNanos(uploaded), uploadError.String
 	r.Remaining = r.Invoice.Total
 
 	rows, err := tx.QueryContext(ctx, `SELECT a.doc, a.voided_at, a.void_reason, j.state
@@ -157,6 +159,9 @@ type Unsent struct {
 	Kind   JobKind
 	State  JobState
 	Number posagent.InvoiceNumber // empty for JobBlank
+	// IssuedAt is the invoice's issue time (zero for JobBlank): the legal
+	// upload deadline counts from the day after it.
+	IssuedAt time.Time
 	// Since is when the document was made (the job's creation): the upload
 	// deadline runs from here.
 	Since     time.Time
@@ -170,14 +175,15 @@ type Unsent struct {
 func (s *Store) OldestUnsent(ctx context.Context) (u Unsent, ok bool, err error) {
 	var kind, state string
 	var number sql.NullString
+	var issuedAt sql.NullInt64
 	var created int64
 	// The first job of each open state, off the jobs_state index.
-	err = s.reader.QueryRowContext(ctx, `SELECT j.id, j.kind, j.state, i.number, j.created_at, j.attempts, j.last_error
+	err = s.reader.QueryRowContext(ctx, `SELECT j.id, j.kind, j.state, i.number, i.issued_at, j.created_at, j.attempts, j.last_error
 		FROM jobs j LEFT JOIN invoices i ON i.id = j.invoice_id
 		WHERE j.id = (SELECT min(id) FROM (
 			SELECT min(id) AS id FROM jobs WHERE state = 'pending'
 			UNION ALL SELECT min(id) FROM jobs WHERE state = 'claimed'
-			UNION ALL SELECT min(id) FROM jobs WHERE state = 'dead'))`).Scan(&u.JobID, &kind, &state, &number, &created, &u.Attempts, &u.LastError)
+			UNION ALL SELECT min(id) FROM jobs WHERE state = 'dead'))`).Scan(&u.JobID, &kind, &state, &number, &issuedAt, &created, &u.Attempts, &u.LastError)
 	if isNoRows(err) {
 		return Unsent{}, false, nil
 	}
@@ -185,7 +191,7 @@ func (s *Store) OldestUnsent(ctx context.Context) (u Unsent, ok bool, err error)
 		return Unsent{}, false, s.storageError("find oldest unsent", err)
 	}
 	u.Kind, u.State, u.Number = JobKind(kind), JobState(state), posagent.InvoiceNumber(number.String)
-	u.Since = fromNanos(created)
+	u.Since, u.IssuedAt = fromNanos(created), fromNullNanos(issuedAt)
 	u.Age = s.now().Sub(u.Since)
 	return u, true, nil
 }
