@@ -23,7 +23,10 @@ type command struct {
 
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
+	"qr":      {"MOF barcode and QR texts: key, encode, decode", runQR},
+	"receipt": {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 	"version": {"print the version", runVersion},
+	"ecpay":   {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 }
 
 // usageError makes run print the message and exit 2.
