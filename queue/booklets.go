@@ -35,13 +35,22 @@ func (b BookletInfo) Retired() bool { return !b.RetiredAt.IsZero() }
 // posagent.Booklet.Validate (two-letter track, whole booklets of 50, a
 // period). Adding exactly the same range again returns the stored one, so a
 // lease that is retried after an unanswered reply is harmless; a range that
-// overlaps another of the same track and period is KindConflict.
+// overlaps another of the same track and period is KindConflict, and so is
+// a range for a period already retired (its blank numbers are reported).
 func (s *Store) AddBooklet(ctx context.Context, b posagent.Booklet) (BookletInfo, error) {
 	if err := b.Validate(); err != nil {
 		return BookletInfo{}, err
 	}
 	var out BookletInfo
 	err := s.write(ctx, "add booklet "+b.String(), func(tx *sql.Tx, now int64) error {
+		var retired int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM booklets WHERE period = ? AND retired_at IS NOT NULL`, b.Period.Code()).Scan(&retired); err != nil {
+			return err
+		}
+		if retired > 0 {
+			return &posagent.Error{Kind: posagent.KindConflict, Field: "period",
+				Message: fmt.Sprintf("period %s (%s) is retired: its numbers can no longer be issued", b.Period, b.Period.Label())}
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, first, last, source FROM booklets
 			WHERE track = ? AND period = ? AND first <= ? AND last >= ?`, b.Track, b.Period.Code(), b.Last, b.First)
 		if err != nil {
@@ -192,9 +201,6 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 		if err != nil {
 			return err
 		}
-		// A period retired in two steps (ranges added after a first
-		// retirement) gets a report for everything still unused; the
-		// provider's E0402 is keyed by range, so a repeat is harmless.
 		_, err = tx.ExecContext(ctx, `INSERT INTO jobs (kind, payload, state, next_at, created_at, updated_at)
 			VALUES ('blank', ?, 'pending', ?, ?, ?)`, string(payload), now, now, now)
 		return err

@@ -123,6 +123,9 @@ func TestRetirePeriodReportsUnusedNumbers(t *testing.T) {
 	if len(blanks) != 1 || blanks[0].Period != p11410 || len(blanks[0].Blank) != 1 || blanks[0].Blank[0] != want[0] {
 		t.Fatalf("blank jobs = %+v, want one for %v", blanks, want)
 	}
+	if _, err := s.AddBooklet(ctx, booklet("AB", 500, 1, p11410)); posagent.ErrorKind(err) != posagent.KindConflict {
+		t.Fatalf("adding a range to a retired period: %v, want a conflict", err)
+	}
 	late := sale("late", 100)
 	if _, err := s.Issue(ctx, late, queue.IssueOptions{}); posagent.ErrorKind(err) != posagent.KindExhausted {
 		t.Fatalf("issuing in a retired period: %v, want exhausted", err)
