@@ -175,6 +175,7 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 			var id int64
 			var b posagent.Booklet
 			var retired sql.NullInt64
+			// The part never issued runs from the cursor to the end.
 			if err := rows.Scan(&id, &b.Track, &b.First, &b.Last, &b.Source, &retired); err != nil {
 				return err
 			}

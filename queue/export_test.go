@@ -105,3 +105,10 @@ func ReadThroughWriter(s *Store) (restore func()) {
 	s.reader = s.writer
 	return func() { s.reader = r }
 }
+
+// WriterPragma reads a PRAGMA on the write connection.
+func WriterPragma(s *Store, name string) (string, error) {
+	var v string
+	err := s.writer.QueryRowContext(context.Background(), `PRAGMA `+name).Scan(&v)
+	return v, err
+}
