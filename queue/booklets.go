@@ -23,7 +23,7 @@ type BookletInfo struct {
 	// Unused is how many numbers were never issued: once retired, the blank
 	// numbers of the range.
 	Unused    int
-	AddedAt   time.Time
+	AddedAt   time.Time // when the range was stored
 	RetiredAt time.Time // zero while the range is in use
 }
 
@@ -213,18 +213,18 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 }
 
 type blankPayload struct {
-	Period posagent.Period    `json:"period"`
-	Unused []posagent.Booklet `json:"unused"`
+	Period posagent.Period    `json:"period"` // the retired period
+	Unused []posagent.Booklet `json:"unused"` // its never-issued ranges
 }
 
 // PeriodNumbers sums up the ranges of one period.
 type PeriodNumbers struct {
-	Period   posagent.Period
-	Booklets int // booklets of 50 held
-	Total    int // numbers held
-	Issued   int // numbers issued
-	Left     int // numbers still available (0 once retired)
-	Retired  bool
+	Period   posagent.Period // the bimonthly period
+	Booklets int             // booklets of 50 held
+	Total    int             // numbers held
+	Issued   int             // numbers issued
+	Left     int             // numbers still available (0 once retired)
+	Retired  bool            // the period is closed
 }
 
 // NumbersLeft sums up every period's ranges, oldest period first.

@@ -69,7 +69,7 @@ func (s *Store) Void(ctx context.Context, v posagent.Void) error {
 type AllowanceRecord struct {
 	posagent.Allowance
 	VoidedAt   time.Time // zero unless voided
-	VoidReason string
+	VoidReason string    // why it was voided
 	// Upload is the state of the allowance's own job (JobAllowance).
 	Upload JobState
 }

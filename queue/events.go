@@ -33,10 +33,10 @@ type Event struct {
 	// ID orders the events of the store. The EventIssued event is the
 	// invoice row itself, which is never changed either, and has ID 0.
 	ID     int64
-	Number posagent.InvoiceNumber
-	At     time.Time
-	Kind   EventKind
-	Detail string
+	Number posagent.InvoiceNumber // the invoice
+	At     time.Time              // by the store's clock
+	Kind   EventKind              // what happened
+	Detail string                 // the specifics: reason, job, printer's answer
 }
 
 func addEvent(ctx context.Context, tx *sql.Tx, invoiceID int64, now int64, kind EventKind, detail string) error {

@@ -37,18 +37,18 @@ const (
 
 // Job is one document in the outbox, with what its worker needs to send it.
 type Job struct {
-	ID    int64
-	Kind  JobKind
-	State JobState
+	ID    int64    // the store's id, in creation order
+	Kind  JobKind  // what to send
+	State JobState // where the job is
 	// Attempts counts claims, the current one included.
 	Attempts int
 	// NextAt is when a pending job becomes due, or when a claimed job's
 	// lease ends.
 	NextAt    time.Time
-	LastError string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	DoneAt    time.Time
+	LastError string    // the error of the last failed attempt
+	CreatedAt time.Time // when the document was made
+	UpdatedAt time.Time // the last change of state
+	DoneAt    time.Time // when the provider accepted it; zero before
 	// Token identifies the claim that handed the job out; Done, Retry and
 	// Dead must present it (Claim fills it in).
 	Token int64
@@ -63,7 +63,7 @@ type Job struct {
 	Reason string
 	// Period and Blank are set for JobBlank: the unused ranges to report.
 	Period posagent.Period
-	Blank  []posagent.Booklet
+	Blank  []posagent.Booklet // ranges of never-issued numbers
 }
 
 // MaxClaim is the largest batch Claim hands out at once.

@@ -22,15 +22,15 @@ const (
 
 // PrintJob is the proof of one printed invoice.
 type PrintJob struct {
-	Number posagent.InvoiceNumber
-	State  PrintState
+	Number posagent.InvoiceNumber // the invoice
+	State  PrintState             // where the proof is
 	// OriginalSpent: the original proof has been printed, or an attempt at it
 	// may have reached paper. Every later print is 補印 (promise 5).
 	OriginalSpent bool
-	Attempts      int // BeginPrint calls
-	Copies        int // complete prints (original and 補印)
-	LastError     string
-	UpdatedAt     time.Time
+	Attempts      int       // BeginPrint calls
+	Copies        int       // complete prints (original and 補印)
+	LastError     string    // the printer's reason for the last failure
+	UpdatedAt     time.Time // the last change
 	PrintedAt     time.Time // the first complete print; zero before
 }
 

@@ -13,6 +13,7 @@ import (
 
 // Record is an invoice with everything the store knows about it.
 type Record struct {
+	// Invoice is the issued invoice as stored.
 	Invoice posagent.Invoice
 	// Derived is what IssueOptions.Derive returned at issue (nil without one).
 	Derived map[string]string
@@ -22,10 +23,11 @@ type Record struct {
 	Allowances []AllowanceRecord
 	// Remaining is the total less the allowances that are not voided.
 	Remaining int64
-	// Upload is the state of the invoice's upload job; Uploaded when it was
-	// done; UploadError its last error while it is not.
-	Upload      JobState
-	Uploaded    time.Time
+	// Upload is the state of the invoice's upload job.
+	Upload JobState
+	// Uploaded is when the provider accepted the invoice; zero before.
+	Uploaded time.Time
+	// UploadError is the upload's last error while it is not done.
 	UploadError string
 	// Print is the proof's state; nil when the invoice is not printed.
 	Print *PrintJob
@@ -155,9 +157,9 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 
 // Unsent is the oldest document not yet accepted by the provider.
 type Unsent struct {
-	JobID  int64
-	Kind   JobKind
-	State  JobState
+	JobID  int64                  // the job
+	Kind   JobKind                // what it sends
+	State  JobState               // pending, claimed or dead
 	Number posagent.InvoiceNumber // empty for JobBlank
 	// IssuedAt is the invoice's issue time (zero for JobBlank): the legal
 	// upload deadline counts from the day after it.
@@ -166,8 +168,8 @@ type Unsent struct {
 	// deadline runs from here.
 	Since     time.Time
 	Age       time.Duration // store clock minus Since
-	Attempts  int
-	LastError string
+	Attempts  int           // claims so far
+	LastError string        // the last failure, if any
 }
 
 // OldestUnsent returns the oldest job that is not done (pending, claimed or
@@ -215,11 +217,11 @@ func (s *Store) LastUpload(ctx context.Context) (time.Time, error) {
 
 // Status is the store's part of `posagent status`.
 type Status struct {
-	Jobs         map[JobState]int
-	OldestUnsent *Unsent // nil when everything is sent
-	Periods      []PeriodNumbers
-	LastUpload   time.Time // zero if never
-	Unprinted    int       // proofs not printed (pending, failed, interrupted), voided invoices aside
+	Jobs         map[JobState]int // jobs by state
+	OldestUnsent *Unsent          // nil when everything is sent
+	Periods      []PeriodNumbers  // numbers held and left, per period
+	LastUpload   time.Time        // zero if never
+	Unprinted    int              // proofs not printed (pending, failed, interrupted), voided invoices aside
 }
 
 // Status gathers the status queries in one call.
