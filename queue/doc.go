@@ -8,7 +8,7 @@
 //
 //  1. Durable before acknowledged: a method that returns nil has committed
 //     with synchronous=FULL in WAL mode; the invoice, its upload job and its
-//     print job are written in one transaction.
+//     print state are written in one transaction.
 //  2. One number, one invoice: numbers come from a cursor that moves in the
 //     same transaction as the invoice that takes it; (number, period) is unique.
 //  3. Uploaded exactly once, in order: a job of an invoice is handed out only
