@@ -165,3 +165,32 @@ func TestSchemaRefusesDeletes(t *testing.T) {
 		}
 	}
 }
+
+// Two processes (the daemon and `posagent status`, say) opening a new store
+// at once: each migration is applied once and both opens succeed.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "agent.db")
+		start := make(chan struct{})
+		errs := make(chan error, 8)
+		for range 8 {
+			go func() {
+				<-start
+				s, err := queue.Open(path, queue.Options{})
+				if err == nil {
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: Open: %v", round, err)
+			}
+		}
+		if got := len(migrationsApplied(t, path)); got != queue.SchemaVersion() {
+			t.Fatalf("round %d: %d migrations recorded, want %d", round, got, queue.SchemaVersion())
+		}
+	}
+}

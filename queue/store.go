@@ -107,7 +107,17 @@ func open(path string, opts Options, target int) (*Store, error) {
 	s.writer.SetConnMaxLifetime(0)
 	s.writer.SetConnMaxIdleTime(0)
 
-	if err := s.migrate(context.Background(), target); err != nil {
+	// Processes opening a brand-new store at the same moment contend while
+	// it switches to WAL, in ways SQLite reports as BUSY without waiting:
+	// retry within the busy timeout.
+	for start, wait := time.Now(), 5*time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err = s.migrate(context.Background(), target)
+		if err == nil || !isBusy(err) || time.Since(start) > busy {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if err != nil {
 		s.writer.Close()
 		return nil, err
 	}
@@ -258,31 +268,45 @@ func migrations() []migration {
 // migrate applies the known migrations up to target that the database lacks,
 // each in its own transaction together with its record in schema_migrations.
 func (s *Store) migrate(ctx context.Context, target int) error {
-	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
-		return s.storageError("open store", err)
-	}
+	// One write transaction for the bookkeeping: a plain autocommit
+	// statement that reads then writes can fail at once with BUSY_SNAPSHOT
+	// when another process migrates the same new store.
 	applied := map[int]string{}
-	rows, err := s.writer.QueryContext(ctx, `SELECT version, name FROM schema_migrations ORDER BY version`)
-	if err != nil {
-		return s.storageError("read schema version", err)
-	}
 	newest := 0
-	for rows.Next() {
-		var v int
-		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			rows.Close()
-			return s.storageError("read schema version", err)
+	err := func() error {
+		tx, err := s.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return err
 		}
-		applied[v] = name
-		newest = max(newest, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL
+		)`); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT version, name FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			var name string
+			if err := rows.Scan(&v, &name); err != nil {
+				return err
+			}
+			applied[v] = name
+			newest = max(newest, v)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return tx.Commit()
+	}()
+	if err != nil {
 		return s.storageError("read schema version", err)
 	}
 	known := migrations()
@@ -312,6 +336,15 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 		return s.storageError("migrate to "+m.name, err)
 	}
 	defer tx.Rollback()
+	// Another process opening the same store may have applied it while we
+	// waited for the write lock.
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil {
+		return s.storageError("migrate to "+m.name, err)
+	}
+	if done > 0 {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return s.storageError("migrate to "+m.name, err)
 	}
@@ -412,6 +445,12 @@ func (s *Store) unwritable() string {
 		}
 	}
 	return ""
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // newToken returns a random claim token: a late acknowledgement from a worker
