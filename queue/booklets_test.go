@@ -60,6 +60,8 @@ func TestAddBookletRules(t *testing.T) {
 	}
 }
 
+// Promise 2: a lease retried after a lost answer stores the range once and
+// does not reset its cursor.
 func TestAddBookletAgainIsIdempotent(t *testing.T) {
 	s, _ := mustOpen(t)
 	ctx := context.Background()

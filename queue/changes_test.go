@@ -12,6 +12,8 @@ func line(amount int64) []posagent.Item {
 	return []posagent.Item{{Name: "退貨", Quantity: posagent.DecimalFromInt(1), UnitPrice: posagent.DecimalFromInt(amount), Amount: posagent.DecimalFromInt(amount)}}
 }
 
+// Promise 3: a void is recorded once, queued as a job, and ends the
+// invoice's allowances and printing.
 func TestVoid(t *testing.T) {
 	s, _ := mustOpen(t)
 	ctx := context.Background()

@@ -165,6 +165,8 @@ func TestIssueInvalidWritesNothing(t *testing.T) {
 	}
 }
 
+// Promise 5: an invoice kept in a carrier has no proof at all, so no
+// original can be printed for it.
 func TestIssueCarrierInvoiceHasNoPrintJob(t *testing.T) {
 	s, _ := mustOpen(t)
 	ctx := context.Background()

@@ -36,6 +36,8 @@ func migrationsApplied(t *testing.T, path string) []string {
 	return out
 }
 
+// Promise 1 across upgrades: migrations run once each, in order, and are
+// recorded; reopening changes nothing.
 func TestMigrationsAppliedOnceInOrder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "agent.db")
 	c := newClock(t0)
@@ -125,6 +127,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 }
 
+// Promise 1: a database this posagent did not write is refused, not altered.
 func TestOpenRefusesAnotherDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "agent.db")
 	s := mustReopen(t, path, newClock(t0))

@@ -191,6 +191,8 @@ func TestLeaseAndStaleToken(t *testing.T) {
 	}
 }
 
+// Promise 3: a failed upload comes back at the time asked, with its error
+// and attempt count.
 func TestRetryAtTime(t *testing.T) {
 	s, c := mustOpen(t)
 	ctx := context.Background()
@@ -230,6 +232,8 @@ func TestClockSetBack(t *testing.T) {
 	}
 }
 
+// Promise 3: claims are bounded and oldest first; claims left by a crash
+// are released at start-up.
 func TestClaimBatchIsBounded(t *testing.T) {
 	s, _ := mustOpen(t)
 	ctx := context.Background()

@@ -29,6 +29,7 @@ func TestDurabilitySettings(t *testing.T) {
 	}
 }
 
+// Promise 1: a store that cannot be opened says which file and why.
 func TestOpenErrors(t *testing.T) {
 	_, err := queue.Open(filepath.Join(t.TempDir(), "no", "such", "dir", "agent.db"), queue.Options{})
 	if err == nil || !strings.Contains(err.Error(), "agent.db") {
