@@ -1,0 +1,226 @@
+package agent
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/queue"
+)
+
+// QueueStore is the agent's Store on the terminal's SQLite store.
+type QueueStore struct {
+	S *queue.Store
+}
+
+var _ Store = (*QueueStore)(nil)
+
+// The keys of the proof texts kept with each invoice (queue's Derived).
+const (
+	derivedBarcode   = "barcode"
+	derivedQRLeft    = "qr_left"
+	derivedQRRight   = "qr_right"
+	derivedQRVersion = "qr_version"
+)
+
+func proofFrom(d map[string]string) Proof {
+	v, _ := strconv.Atoi(d[derivedQRVersion])
+	return Proof{Barcode: d[derivedBarcode], QRLeft: d[derivedQRLeft], QRRight: d[derivedQRRight], QRVersion: v}
+}
+
+// Issue stores the sale with its proof texts in the issuing transaction.
+func (q *QueueStore) Issue(ctx context.Context, sale posagent.Invoice, derive Coder) (Record, bool, error) {
+	issued, err := q.S.Issue(ctx, sale, queue.IssueOptions{Derive: func(inv posagent.Invoice) (map[string]string, error) {
+		p, err := derive(inv)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{derivedBarcode: p.Barcode, derivedQRLeft: p.QRLeft, derivedQRRight: p.QRRight,
+			derivedQRVersion: strconv.Itoa(p.QRVersion)}, nil
+	}})
+	if err != nil {
+		return Record{}, false, err
+	}
+	if issued.Replayed {
+		// The POS asks again: answer with what became of the first attempt.
+		rec, err := q.Invoice(ctx, issued.Invoice.Number)
+		return rec, false, err
+	}
+	rec := Record{Invoice: issued.Invoice, Proof: proofFrom(issued.Derived), UploadState: StatePending,
+		Remaining: issued.Invoice.Total, Print: PrintState{State: "not_needed"}}
+	if issued.Invoice.Print {
+		rec.Print = PrintState{State: string(queue.PrintPending)}
+	}
+	return rec, true, nil
+}
+
+// Invoice gathers an invoice's record, upload error and events.
+func (q *QueueStore) Invoice(ctx context.Context, n posagent.InvoiceNumber) (Record, error) {
+	r, err := q.S.Invoice(ctx, n)
+	if err != nil {
+		return Record{}, err
+	}
+	rec := Record{Invoice: r.Invoice, Proof: proofFrom(r.Derived), UploadState: string(r.Upload), UploadError: r.UploadError,
+		Void: r.Void, Remaining: r.Remaining, Print: PrintState{State: "not_needed"}}
+	if p := r.Print; p != nil {
+		rec.Print = PrintState{State: string(p.State), OriginalPrinted: p.OriginalSpent, Attempts: p.Attempts, Reason: p.LastError}
+	}
+	for _, a := range r.Allowances {
+		if a.VoidedAt.IsZero() {
+			rec.Allowances = append(rec.Allowances, a.Allowance)
+		}
+	}
+	events, err := q.S.Events(ctx, n)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, e := range events {
+		rec.Events = append(rec.Events, Event{At: e.At.In(posagent.Taipei), Kind: string(e.Kind), Detail: e.Detail})
+	}
+	return rec, nil
+}
+
+func (q *QueueStore) Void(ctx context.Context, v posagent.Void) error { return q.S.Void(ctx, v) }
+
+func (q *QueueStore) Allow(ctx context.Context, a posagent.Allowance) (posagent.Allowance, error) {
+	return q.S.Allow(ctx, a)
+}
+
+func (q *QueueStore) BeginPrint(ctx context.Context, n posagent.InvoiceNumber) (bool, error) {
+	return q.S.BeginPrint(ctx, n)
+}
+
+func (q *QueueStore) FinishPrint(ctx context.Context, n posagent.InvoiceNumber, printed bool, reason string, may bool) error {
+	return q.S.FinishPrint(ctx, n, printed, reason, may)
+}
+
+func (q *QueueStore) PendingPrints(ctx context.Context, limit int) ([]posagent.InvoiceNumber, error) {
+	jobs, err := q.S.UnprintedJobs(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]posagent.InvoiceNumber, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.Number
+	}
+	return out, nil
+}
+
+func jobFrom(j queue.Job) Job {
+	out := Job{ID: j.ID, Kind: string(j.Kind), Invoice: j.Invoice, Number: string(j.Invoice.Number), Void: j.Void,
+		Allowance: j.Allowance, Reason: j.Reason, Period: j.Period, Blank: j.Blank, Token: j.Token,
+		State: string(j.State), Attempts: j.Attempts, LastError: j.LastError, CreatedAt: j.CreatedAt}
+	if j.State == queue.JobPending {
+		out.NextTry = j.NextAt
+	}
+	return out
+}
+
+func jobTo(j Job) queue.Job {
+	return queue.Job{ID: j.ID, Token: j.Token, Kind: queue.JobKind(j.Kind), Allowance: j.Allowance}
+}
+
+func (q *QueueStore) Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error) {
+	jobs, err := q.S.Claim(ctx, max, lease)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = jobFrom(j)
+	}
+	return out, nil
+}
+
+func (q *QueueStore) Done(ctx context.Context, j Job) error { return q.S.Done(ctx, jobTo(j)) }
+
+func (q *QueueStore) Retry(ctx context.Context, j Job, at time.Time, cause error) error {
+	return q.S.Retry(ctx, jobTo(j), at, cause)
+}
+
+func (q *QueueStore) Dead(ctx context.Context, j Job, reason error) error {
+	return q.S.Dead(ctx, jobTo(j), reason)
+}
+
+func (q *QueueStore) Jobs(ctx context.Context, state string, limit int) ([]Job, error) {
+	jobs, err := q.S.Jobs(ctx, queue.JobState(state), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = jobFrom(j)
+	}
+	return out, nil
+}
+
+func (q *QueueStore) Revive(ctx context.Context, id int64) error { return q.S.Revive(ctx, id) }
+
+func (q *QueueStore) AddBooklet(ctx context.Context, b posagent.Booklet) error {
+	_, err := q.S.AddBooklet(ctx, b)
+	return err
+}
+
+func (q *QueueStore) Booklets(ctx context.Context) ([]BookletInfo, error) {
+	bs, err := q.S.Booklets(ctx, posagent.Period{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BookletInfo, len(bs))
+	for i, b := range bs {
+		out[i] = BookletInfo{Booklet: b.Booklet, Left: b.Left, Unused: b.Unused, Retired: b.Retired()}
+	}
+	return out, nil
+}
+
+func (q *QueueStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, error) {
+	ns, err := q.S.NumbersLeft(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range ns {
+		if n.Period == p {
+			return n.Left, nil
+		}
+	}
+	return 0, nil
+}
+
+func (q *QueueStore) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent.Booklet, error) {
+	return q.S.RetirePeriod(ctx, p)
+}
+
+func (q *QueueStore) Stats(ctx context.Context) (Stats, error) {
+	st, err := q.S.Status(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	out := Stats{Jobs: map[string]int{}, LastUpload: st.LastUpload, PrintsPending: st.Unprinted}
+	for k, v := range st.Jobs {
+		out.Jobs[string(k)] = v
+	}
+	if u := st.OldestUnsent; u != nil {
+		out.OldestUnsent, out.OldestIssuedAt, out.OldestKind = u.Number, u.Since, string(u.Kind)
+		if u.Kind == queue.JobUpload && !u.IssuedAt.IsZero() {
+			// An upload's legal deadline runs from the invoice's issue time.
+			out.OldestIssuedAt = u.IssuedAt
+		}
+	}
+	return out, nil
+}
+
+// ReleaseClaims hands back the claims a crashed run left, so that their jobs
+// need not wait for the lease to run out.
+func (q *QueueStore) ReleaseClaims(ctx context.Context) (int, error) { return q.S.ReleaseClaims(ctx) }
+
+func (q *QueueStore) Close() error { return q.S.Close() }
+
+// PrintState reads the state of an invoice's proof.
+func (q *QueueStore) PrintState(ctx context.Context, n posagent.InvoiceNumber) (PrintState, error) {
+	p, err := q.S.PrintJob(ctx, n)
+	if err != nil {
+		return PrintState{}, err
+	}
+	return PrintState{State: string(p.State), OriginalPrinted: p.OriginalSpent, Attempts: p.Attempts, Reason: p.LastError}, nil
+}
