@@ -77,3 +77,19 @@ func qrEncodeFromConfig(cfg config.Config) map[string][]string {
 	}
 	return m
 }
+
+func printerFromConfig(cfg config.Config) map[string][]string {
+	p := cfg.Printer
+	m := map[string][]string{
+		"baud": {strconv.Itoa(p.Baud)}, "data-bits": {strconv.Itoa(p.DataBits)}, "parity": {p.Parity},
+		"stop-bits": {strconv.Itoa(p.StopBits)}, "timeout": {p.Timeout.Duration.String()},
+	}
+	if p.Profile != "" {
+		m["profile"] = []string{p.Profile}
+	}
+	// $POSAGENT_PRINTER, the flag's own default, wins over the file.
+	if p.Device != "" && p.Device != "none" && os.Getenv("POSAGENT_PRINTER") == "" {
+		m["device"] = []string{p.Device}
+	}
+	return m
+}
