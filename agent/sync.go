@@ -222,6 +222,15 @@ func (a *Agent) call(ctx context.Context, job Job) error {
 		if job.Allowance == nil {
 			return posagent.Invalid("allowance", "the allowance job has no allowance")
 		}
+		if ai, ok := p.(posagent.AllowanceIssuer); ok {
+			// The store has no place for the provider's own allowance number yet;
+			// the log keeps it for a person who must void the allowance there.
+			num, err := ai.AllowNumbered(ctx, job.Invoice, *job.Allowance)
+			if err == nil {
+				a.log.Info("allowance accepted", "invoice", job.Number, "allowance", job.Allowance.Number, "provider_number", num)
+			}
+			return err
+		}
 		return p.Allow(ctx, job.Invoice, *job.Allowance)
 	case JobVoidAllowance:
 		if job.Allowance == nil {
