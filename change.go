@@ -37,6 +37,10 @@ type Allowance struct {
 	Total         int64         `json:"total"`
 	TaxAmount     int64         `json:"tax_amount"`
 	Reason        string        `json:"reason,omitempty"`
+	// ProviderNumber is the number the provider gave the allowance, for
+	// providers that number allowances themselves (ECPay's IA_Allow_No; see
+	// AllowanceIssuer). VoidAllowance needs it there.
+	ProviderNumber string `json:"provider_number,omitempty"`
 }
 
 // MaxAllowanceNumber is the MIG AllowanceNumber length.

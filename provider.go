@@ -32,6 +32,15 @@ type Provider interface {
 	VoidAllowance(ctx context.Context, inv Invoice, a Allowance, reason string) error
 }
 
+// AllowanceIssuer is a provider that gives each allowance a number of its own
+// (ECPay's 16-character IA_Allow_No) and needs it back to void the allowance.
+// The agent stores the number as Allowance.ProviderNumber. An empty number with
+// a nil error means the allowance is at the provider but its number was lost
+// with an unanswered request; voiding it then needs a person.
+type AllowanceIssuer interface {
+	AllowNumbered(ctx context.Context, inv Invoice, a Allowance) (providerNumber string, err error)
+}
+
 // OnlineIssuer is a provider that numbers invoices itself (ECPay online B2C,
 // InvoiceXpress). It returns the invoice completed with the provider's number,
 // random code and issue time. SaleID is the idempotency key.

@@ -1,0 +1,34 @@
+package printer_test
+
+import (
+	"testing"
+
+	"github.com/posagent/posagent/printer"
+)
+
+// BenchmarkRender renders the MOF worked example's three-item proof on each
+// profile. Besides the time it reports the bytes a receipt takes and what they
+// cost on the serial line at 9600 and 115200 baud (8N1: 10 bits a byte).
+func BenchmarkRender(b *testing.B) {
+	var mof receiptCase
+	for _, c := range loadCases(b) {
+		if c.name == "mof-example" {
+			mof = c
+		}
+	}
+	for _, p := range profiles(b) {
+		b.Run(p.Name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				out, err := printer.Render(mof.inv, p, mof.opt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "bytes/receipt")
+			b.ReportMetric(float64(n*10)/9600, "s@9600baud")
+			b.ReportMetric(float64(n*10)/115200, "s@115200baud")
+		})
+	}
+}

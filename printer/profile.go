@@ -1,0 +1,220 @@
+package printer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/qr"
+)
+
+// QRMode is how a profile puts the two QR codes side by side.
+type QRMode string
+
+const (
+	// QRRaster draws both symbols on the host into one GS v 0 band: the host
+	// controls version, module size and quiet zones, and any raster printer
+	// prints it. The default (escpos.md §7).
+	QRRaster QRMode = "raster"
+	// QRPage stores each symbol natively (GS ( k) and places them side by side
+	// in page mode. Far fewer bytes, but the printer picks the version from the
+	// data (hence qr.Options.PadRight) and page mode differs between clones:
+	// enable it only after a test print. [U] The padding assumes the firmware
+	// encodes the payload as one byte-mode segment; an encoder that mixes in
+	// numeric and alphanumeric segments (skip2/go-qrcode does) draws the MOF
+	// example's left code at version 5 and the right one smaller still, which
+	// breaks the same-size and left ≥ 6 rules. The test print must show two
+	// equal symbols of at least 41 modules.
+	QRPage QRMode = "page"
+)
+
+// Code39Mode is how a profile prints the 19-character barcode.
+type Code39Mode string
+
+const (
+	// Code39Raster draws the bars on the host: narrow 1 dot, wide 3.
+	Code39Raster Code39Mode = "raster"
+	// Code39Native sends GS k with GS w 1, for printers that accept a 1-dot
+	// module (Epson documents 2–6; at 2 dots the symbol is 607 dots wide).
+	Code39Native Code39Mode = "native"
+)
+
+// Cutter is what a printer can do at the end of a receipt.
+type Cutter string
+
+const (
+	CutterNone    Cutter = "none"    // feed to the tear bar
+	CutterPartial Cutter = "partial" // GS V 66 0
+	CutterFull    Cutter = "full"    // GS V 65 0
+)
+
+// TextEncoding is the two-byte character set of the printer's Kanji mode.
+type TextEncoding string
+
+// Big5 is the only encoding Traditional-Chinese receipt printers share.
+const Big5 TextEncoding = "big5"
+
+// Profile is what a printer model can do, as far as the proof needs to know.
+// The renderer never sends a command a profile does not allow; a new model gets
+// a profile after a self-test page and a test print of each mode.
+type Profile struct {
+	Name        string
+	Description string
+	// Dots is the printable width at 203 dpi: 384 on 58 mm paper, 576 on 80 mm.
+	Dots     int
+	Encoding TextEncoding
+	QR       QRMode
+	Code39   Code39Mode
+	// PageMode: ESC L, ESC W, ESC T, ESC $, GS $ and FF work.
+	PageMode bool
+	// NativeQR: GS ( k (QR model 2) works.
+	NativeQR bool
+	// Code39Module1: GS w 1 gives 1-dot bars. The wide bars the firmware then
+	// draws (2 or 3 dots) are model-specific [U]: confirm with a phone scan.
+	Code39Module1 bool
+	// RasterScaling: GS v 0 accepts m = 1–3 (double width/height).
+	RasterScaling bool
+	Cutter        Cutter
+	// BufferSize is the receive buffer in bytes. No single raster command is
+	// larger than half of it, so the device can pace the job between commands.
+	BufferSize int
+	// MaxQRVersion is the largest QR version the printer prints legibly at the
+	// width available: 6–11 here (qr.Options.MaxVersion).
+	MaxQRVersion int
+	// MaxQRModule caps the dots per QR module: bigger symbols scan more easily
+	// but cost paper and bytes. At least 3 (≥ 15 mm at version 6).
+	MaxQRModule int
+}
+
+// Columns is the number of Font A (12-dot) columns across the paper.
+func (p Profile) Columns() int { return p.Dots / fontWidth }
+
+const (
+	fontWidth  = 12 // Font A: 12 × 24 dots; a Big5 glyph is 24 × 24
+	fontHeight = 24
+	minQRDots  = 120 // 15 mm at 203 dpi
+	minModule  = 3
+)
+
+var profiles = map[string]Profile{
+	"58mm": {
+		Name:          "58mm",
+		Description:   "generic 58 mm Big5 printer (ZJ-58/POS-5890 class): host raster QR band and Code 39, no cutter",
+		Dots:          384,
+		Encoding:      Big5,
+		QR:            QRRaster,
+		Code39:        Code39Raster,
+		RasterScaling: true,
+		Cutter:        CutterNone,
+		BufferSize:    4096,
+		MaxQRVersion:  9,
+		MaxQRModule:   4,
+	},
+	"58mm-page": {
+		Name:          "58mm-page",
+		Description:   "58 mm Big5 printer with page mode, native QR and GS w 1 (Epson TM-T70II-CH class), partial cutter",
+		Dots:          384,
+		Encoding:      Big5,
+		QR:            QRPage,
+		Code39:        Code39Native,
+		PageMode:      true,
+		NativeQR:      true,
+		Code39Module1: true,
+		RasterScaling: true,
+		Cutter:        CutterPartial,
+		BufferSize:    4096,
+		MaxQRVersion:  9,
+		MaxQRModule:   4,
+	},
+	"80mm": {
+		Name:          "80mm",
+		Description:   "generic 80 mm Big5 printer: host raster QR band and Code 39, partial cutter",
+		Dots:          576,
+		Encoding:      Big5,
+		QR:            QRRaster,
+		Code39:        Code39Raster,
+		RasterScaling: true,
+		Cutter:        CutterPartial,
+		BufferSize:    4096,
+		MaxQRVersion:  10,
+		MaxQRModule:   4,
+	},
+}
+
+// DefaultProfile is the profile for a printer nobody has characterised: the
+// generic 58 mm one, which needs nothing but text and GS v 0.
+const DefaultProfile = "58mm"
+
+// LookupProfile returns the named profile; "" is DefaultProfile. The error,
+// of kind config, lists the names there are.
+func LookupProfile(name string) (Profile, error) {
+	if name == "" {
+		name = DefaultProfile
+	}
+	p, ok := profiles[name]
+	if !ok {
+		return Profile{}, posagent.Errorf(posagent.KindConfig, "printer profile %q does not exist; choose one of %s", name, strings.Join(ProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+// ProfileNames lists the profiles, sorted.
+func ProfileNames() []string {
+	names := make([]string, 0, len(profiles))
+	for name := range profiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Validate checks that a profile is consistent and that the proof can be laid
+// out with it.
+func (p Profile) Validate() error {
+	fail := func(format string, args ...any) error {
+		return posagent.Errorf(posagent.KindConfig, "printer profile %q: %s", p.Name, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.Dots < 384 || p.Dots > 1024 || p.Dots%8 != 0:
+		return fail("%d dots: the proof needs 384–1024, a multiple of 8", p.Dots)
+	case p.Encoding != Big5:
+		return fail("text encoding %q: only %q is supported", p.Encoding, Big5)
+	case p.QR != QRRaster && p.QR != QRPage:
+		return fail("QR mode %q: raster or page", p.QR)
+	case p.QR == QRPage && !(p.PageMode && p.NativeQR):
+		return fail("QR mode page needs page mode and native QR")
+	case p.Code39 != Code39Raster && p.Code39 != Code39Native:
+		return fail("Code 39 mode %q: raster or native", p.Code39)
+	case p.Code39 == Code39Native && !p.Code39Module1:
+		return fail("native Code 39 needs GS w 1: at 2 dots the MOF barcode is 607 dots wide")
+	case p.Cutter != CutterNone && p.Cutter != CutterPartial && p.Cutter != CutterFull:
+		return fail("cutter %q: none, partial or full", p.Cutter)
+	case p.BufferSize < 1024:
+		return fail("buffer of %d bytes: at least 1024", p.BufferSize)
+	case p.MaxQRVersion < qr.MinVersion || p.MaxQRVersion > maxMatrixVersion:
+		return fail("largest QR version %d: %d–%d", p.MaxQRVersion, qr.MinVersion, maxMatrixVersion)
+	case p.MaxQRModule < minModule || p.MaxQRModule > 16:
+		return fail("QR module of up to %d dots: %d–16", p.MaxQRModule, minModule)
+	}
+	if _, err := p.qrModule(p.MaxQRVersion); err != nil {
+		return fail("%v", err)
+	}
+	return nil
+}
+
+// qrModule is the dots per module for two symbols of a version side by side
+// with three 16-dot quiet zones: the largest up to MaxQRModule that fits.
+func (p Profile) qrModule(version int) (int, error) {
+	n := 17 + 4*version
+	best := 0
+	for s := minModule; s <= p.MaxQRModule; s++ {
+		if 2*n*s+3*qrQuietDots <= p.Dots {
+			best = s
+		}
+	}
+	if best == 0 {
+		return 0, fmt.Errorf("two version-%d QR codes at %d dots a module do not fit %d dots", version, minModule, p.Dots)
+	}
+	return best, nil
+}
