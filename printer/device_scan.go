@@ -38,16 +38,16 @@ func CommandLength(p []byte) (int, bool) {
 
 // need returns (n, true) if p holds at least k bytes, where the length n is
 // computed by f from those bytes.
-func need(p []byte, k int, f func() int) (int, bool) {
+func cmdNeed(p []byte, k int, f func() int) (int, bool) {
 	if len(p) < k {
 		return 0, false
 	}
 	return f(), true
 }
 
-func fixed(n int) (int, bool) { return n, true }
+func cmdFixed(n int) (int, bool) { return n, true }
 
-func le16(lo, hi byte) int { return int(lo) | int(hi)<<8 }
+func cmdLE16(lo, hi byte) int { return int(lo) | int(hi)<<8 }
 
 // untilNUL is the length of a command whose data ends with a NUL, searching
 // from index from.
@@ -66,24 +66,24 @@ func escLength(p []byte) (int, bool) {
 	}
 	switch p[1] {
 	case '@', '<', 'L', 'S', 0x0C, 'i', 'm', '2', 'j':
-		return fixed(2)
+		return cmdFixed(2)
 	case ' ', '!', '%', '-', '3', '=', '?', 'E', 'G', 'J', 'K', 'M', 'R', 'T', 'U', 'V', 'a', 'd', 'e', 'r', 't', 'u', 'v', '{', 'f', 'g', 'k':
-		return fixed(3)
+		return cmdFixed(3)
 	case '$', '\\', 'c':
-		return fixed(4)
+		return cmdFixed(4)
 	case 'p':
-		return fixed(5)
+		return cmdFixed(5)
 	case 'W':
-		return fixed(10)
+		return cmdFixed(10)
 	case 'B': // ESC B n t: beeper
-		return fixed(4)
+		return cmdFixed(4)
 	case 'D': // tab positions, a list ending with NUL
 		return untilNUL(p, 2)
 	case '(': // ESC ( A pL pH … and friends
-		return need(p, 5, func() int { return 5 + le16(p[3], p[4]) })
+		return cmdNeed(p, 5, func() int { return 5 + cmdLE16(p[3], p[4]) })
 	case '*': // ESC * m nL nH d…: 8-dot modes one byte a column, 24-dot three
-		return need(p, 5, func() int {
-			k := le16(p[3], p[4])
+		return cmdNeed(p, 5, func() int {
+			k := cmdLE16(p[3], p[4])
 			if p[2] == 32 || p[2] == 33 {
 				k *= 3
 			}
@@ -92,7 +92,7 @@ func escLength(p []byte) (int, bool) {
 	case '&': // ESC & y c1 c2 [x d1…d(y×x)]…: user-defined characters
 		return downloadedCharsLength(p)
 	}
-	return fixed(2)
+	return cmdFixed(2)
 }
 
 func downloadedCharsLength(p []byte) (int, bool) {
@@ -119,21 +119,21 @@ func gsLength(p []byte) (int, bool) {
 	}
 	switch p[1] {
 	case ':', 'c':
-		return fixed(2)
+		return cmdFixed(2)
 	case '!', '/', 'B', 'E', 'H', 'I', 'T', 'a', 'b', 'f', 'h', 'j', 'r', 'w', 'J', 'e':
-		return fixed(3)
+		return cmdFixed(3)
 	case '$', 'L', 'P', 'W', '\\':
-		return fixed(4)
+		return cmdFixed(4)
 	case '^':
-		return fixed(5)
+		return cmdFixed(5)
 	case 'g':
-		return fixed(6)
+		return cmdFixed(6)
 	case '(': // GS ( x pL pH …: every function of this family
-		return need(p, 5, func() int { return 5 + le16(p[3], p[4]) })
+		return cmdNeed(p, 5, func() int { return 5 + cmdLE16(p[3], p[4]) })
 	case '*': // GS * x y d…: x×y×8 bytes
-		return need(p, 4, func() int { return 4 + int(p[2])*int(p[3])*8 })
+		return cmdNeed(p, 4, func() int { return 4 + int(p[2])*int(p[3])*8 })
 	case 'V':
-		return need(p, 3, func() int {
+		return cmdNeed(p, 3, func() int {
 			switch p[2] {
 			case 0, 1, '0', '1':
 				return 3
@@ -147,15 +147,15 @@ func gsLength(p []byte) (int, bool) {
 		if p[2] <= 6 { // function A: data ends with NUL
 			return untilNUL(p, 3)
 		}
-		return need(p, 4, func() int { return 4 + int(p[3]) })
+		return cmdNeed(p, 4, func() int { return 4 + int(p[3]) })
 	case 'v', 'Q': // GS v 0 m xL xH yL yH d… / GS Q 0 (same shape): x×y bytes
-		return need(p, 8, func() int { return 8 + le16(p[4], p[5])*le16(p[6], p[7]) })
+		return cmdNeed(p, 8, func() int { return 8 + cmdLE16(p[4], p[5])*cmdLE16(p[6], p[7]) })
 	case '8': // GS 8 L p1 p2 p3 p4 …: a 32-bit count
-		return need(p, 7, func() int {
+		return cmdNeed(p, 7, func() int {
 			return 7 + (int(p[3]) | int(p[4])<<8 | int(p[5])<<16 | int(p[6])<<24)
 		})
 	case 'C': // counters: GS C 0 n m, GS C 1 aL aH bL bH n r, GS C 2 nL nH, GS C ; …
-		return need(p, 3, func() int {
+		return cmdNeed(p, 3, func() int {
 			switch p[2] {
 			case 0, '0':
 				return 5
@@ -167,7 +167,7 @@ func gsLength(p []byte) (int, bool) {
 			return 3
 		})
 	}
-	return fixed(2)
+	return cmdFixed(2)
 }
 
 func fsLength(p []byte) (int, bool) {
@@ -176,19 +176,19 @@ func fsLength(p []byte) (int, bool) {
 	}
 	switch p[1] {
 	case '&', '.':
-		return fixed(2)
+		return cmdFixed(2)
 	case '!', '-', 'W', 'C':
-		return fixed(3)
+		return cmdFixed(3)
 	case 'S', '?', 'p':
-		return fixed(4)
+		return cmdFixed(4)
 	case '2': // FS 2 c1 c2 + 72 bytes of a 24×24 glyph
-		return fixed(76)
+		return cmdFixed(76)
 	case '(':
-		return need(p, 5, func() int { return 5 + le16(p[3], p[4]) })
+		return cmdNeed(p, 5, func() int { return 5 + cmdLE16(p[3], p[4]) })
 	case 'q': // FS q n [xL xH yL yH d…]×n: NV bit images
 		return nvImagesLength(p)
 	}
-	return fixed(2)
+	return cmdFixed(2)
 }
 
 func nvImagesLength(p []byte) (int, bool) {
@@ -200,7 +200,7 @@ func nvImagesLength(p []byte) (int, bool) {
 		if i+4 > len(p) {
 			return 0, false
 		}
-		i += 4 + le16(p[i], p[i+1])*le16(p[i+2], p[i+3])*8
+		i += 4 + cmdLE16(p[i], p[i+1])*cmdLE16(p[i+2], p[i+3])*8
 	}
 	return i, true
 }
@@ -211,9 +211,9 @@ func dleLength(p []byte) (int, bool) {
 	}
 	switch p[1] {
 	case 0x04, 0x05: // DLE EOT n, DLE ENQ n
-		return fixed(3)
+		return cmdFixed(3)
 	case 0x14: // DLE DC4 fn …
-		return need(p, 3, func() int {
+		return cmdNeed(p, 3, func() int {
 			switch p[2] {
 			case 1, 2:
 				return 5
@@ -226,7 +226,7 @@ func dleLength(p []byte) (int, bool) {
 		})
 	}
 	// A lone DLE is a byte of its own; the next byte starts afresh.
-	return fixed(1)
+	return cmdFixed(1)
 }
 
 // commandHeadMax is how many leading bytes of a command the scanner keeps once
