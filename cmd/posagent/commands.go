@@ -24,11 +24,13 @@ type command struct {
 
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
-	"qr":      {"MOF barcode and QR texts: key, encode, decode", runQR},
-	"receipt": {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
-	"version": {"print the version", runVersion},
-	"ecpay":   {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
-	"preview": {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
+	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
+	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
+	"version":     {"print the version", runVersion},
+	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
+	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
+	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},
+	"printer-sim": {"a receipt printer on a pseudo-terminal, saving each job as PNG", runPrinterSim},
 }
 
 // usageError makes run print the message and exit 2.

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/printer/emulator"
 )
 
 // Options configure a simulator. The zero value is a fast printer with a
@@ -58,8 +59,13 @@ type Options struct {
 	// PaperOutAfterJobs runs out of paper once this many jobs have printed
 	// (0: never).
 	PaperOutAfterJobs int
-	// Render draws a job as PNG; nil saves .bin files only.
+	// Width is the printable width in dots the PNGs are drawn at (default
+	// 384, 58 mm paper; 576 for 80 mm).
+	Width int
+	// Render draws a job as PNG; nil uses the ESC/POS emulator at Width.
+	// NoPNG saves .bin files only.
 	Render func(job []byte, w io.Writer) error
+	NoPNG  bool
 	Logger *slog.Logger
 }
 
@@ -146,6 +152,18 @@ func Start(opt Options) (*Sim, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.Width == 0 {
+		opt.Width = 384
+	}
+	if opt.Width < 8 || opt.Width > emulator.MaxWidth {
+		return nil, fmt.Errorf("printer-sim width: %d dots is not 8–%d", opt.Width, emulator.MaxWidth)
+	}
+	if opt.Render == nil && !opt.NoPNG {
+		opt.Render = EmulatorPNG(opt.Width)
+	}
+	if opt.NoPNG {
+		opt.Render = nil
+	}
 	s := &Sim{
 		opt:                opt,
 		log:                opt.Logger,
@@ -173,6 +191,19 @@ func Start(opt Options) (*Sim, error) {
 	s.wg.Add(1)
 	go s.engine()
 	return s, nil
+}
+
+// EmulatorPNG draws jobs with the ESC/POS emulator at width dots. Problems
+// the emulator finds (unknown commands) are logged by the caller's job
+// record, not fatal: the picture shows what the paper would.
+func EmulatorPNG(width int) func(job []byte, w io.Writer) error {
+	return func(job []byte, w io.Writer) error {
+		res, err := emulator.Render(job, emulator.Options{Width: width})
+		if err != nil {
+			return err
+		}
+		return res.WritePNG(w)
+	}
 }
 
 var jobFile = regexp.MustCompile(`^(\d{4,})\.bin$`)
