@@ -17,7 +17,7 @@ const (
 // (n, true) as soon as the first bytes of p fix the length n (p may be shorter
 // than n), and (0, false) when more bytes are needed to tell. A byte that
 // starts no command (text, LF, NUL) is a command of length 1. Unknown ESC, GS
-// and FS commands count as two bytes: a guess, but the safe one for the
+// FS and DLE commands count as two bytes: a guess, but the safe one for the
 // commands a receipt uses, which are all known here.
 func CommandLength(p []byte) (int, bool) {
 	if len(p) == 0 {
@@ -225,8 +225,10 @@ func dleLength(p []byte) (int, bool) {
 			return 3
 		})
 	}
-	// A lone DLE is a byte of its own; the next byte starts afresh.
-	return cmdFixed(1)
+	// No other DLE command exists; like unknown ESC, GS and FS commands it
+	// takes its next byte (a length fixed by that byte alone could not be
+	// found byte by byte).
+	return cmdFixed(2)
 }
 
 // commandHeadMax is how many leading bytes of a command the scanner keeps once
