@@ -328,7 +328,12 @@ func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 			}
 			// tcdrain says the UART is empty; a pseudo-terminal or a USB
 			// adapter with its own FIFO says so early, so pace by the clock too.
-			due = later(due, time.Now()).Add(time.Duration(n) * byteTime)
+			// Short oversleeps are caught up on the next chunks; after a
+			// real pause (XOFF, a slow drain) the clock starts afresh.
+			if now := time.Now(); now.Sub(due) > paceSlack {
+				due = now
+			}
+			due = due.Add(time.Duration(n) * byteTime)
 			if err := p.sleepUntil(ctx, c, due); err != nil {
 				return sent, err
 			}
@@ -337,12 +342,10 @@ func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 	return sent, nil
 }
 
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
+// paceSlack is how far behind the byte clock the writer may fall and still
+// catch up: enough to absorb timer oversleep, too little to matter to a
+// printer's buffer.
+const paceSlack = 20 * time.Millisecond
 
 // query asks DLE EOT n for each n and folds the replies into one Status. It
 // asks for the error cause too when the offline cause says "error".

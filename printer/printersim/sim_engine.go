@@ -37,8 +37,8 @@ func (s *Sim) receive(master *os.File) {
 			return
 		}
 		if byteTime > 0 {
-			now := time.Now()
-			if due.Before(now) {
+			// Catch up short oversleeps; after the line idled, start afresh.
+			if now := time.Now(); now.Sub(due) > 20*time.Millisecond {
 				due = now
 			}
 			due = due.Add(time.Duration(n) * byteTime)
