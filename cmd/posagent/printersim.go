@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/posagent/posagent/printer/printersim"
@@ -93,8 +92,10 @@ func runPrinterSim(ctx context.Context, std stdio, args []string) error {
 	fmt.Fprintf(std.err, "printer-sim: jobs go to %s; faults: posagent printer-sim ctl --control %s paper-out on\n", *dir, *control)
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(sigs)
+	if len(simFaultSignals) == 2 {
+		signal.Notify(sigs, simFaultSignals...)
+		defer signal.Stop(sigs)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -102,7 +103,7 @@ func runPrinterSim(ctx context.Context, std stdio, args []string) error {
 			return nil
 		case sig := <-sigs:
 			st := sim.Status()
-			if sig == syscall.SIGUSR1 {
+			if sig == simFaultSignals[0] {
 				sim.SetPaperOut(!st.PaperOut)
 			} else {
 				sim.SetCoverOpen(!st.CoverOpen)

@@ -28,9 +28,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
-
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/printer/emulator"
 )
@@ -226,21 +223,9 @@ func highestJob(dir string) (int, error) {
 
 // plug opens a fresh pseudo-terminal and starts receiving on it.
 func (s *Sim) plug() error {
-	ptmx, slave, err := pty.Open()
+	master, slave, err := openPTY()
 	if err != nil {
-		return fmt.Errorf("printer-sim: open pseudo-terminal: %w", err)
-	}
-	master, err := pollable(ptmx)
-	if err != nil {
-		slave.Close()
-		return fmt.Errorf("printer-sim: pseudo-terminal: %w", err)
-	}
-	// Raw mode before anyone opens the slave: with the default ECHO the
-	// line discipline would send our own replies back to us.
-	if err := makeRaw(int(slave.Fd())); err != nil {
-		master.Close()
-		slave.Close()
-		return fmt.Errorf("printer-sim: raw mode: %w", err)
+		return fmt.Errorf("printer-sim: %w", err)
 	}
 	path := slave.Name()
 	if s.opt.Link != "" {
@@ -267,36 +252,6 @@ func (s *Sim) plug() error {
 	go s.receive(master)
 	s.log.Info("printer-sim ready", "path", s.Path())
 	return nil
-}
-
-// pollable reopens the master as a non-blocking descriptor, so Go's poller
-// runs its reads and Close wakes a blocked reader (Unplug relies on that).
-func pollable(f *os.File) (*os.File, error) {
-	fd, err := unix.Dup(int(f.Fd()))
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), "/dev/ptmx"), nil
-}
-
-func makeRaw(fd int) error {
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return err
-	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN] = 1
-	t.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
 
 // Path is where a device opens the printer: the link if one was asked for,
