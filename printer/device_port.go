@@ -480,13 +480,15 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 	}
 	if err := p.recover(ctx, c); err != nil {
 		out.Reason, out.Err = reasonOf(err), err
-		if errors.Is(err, errStalled) {
-			// Paused since the last job: say why, if the printer will.
-			if st, qerr := p.fullStatus(ctx, c); qerr == nil {
-				out.Status = st
-				if r := st.blockingReason(); r != "" {
-					out.Reason = r
-				}
+		if out.Reason != ReasonDeviceGone && out.Reason != ReasonCanceled {
+			// Paused or quiet since the last job: say why, if the printer will.
+			st, qerr := p.fullStatus(ctx, c)
+			out.Status = st
+			switch {
+			case qerr != nil:
+				out.Reason = reasonOf(qerr)
+			case st.blockingReason() != "":
+				out.Reason = st.blockingReason()
 			}
 		}
 		return finish()
@@ -543,28 +545,21 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 	return finish()
 }
 
-// abandonAndLearn marks the job abandoned, tries to leave the printer clean
-// at once, and, when the reason is vague, asks the printer for a better one.
+// abandonAndLearn marks the job abandoned, so the next use of the printer
+// first brings it back to a clean state, and, when the reason is vague, asks
+// the printer for a better one. The reset is not attempted here: the printer
+// is paused, silent or gone, and the cashier is waiting for the outcome.
 func (p *port) abandonAndLearn(ctx context.Context, c *portConn, wire []byte, out *Outcome) {
 	// A printer that reported a fault was alive and took every byte.
 	var fault *faultError
 	p.abandon(wire, out.Sent, !errors.As(out.Err, &fault))
-	if out.Reason == ReasonDeviceGone || out.Reason == ReasonCanceled {
+	if out.Reason != ReasonNotConfirmed && out.Reason != ReasonStalled {
 		return
 	}
-	bg := context.WithoutCancel(ctx)
-	if err := p.recover(bg, c); err != nil {
-		p.log.Warn("printer reset after an abandoned job deferred to the next job", "err", err)
-		if !errors.Is(err, errStalled) {
-			return
-		}
-	}
-	if out.Reason == ReasonNotConfirmed || out.Reason == ReasonStalled {
-		if st, err := p.fullStatus(bg, c); err == nil {
-			out.Status = st
-			if r := st.blockingReason(); r != "" {
-				out.Reason = r
-			}
+	if st, err := p.fullStatus(context.WithoutCancel(ctx), c); err == nil {
+		out.Status = st
+		if r := st.blockingReason(); r != "" {
+			out.Reason = r
 		}
 	}
 }
@@ -692,9 +687,12 @@ func (p *port) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	// A printer still paused is asked anyway: DLE EOT is real-time.
-	if err := p.recover(ctx, c); err != nil && !errors.Is(err, errStalled) {
-		return Status{}, err
+	// A printer still paused or quiet is asked anyway: DLE EOT is real-time.
+	if err := p.recover(ctx, c); err != nil {
+		if r := reasonOf(err); r == ReasonDeviceGone || r == ReasonCanceled {
+			return Status{}, err
+		}
+		p.log.Warn("printer reset after an abandoned job did not complete", "err", err)
 	}
 	return p.fullStatus(ctx, c)
 }

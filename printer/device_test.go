@@ -33,8 +33,8 @@ func fastConfig(address string) printer.DeviceConfig {
 	return printer.DeviceConfig{
 		Address:           address,
 		Baud:              115200,
-		StatusTimeout:     300 * time.Millisecond,
-		CompletionTimeout: 2 * time.Second,
+		StatusTimeout:     700 * time.Millisecond,
+		CompletionTimeout: 3 * time.Second,
 		StallTimeout:      2 * time.Second,
 		PollInterval:      200 * time.Millisecond,
 	}
@@ -223,14 +223,15 @@ func TestSilentPrinter(t *testing.T) {
 }
 
 func TestSilentDuringJob(t *testing.T) {
-	sim := startSim(t, printersim.Options{Baud: 115200, PrintSpeed: 8000})
+	sim := startSim(t, printersim.Options{Baud: 19200})
 	cfg := fastConfig(sim.Path())
+	cfg.Baud = 19200
 	cfg.CompletionTimeout = 700 * time.Millisecond
 	dev := newDevice(t, cfg)
-	job := rasterJob(60, []byte{0xF0})
+	job := rasterJob(30, []byte{0xF0}) // 0.75 s on the wire
 
 	go func() {
-		time.Sleep(150 * time.Millisecond) // the job is on its way
+		time.Sleep(200 * time.Millisecond) // the job is on its way
 		sim.SetSilent(true)
 	}()
 	out := dev.Print(testCtx(t), job)
@@ -238,6 +239,13 @@ func TestSilentDuringJob(t *testing.T) {
 	require.Contains(t, []printer.Reason{printer.ReasonNotConfirmed, printer.ReasonStalled}, out.Reason, out.String())
 	require.True(t, out.MayHaveReachedPaper, "the printer took bytes and went quiet: they may be on paper")
 	require.Greater(t, out.Sent, 0)
+
+	// Still quiet: the next job does not start, and says so.
+	out = dev.Print(testCtx(t), textJob("not yet"))
+	require.False(t, out.Printed)
+	require.Equal(t, printer.ReasonNoAnswer, out.Reason, out.String())
+	require.False(t, out.MayHaveReachedPaper)
+	require.Zero(t, out.Sent)
 
 	// Back: the device resets the printer (NULs, ESC @) and the next job
 	// prints intact.
