@@ -207,3 +207,21 @@ func BenchmarkGoQRCodeVersion(b *testing.B) {
 		goQRCodeVersion(b, data)
 	}
 }
+
+// FuzzPredict: for any bytes a symbol can hold, go-qrcode's version lies
+// between the mixed and the byte model, and equals both when they agree.
+func FuzzPredict(f *testing.F) {
+	for _, seed := range []string{"0", "AB1122334411409149999", "**口罩:1:210:牛奶:1:25          ", "a1A 1a1A 1", "\x00\xff"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 || len(data) > qr.Capacity(qr.MaxQRVersion) {
+			return
+		}
+		p := qr.Predict(data)
+		got := goQRCodeVersion(t, data)
+		if got < p.Mixed || got > p.Bytes || (p.Certain() && got != p.Bytes) {
+			t.Fatalf("%q: go-qrcode version %d, models %+v", data, got, p)
+		}
+	})
+}
