@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
@@ -122,4 +123,41 @@ func openInput(std stdio, name string) (io.ReadCloser, error) {
 		return io.NopCloser(std.in), nil
 	}
 	return os.Open(name)
+}
+
+// inputName is how errors name an input: "stdin" for "-".
+func inputName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
+
+// writeOutput writes data to the named file, or to standard output for "-".
+// A file is written through a temporary file in the same directory and a
+// rename, so a failed run leaves the old file, or none, never half of one.
+func writeOutput(std stdio, name string, data []byte) error {
+	if name == "-" {
+		_, err := std.out.Write(data)
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600; an output file is an ordinary file
+	}
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/posagent/posagent/printer"
@@ -52,13 +50,13 @@ func runPreview(_ context.Context, std stdio, args []string) error {
 		return err
 	}
 	for _, p := range res.Problems {
-		fmt.Fprintf(std.err, "posagent preview: %s: %s\n", previewInputName(pos[0]), p)
+		fmt.Fprintf(std.err, "posagent preview: %s: %s\n", inputName(pos[0]), p)
 	}
 	var png bytes.Buffer
 	if err := res.WritePNG(&png); err != nil {
 		return err
 	}
-	if err := writePreviewFile(std, *out, png.Bytes()); err != nil {
+	if err := writeOutput(std, *out, png.Bytes()); err != nil {
 		return err
 	}
 	if *strict && len(res.Problems) > 0 {
@@ -84,40 +82,4 @@ func previewWidth(profile string, width int) (int, error) {
 		return 0, usagef("--profile: %v", err)
 	}
 	return p.Dots, nil
-}
-
-func previewInputName(name string) string {
-	if name == "-" {
-		return "stdin"
-	}
-	return name
-}
-
-// writePreviewFile writes data to the named file through a temporary file and a
-// rename, so a failed run leaves no half-written picture; "-" is stdout.
-func writePreviewFile(std stdio, name string, data []byte) error {
-	if name == "-" {
-		_, err := std.out.Write(data)
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

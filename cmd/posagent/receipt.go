@@ -6,7 +6,6 @@ import (
 	"image/png"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/posagent/posagent"
@@ -80,10 +79,9 @@ func runReceipt(_ context.Context, std stdio, args []string) error {
 		return err
 	}
 	if *out == "" {
-		_, err := std.out.Write(job)
-		return err
+		*out = "-"
 	}
-	return writeFileAtomic(*out, job)
+	return writeOutput(std, *out, job)
 }
 
 // receiptKey takes the key from the flag, else from the environment. Errors
@@ -114,32 +112,4 @@ func loadLogo(path string) (*escpos.Bitmap, error) {
 		return nil, fmt.Errorf("logo %s: %w", path, err)
 	}
 	return escpos.BitmapFromImage(img), nil
-}
-
-func inputName(name string) string {
-	if name == "-" {
-		return "stdin"
-	}
-	return name
-}
-
-// writeFileAtomic writes through a temporary file in the same directory and a
-// rename: a failed run leaves the old file, or none, never half a job.
-func writeFileAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }
