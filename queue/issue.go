@@ -1,0 +1,209 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/posagent/posagent"
+)
+
+// IssueOptions are the caller's additions to one Issue.
+type IssueOptions struct {
+	// Derive, when set, is called inside the issuing transaction with the
+	// numbered invoice; what it returns is stored with the invoice in the same
+	// commit (the agent keeps the QR texts and the barcode text there) and
+	// comes back from every lookup as Derived. An error from Derive rolls the
+	// whole issue back: no number is spent. It must be quick and must not
+	// call the Store (the write connection is held).
+	Derive func(posagent.Invoice) (map[string]string, error)
+}
+
+// Issued is the result of Issue.
+type Issued struct {
+	// Invoice is the issued invoice, as stored.
+	Invoice posagent.Invoice
+	// Derived is what IssueOptions.Derive returned when the invoice was first
+	// issued (nil when there was no Derive).
+	Derived map[string]string
+	// Replayed is true when the sale id had been issued before and Invoice is
+	// that earlier invoice, unchanged.
+	Replayed bool
+}
+
+// Issue numbers a sale and stores it, in one transaction: the invoice, its
+// upload job, its print job (when the invoice is printed) and an "issued"
+// event; the booklet cursor moves in the same commit. When Issue returns nil
+// the invoice is on disk (promise 1).
+//
+// The sale must pass Validate, carry a SaleID and IssuedAt, and have no
+// Number or RandomCode (KindInvalid otherwise; nothing is written). The
+// number is the next one from this terminal's ranges for the period of
+// IssuedAt (ranges in the order added, numbers in order); the random code is
+// four digits from crypto/rand. No number left is KindExhausted.
+//
+// A sale id seen before returns the stored invoice with Replayed set, when
+// the sale's content is the same; otherwise it is KindConflict. Content is
+// compared as the SHA-256 of the sale's canonical JSON with number, random
+// code and issue time left out: a POS that retries after a lost answer gets
+// its invoice back even when the agent stamped the retry with a new time,
+// while a different basket, buyer, carrier or amount under a reused id is
+// refused.
+func (s *Store) Issue(ctx context.Context, sale posagent.Invoice, opt IssueOptions) (Issued, error) {
+	switch {
+	case sale.SaleID == "":
+		return Issued{}, posagent.Invalid("sale_id", "is required: it is the key that makes a retried sale safe")
+	case sale.IssuedAt.IsZero():
+		return Issued{}, posagent.Invalid("issued_at", "is required")
+	case sale.Number != "":
+		return Issued{}, posagent.Invalid("number", "must be empty: the store assigns the number")
+	case sale.RandomCode != "":
+		return Issued{}, posagent.Invalid("random_code", "must be empty: the store draws the random code")
+	}
+	if err := sale.Validate(); err != nil {
+		return Issued{}, err
+	}
+	period := sale.Period()
+
+	var out Issued
+	err := s.write(ctx, "issue sale "+sale.SaleID, func(tx *sql.Tx, now int64) error {
+		var doc, derived string
+		err := tx.QueryRowContext(ctx, `SELECT doc, derived FROM invoices WHERE sale_id = ?`, sale.SaleID).
+			Scan(&doc, &derived)
+		switch {
+		case err == nil:
+			inv, d, err := decodeStored(doc, derived)
+			if err != nil {
+				return err
+			}
+			// The fingerprints are computed here, not stored: repeats are
+			// rare, and the sale path saves a JSON encoding and a hash.
+			storedHash, err := saleHash(inv)
+			if err != nil {
+				return err
+			}
+			hash, err := saleHash(sale)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(storedHash, hash) {
+				return &posagent.Error{Kind: posagent.KindConflict, Field: "sale_id",
+					Message: fmt.Sprintf("sale %s was issued as invoice %s with different content: a new sale needs a new sale id", sale.SaleID, inv.Number)}
+			}
+			out = Issued{Invoice: inv, Derived: d, Replayed: true}
+			return nil
+		case !isNoRows(err):
+			return err
+		}
+
+		// Take the number and move the cursor in one statement.
+		var bookletID int64
+		var track string
+		var next int
+		err = tx.QueryRowContext(ctx, `UPDATE booklets SET next = next + 1
+			WHERE id = (SELECT id FROM booklets WHERE period = ? AND retired_at IS NULL AND next <= last ORDER BY id LIMIT 1)
+			RETURNING id, track, next - 1`, period.Code()).Scan(&bookletID, &track, &next)
+		if isNoRows(err) {
+			return &posagent.Error{Kind: posagent.KindExhausted,
+				Message: fmt.Sprintf("no invoice numbers left for period %s (%s): lease more booklets", period, period.Label())}
+		}
+		if err != nil {
+			return err
+		}
+
+		inv := sale
+		inv.Number = posagent.MakeInvoiceNumber(track, next)
+		if inv.RandomCode, err = randomCode(); err != nil {
+			return err
+		}
+		// The sale was validated above; only what the store added is new.
+		if !inv.Number.Valid() || !posagent.ValidRandomCode(inv.RandomCode) {
+			return fmt.Errorf("numbered invoice %q with random code %q is malformed", inv.Number, inv.RandomCode)
+		}
+		var d map[string]string
+		if opt.Derive != nil {
+			if d, err = opt.Derive(inv); err != nil {
+				return fmt.Errorf("derive data for invoice %s: %w", inv.Number, err)
+			}
+		}
+		docBytes, err := json.Marshal(inv)
+		if err != nil {
+			return err
+		}
+		derivedBytes, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			derivedBytes = []byte("{}")
+		}
+		var printState any // NULL: no proof (carrier or donation)
+		if inv.Print {
+			printState = string(PrintPending)
+		}
+		// The invoice and its upload job in one round trip.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invoices
+			(sale_id, number, period, booklet_id, random_code, issued_at, total, doc, derived, created_at, print_state, print_updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+			INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at)
+			VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?)`,
+			inv.SaleID, string(inv.Number), period.Code(), bookletID, inv.RandomCode, inv.IssuedAt.UnixNano(),
+			inv.Total, string(docBytes), string(derivedBytes), now, printState, now,
+			now, now, now); err != nil {
+			return err
+		}
+		// The "issued" event is the invoice row itself (immutable, see the
+		// schema's triggers): Events reads it from there, and the sale path
+		// writes two b-trees fewer.
+		// The stored document is exactly inv's JSON, so a replay decodes to
+		// the same invoice.
+		out = Issued{Invoice: inv, Derived: d}
+		return nil
+	})
+	if err != nil {
+		return Issued{}, err
+	}
+	return out, nil
+}
+
+// saleHash is the content fingerprint compared for a repeated sale id: the
+// canonical JSON of the sale without number, random code and issue time.
+func saleHash(sale posagent.Invoice) ([]byte, error) {
+	sale.Number, sale.RandomCode, sale.IssuedAt = "", "", time.Time{}
+	b, err := json.Marshal(sale)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	return sum[:], nil
+}
+
+// randomCode draws the 4-digit 隨機碼 uniformly from crypto/rand.
+func randomCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(10000))
+	if err != nil {
+		return "", fmt.Errorf("draw random code: %w", err)
+	}
+	return fmt.Sprintf("%04d", n.Int64()), nil
+}
+
+// decodeStored reads an invoice document and its derived data as stored.
+func decodeStored(doc, derived string) (posagent.Invoice, map[string]string, error) {
+	var inv posagent.Invoice
+	if err := inv.UnmarshalJSON([]byte(doc)); err != nil {
+		return posagent.Invoice{}, nil, fmt.Errorf("stored invoice document: %w", err)
+	}
+	var d map[string]string
+	if derived != "" && derived != "{}" {
+		if err := json.Unmarshal([]byte(derived), &d); err != nil {
+			return posagent.Invoice{}, nil, fmt.Errorf("stored derived data: %w", err)
+		}
+	}
+	return inv, d, nil
+}
