@@ -26,10 +26,11 @@ type transport interface {
 //  1. finish any abandoned job (NULs to complete a half-sent command, ESC @);
 //  2. DLE EOT 1, 2, 4 (and 3 on error): refuse to start on cover open, paper
 //     out, error or offline;
-//  3. GS a to enable automatic status back, so paper out during the job is
+//  3. on a new connection, a GS r proves the printer is between commands;
+//  4. GS a to enable automatic status back, so paper out during the job is
 //     reported at once (skipped when the printer never answers it);
-//  4. the job in small chunks paced to the baud rate, pausing on XOFF;
-//  5. wait for the reply to the GS r 1 appended to the job, polling status.
+//  5. the job in small chunks paced to the baud rate, pausing on XOFF;
+//  6. wait for the reply to the GS r 1 appended to the job, polling status.
 type port struct {
 	cfg  DeviceConfig
 	log  *slog.Logger
@@ -72,6 +73,10 @@ type portConn struct {
 	asb     chan Status // completed ASB blocks
 	gone    chan struct{}
 	goneErr error // set before gone is closed
+
+	// synced: the printer answered a GS r on this connection, so its parser
+	// stands between commands. Guarded by the port's lock.
+	synced bool
 
 	mu         sync.Mutex
 	paused     bool          // XOFF seen, no XON since
@@ -414,6 +419,7 @@ func (p *port) recover(ctx context.Context, c *portConn) error {
 	if _, err := p.awaitCompletion(ctx, c, 1); err != nil {
 		return fmt.Errorf("printer reset: %w", err)
 	}
+	c.synced = true
 	p.recoverPending = false
 	p.recoverNULs = 0
 	return nil
@@ -503,6 +509,10 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		out.Reason, out.Err = r, fmt.Errorf("printer reports %s", st)
 		return finish()
 	}
+	if err := p.sync(ctx, c); err != nil {
+		out.Reason, out.Err = reasonOf(err), err
+		return finish()
+	}
 	if err := p.enableASB(ctx, c); err != nil {
 		var fault *faultError
 		if errors.As(err, &fault) {
@@ -562,6 +572,41 @@ func (p *port) abandonAndLearn(ctx context.Context, c *portConn, wire []byte, ou
 			out.Reason = r
 		}
 	}
+}
+
+// sync makes sure, once per connection, that the printer's parser stands
+// between commands before a job goes out. Another process (a previous run
+// of the agent that died mid-job) may have left it inside an image, which
+// would swallow the start of our job. A GS r answered proves it is not; an
+// unanswered one gets the full reset.
+func (p *port) sync(ctx context.Context, c *portConn) error {
+	if c.synced {
+		return nil
+	}
+	drainChan(c.markers)
+	if _, err := c.write(markerCommand); err != nil {
+		return err
+	}
+	timer := time.NewTimer(p.cfg.StatusTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.markers:
+		c.synced = true
+		return nil
+	case <-timer.C:
+	case <-c.gone:
+		return c.errGone()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	p.log.Warn("printer did not answer GS r before the first job; it may be inside a command left by another process: resetting it")
+	p.recoverPending = true
+	p.recoverNULs = maxRecoveryNULs
+	if err := p.recover(ctx, c); err != nil {
+		return err
+	}
+	c.synced = true
+	return nil
 }
 
 // enableASB sends GS a (online, error, paper) and waits for the first ASB

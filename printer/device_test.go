@@ -3,6 +3,7 @@ package printer_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -410,4 +411,24 @@ func TestNoDeviceAtPath(t *testing.T) {
 	out := dev.Print(testCtx(t), textJob("x"))
 	require.Equal(t, printer.ReasonDeviceGone, out.Reason)
 	require.False(t, out.MayHaveReachedPaper)
+}
+
+func TestPrinterLeftInsideACommandByAnotherProcess(t *testing.T) {
+	sim := startSim(t, printersim.Options{Baud: 115200})
+	// A previous agent died after sending the head of an image: the printer
+	// waits for 4,800 bytes of data that will never come.
+	f, err := os.OpenFile(sim.TTY(), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write([]byte{0x1B, 0x40, 0x1D, 0x76, 0x30, 0x00, 48, 0, 100, 0, 0xFF, 0xFF})
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	dev := newDevice(t, fastConfig(sim.Path()))
+	job := textJob("the next sale")
+	out := dev.Print(testCtx(t), job)
+	require.True(t, out.Printed, out.String())
+	jobs := sim.Jobs()
+	require.Len(t, jobs, 2)
+	require.False(t, jobs[0].Complete, "the dead process's image, completed with NULs")
+	requireBytes(t, withMarker(job), jobs[1].Data, "the job is not swallowed by the image")
 }
