@@ -89,9 +89,10 @@ func TestTCPPrinter(t *testing.T) {
 	np.mu.Lock()
 	got := append([]byte(nil), np.received...)
 	np.mu.Unlock()
-	// GS a (ASB enable: this printer ignores it) comes before the job.
-	require.Equal(t, []byte{0x1D, 'a', 0x0E}, got[:3])
-	requireBytes(t, withMarker(job), got[3:], "job bytes")
+	// Before the job: GS r (is the printer between commands?) and GS a
+	// (ASB, which this printer ignores).
+	require.Equal(t, []byte{0x1D, 'r', '1', 0x1D, 'a', 0x0E}, got[:6])
+	requireBytes(t, withMarker(job), got[6:], "job bytes")
 
 	np.mu.Lock()
 	np.paperOut = true
