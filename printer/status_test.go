@@ -131,3 +131,42 @@ func TestClassifierTellsBytesApart(t *testing.T) {
 	kind, _, _ = cl.Classify(0x00)
 	require.Equal(t, printer.ByteMarker, kind)
 }
+
+func FuzzByteClassifier(f *testing.F) {
+	f.Add([]byte{0x10, 0x00, 0x0C, 0x00, 0x12, 0x00, 0x13, 0x11})
+	f.Add([]byte{0x18, 0x13, 0x00, 0x11, 0x0C, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var cl printer.ByteClassifier
+		tail := -1 // ASB tail bytes still expected, -1 outside a block
+		for _, b := range data {
+			kind, block, complete := cl.Classify(b)
+			switch {
+			case b == printer.XON || b == printer.XOFF:
+				if kind != printer.ByteXON && kind != printer.ByteXOFF {
+					t.Fatalf("%#02x is flow control, got %s", b, kind)
+				}
+				continue
+			case kind == printer.ByteASBStart:
+				tail = 3
+			case kind == printer.ByteASB:
+				if tail <= 0 {
+					t.Fatalf("ASB byte %#02x outside a block", b)
+				}
+				tail--
+				if complete != (tail == 0) {
+					t.Fatalf("block complete=%v with %d bytes to go", complete, tail)
+				}
+				if complete && block[0]&0x93 != 0x10 {
+					t.Fatalf("block % x does not start with an ASB header", block)
+				}
+			case kind == printer.ByteStatusReply:
+				if !printer.ValidStatusReply(b) {
+					t.Fatalf("%#02x is no status reply", b)
+				}
+				tail = -1
+			default:
+				tail = -1
+			}
+		}
+	})
+}

@@ -23,7 +23,8 @@ Device flags:
   --profile NAME    take the buffer size from a printer profile
   --buffer BYTES    the printer's receive buffer (default 4096)
   --timeout D       how long to wait for the printer to finish a job (default 10s)
-  --status-timeout D  how long to wait for each status reply (default 1s)`
+  --status-timeout D  how long to wait for each status reply (default 1s)
+  --no-asb          do not enable automatic status back (GS a)`
 
 // runPrinter talks to a printer: its status, or one job.
 func runPrinter(ctx context.Context, std stdio, args []string) error {
@@ -47,6 +48,7 @@ type deviceFlags struct {
 	device, parity, stopBits, profile string
 	baud, dataBits, buffer            int
 	timeout, statusTimeout            time.Duration
+	noASB                             bool
 }
 
 func addDeviceFlags(fs *flag.FlagSet) *deviceFlags {
@@ -60,6 +62,7 @@ func addDeviceFlags(fs *flag.FlagSet) *deviceFlags {
 	fs.IntVar(&d.buffer, "buffer", 0, "printer receive buffer in bytes (default: the profile's, else 4096)")
 	fs.DurationVar(&d.timeout, "timeout", 10*time.Second, "wait this long for the printer to finish a job")
 	fs.DurationVar(&d.statusTimeout, "status-timeout", time.Second, "wait this long for each status reply")
+	fs.BoolVar(&d.noASB, "no-asb", false, "do not enable automatic status back (GS a), for printers without it")
 	return d
 }
 
@@ -89,6 +92,7 @@ func (d *deviceFlags) open() (printer.Device, error) {
 		BufferSize:        buffer,
 		CompletionTimeout: d.timeout,
 		StatusTimeout:     d.statusTimeout,
+		NoASB:             d.noASB,
 	})
 	if err != nil {
 		return nil, usagef("%v", err)

@@ -121,9 +121,9 @@ type Sim struct {
 	jobs     []Job
 	next     int
 
-	wg      sync.WaitGroup
-	recvWG  sync.WaitGroup
-	unplugd bool
+	wg        sync.WaitGroup
+	recvWG    sync.WaitGroup
+	unplugged bool
 }
 
 // Start opens a pseudo-terminal and starts the printer on it.
@@ -246,7 +246,7 @@ func (s *Sim) plug() error {
 	s.master, s.slave, s.path = master, slave, path
 	s.wmu.Unlock()
 	s.mu.Lock()
-	s.unplugd = false
+	s.unplugged = false
 	s.mu.Unlock()
 	s.recvWG.Add(1)
 	go s.receive(master)
@@ -300,7 +300,7 @@ func (s *Sim) Unplug() {
 
 func (s *Sim) unplug() {
 	s.mu.Lock()
-	s.unplugd = true
+	s.unplugged = true
 	s.mu.Unlock()
 	s.wmu.Lock()
 	master, slave := s.master, s.slave
@@ -317,7 +317,7 @@ func (s *Sim) unplug() {
 // it), as a re-enumerated adapter appears again.
 func (s *Sim) Replug() error {
 	s.mu.Lock()
-	closed, unplugged := s.closed, s.unplugd
+	closed, unplugged := s.closed, s.unplugged
 	s.mu.Unlock()
 	if closed {
 		return errors.New("printer-sim: closed")
@@ -345,12 +345,11 @@ func (s *Sim) send(b ...byte) {
 func (s *Sim) statusLocked() printer.Status {
 	offline := s.paperOut || s.coverOpen
 	return printer.Status{
-		Offline:       offline,
-		CoverOpen:     s.coverOpen,
-		PaperOut:      s.paperOut,
-		PaperNearEnd:  s.nearEnd,
-		ErrorOccurred: false,
-		Known:         printer.KnownPrinter | printer.KnownOffline | printer.KnownError | printer.KnownPaper,
+		Offline:      offline,
+		CoverOpen:    s.coverOpen,
+		PaperOut:     s.paperOut,
+		PaperNearEnd: s.nearEnd,
+		Known:        printer.KnownPrinter | printer.KnownOffline | printer.KnownError | printer.KnownPaper,
 	}
 }
 
