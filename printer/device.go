@@ -119,6 +119,7 @@ type DeviceConfig struct {
 	//   serial:/dev/ttyS0            the same, explicitly
 	//   tcp://192.168.1.50:9100      a network printer (port 9100 when omitted)
 	//   lp:/dev/usb/lp0              a line-printer device node, write-only
+	//                                (/dev/usb/lp* and /dev/lp* are taken as such)
 	//   file:out.bin                 a plain file jobs are appended to (tests, dry runs)
 	Address string
 
@@ -247,6 +248,9 @@ func NewDevice(cfg DeviceConfig) (Device, error) {
 		return newFileDevice(cfg, strings.TrimPrefix(addr, "lp:"), true)
 	case strings.HasPrefix(addr, "serial:"):
 		return newSerialDevice(cfg, strings.TrimPrefix(addr, "serial:"))
+	case strings.HasPrefix(addr, "/dev/usb/lp"), strings.HasPrefix(addr, "/dev/lp"):
+		// Line-printer nodes are no serial ports (no termios): write-only.
+		return newFileDevice(cfg, addr, true)
 	case strings.Contains(addr, "://"):
 		return nil, fmt.Errorf("printer address: %q has an unknown scheme (serial:, tcp://, lp:, file:)", addr)
 	}
