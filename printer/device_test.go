@@ -270,6 +270,8 @@ func TestSlowPrinterFullBuffer(t *testing.T) {
 
 	out := dev.Print(testCtx(t), job)
 	require.True(t, out.Printed, out.String())
+	require.True(t, out.MayHaveReachedPaper)
+	require.Empty(t, out.Reason)
 	st := sim.Stats()
 	require.Greater(t, st.XOFFs, 0, "the buffer filled: the printer paused the host")
 	require.Zero(t, st.Overruns, "no byte lost")
@@ -337,6 +339,8 @@ func TestJobsNeverInterleave(t *testing.T) {
 	wg.Wait()
 	for _, out := range outs {
 		require.True(t, out.Printed, out.String())
+		require.True(t, out.MayHaveReachedPaper)
+		require.Equal(t, out.Total, out.Sent)
 	}
 	jobs := sim.Jobs()
 	require.Len(t, jobs, 2)
@@ -357,6 +361,7 @@ func TestStatusBytesInsideRasterData(t *testing.T) {
 	out := dev.Print(testCtx(t), job)
 	require.True(t, out.Printed, out.String())
 	require.True(t, out.Confirmed)
+	require.True(t, out.MayHaveReachedPaper)
 	jobs := sim.Jobs()
 	require.Len(t, jobs, 1, "the GS r inside the image did not end the job")
 	require.True(t, jobs[0].Complete)
