@@ -111,6 +111,12 @@ const (
 	ParitySpace Parity = "space"
 )
 
+// Hardware flow control lines (DeviceConfig.FlowControl).
+const (
+	FlowDSR = "dsr"
+	FlowCTS = "cts"
+)
+
 // DeviceConfig says where a printer is and how to talk to it. The agent fills
 // it from its configuration and the printer's profile (BufferSize, Baud).
 type DeviceConfig struct {
@@ -129,6 +135,12 @@ type DeviceConfig struct {
 	DataBits int
 	Parity   Parity
 	StopBits string
+
+	// FlowControl is how the printer says "wait" besides XON/XOFF, which is
+	// always honoured: "" (XON/XOFF only), "dsr" (the printer's DTR/BUSY line
+	// on the host's DSR, the usual DTR/DSR setting) or "cts" (its RTS on the
+	// host's CTS). Serial only; the line is read before every chunk.
+	FlowControl string
 
 	// BufferSize is the printer's receive buffer in bytes (from its profile;
 	// default 4096). Writes go in chunks small enough that what is in flight
@@ -205,6 +217,11 @@ func (c *DeviceConfig) validate() error {
 	case "1", "1.5", "2":
 	default:
 		return fmt.Errorf("printer stop bits: %q is not 1, 1.5 or 2", c.StopBits)
+	}
+	switch c.FlowControl {
+	case "", FlowDSR, FlowCTS:
+	default:
+		return fmt.Errorf("printer flow control: %q is not dsr or cts (XON/XOFF is always on)", c.FlowControl)
 	}
 	if c.BufferSize < 64 {
 		return fmt.Errorf("printer buffer size: %d bytes is below 64", c.BufferSize)

@@ -20,6 +20,13 @@ type transport interface {
 	Close() error
 }
 
+// modemLines is a transport with modem status lines (a serial port).
+type modemLines interface {
+	// clearToSend reports whether the named input line (FlowDSR, FlowCTS)
+	// is asserted.
+	clearToSend(line string) (bool, error)
+}
+
 // port is a two-way printer with the status handshake (escpos.md §10,
 // after receiptio):
 //
@@ -266,6 +273,37 @@ func (p *port) waitWritable(ctx context.Context, c *portConn, limit time.Duratio
 	}
 }
 
+// lineBusyPoll is how often a busy DSR/CTS line is looked at again: about
+// one chunk's wire time at 9600 baud.
+const lineBusyPoll = 5 * time.Millisecond
+
+// waitLine blocks while the hardware flow-control line says busy, up to the
+// stall timeout.
+func (p *port) waitLine(ctx context.Context, c *portConn) error {
+	lines, ok := c.t.(modemLines)
+	if p.cfg.FlowControl == "" || !ok {
+		return nil
+	}
+	var deadline time.Time
+	for {
+		ready, err := lines.clearToSend(p.cfg.FlowControl)
+		if err != nil {
+			return fmt.Errorf("%w: read %s: %w", ErrDeviceGone, p.cfg.FlowControl, err)
+		}
+		if ready {
+			return nil
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(p.cfg.StallTimeout)
+		} else if time.Now().After(deadline) {
+			return errStalled
+		}
+		if err := p.sleepUntil(ctx, c, time.Now().Add(lineBusyPoll)); err != nil {
+			return err
+		}
+	}
+}
+
 // sleepUntil waits for t, watching for ASB faults and a lost link.
 func (p *port) sleepUntil(ctx context.Context, c *portConn, t time.Time) error {
 	d := time.Until(t)
@@ -317,6 +355,9 @@ func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 		default:
 		}
 		if err := p.waitWritable(ctx, c, p.cfg.StallTimeout); err != nil {
+			return sent, err
+		}
+		if err := p.waitLine(ctx, c); err != nil {
 			return sent, err
 		}
 		end := min(sent+chunk, len(b))

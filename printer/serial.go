@@ -99,3 +99,14 @@ func (s serialTransport) Drain() error {
 }
 
 func (s serialTransport) Close() error { return s.p.Close() }
+
+func (s serialTransport) clearToSend(line string) (bool, error) {
+	bits, err := s.p.GetModemStatusBits()
+	if err != nil {
+		return false, err
+	}
+	if line == FlowCTS {
+		return bits.CTS, nil
+	}
+	return bits.DSR, nil
+}

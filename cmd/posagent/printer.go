@@ -20,6 +20,7 @@ Device flags:
   --device ADDR     /dev/ttyUSB0 (serial), tcp://HOST[:9100], lp:/dev/usb/lp0, file:OUT.bin
                     (default: $POSAGENT_PRINTER)
   --baud N --data-bits N --parity none|odd|even|mark|space --stop-bits 1|1.5|2
+  --flow dsr|cts    also wait while the printer's busy line says so (XON/XOFF is always honoured)
   --profile NAME    take the buffer size from a printer profile
   --buffer BYTES    the printer's receive buffer (default 4096)
   --timeout D       how long to wait for the printer to finish a job (default 10s)
@@ -46,6 +47,7 @@ func runPrinter(ctx context.Context, std stdio, args []string) error {
 // deviceFlags are the settings of a printer device given on the command line.
 type deviceFlags struct {
 	device, parity, stopBits, profile string
+	flow                              string
 	baud, dataBits, buffer            int
 	timeout, statusTimeout            time.Duration
 	noASB                             bool
@@ -58,6 +60,7 @@ func addDeviceFlags(fs *flag.FlagSet) *deviceFlags {
 	fs.IntVar(&d.dataBits, "data-bits", 8, "serial data bits")
 	fs.StringVar(&d.parity, "parity", "none", "serial parity: none, odd, even, mark, space")
 	fs.StringVar(&d.stopBits, "stop-bits", "1", "serial stop bits: 1, 1.5, 2")
+	fs.StringVar(&d.flow, "flow", "", "hardware flow control besides XON/XOFF: dsr (DTR/DSR printers) or cts")
 	fs.StringVar(&d.profile, "profile", "", "printer profile to take the buffer size from")
 	fs.IntVar(&d.buffer, "buffer", 0, "printer receive buffer in bytes (default: the profile's, else 4096)")
 	fs.DurationVar(&d.timeout, "timeout", 10*time.Second, "wait this long for the printer to finish a job")
@@ -89,6 +92,7 @@ func (d *deviceFlags) open() (printer.Device, error) {
 		DataBits:          d.dataBits,
 		Parity:            printer.Parity(d.parity),
 		StopBits:          d.stopBits,
+		FlowControl:       d.flow,
 		BufferSize:        buffer,
 		CompletionTimeout: d.timeout,
 		StatusTimeout:     d.statusTimeout,
