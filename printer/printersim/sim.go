@@ -121,8 +121,11 @@ type Sim struct {
 	jobs     []Job
 	next     int
 
-	wg        sync.WaitGroup
-	recvWG    sync.WaitGroup
+	wg     sync.WaitGroup
+	recvWG sync.WaitGroup
+	// plugMu serialises Unplug, Replug and Close, which stop and start the
+	// receiver.
+	plugMu    sync.Mutex
 	unplugged bool
 }
 
@@ -299,6 +302,8 @@ func (s *Sim) Unplug() {
 }
 
 func (s *Sim) unplug() {
+	s.plugMu.Lock()
+	defer s.plugMu.Unlock()
 	s.mu.Lock()
 	s.unplugged = true
 	s.mu.Unlock()
@@ -325,6 +330,8 @@ func (s *Sim) Replug() error {
 	if !unplugged {
 		return nil
 	}
+	s.plugMu.Lock()
+	defer s.plugMu.Unlock()
 	return s.plug()
 }
 
