@@ -260,7 +260,7 @@ func (p *port) waitWritable(ctx context.Context, c *portConn, limit time.Duratio
 		case <-resume:
 			return nil
 		case st := <-c.asb:
-			if r := st.blockingReason(); r != "" {
+			if r := st.midJobFault(); r != "" {
 				return &faultError{r, st}
 			}
 		case <-c.gone:
@@ -317,7 +317,7 @@ func (p *port) sleepUntil(ctx context.Context, c *portConn, t time.Time) error {
 		case <-timer.C:
 			return nil
 		case st := <-c.asb:
-			if r := st.blockingReason(); r != "" {
+			if r := st.midJobFault(); r != "" {
 				return &faultError{r, st}
 			}
 		case <-c.gone:
@@ -349,7 +349,7 @@ func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 	for sent < len(b) {
 		select {
 		case st := <-c.asb:
-			if r := st.blockingReason(); r != "" {
+			if r := st.midJobFault(); r != "" {
 				return sent, &faultError{r, st}
 			}
 		default:
@@ -709,7 +709,7 @@ func (p *port) awaitCompletion(ctx context.Context, c *portConn, markers int) (b
 		case reply = <-c.markers:
 			markers--
 		case st := <-c.asb:
-			if r := st.blockingReason(); r != "" {
+			if r := st.midJobFault(); r != "" {
 				// The reader offers bytes in order: a marker that came before
 				// this news (the job's last, then paper out) is waiting.
 				if markers = takeMarkers(c, markers, &reply); markers == 0 {

@@ -220,3 +220,14 @@ func (s Status) blockingReason() Reason {
 	}
 	return ""
 }
+
+// midJobFault names a condition reported during a job that ends it. Offline
+// alone does not: a printer is offline for a moment while paper is fed with
+// the FEED button (escpos.md §9, DLE EOT 2 bit 3), and XOFF or the stall
+// timeout deal with an offline that lasts.
+func (s Status) midJobFault() Reason {
+	if s.CoverOpen || s.PaperOut || s.Failed() {
+		return s.blockingReason()
+	}
+	return ""
+}
