@@ -9,8 +9,9 @@
 //
 // Two goroutines model the two halves of a printer. The receiver takes bytes
 // off the wire at the baud rate, answers real-time requests (DLE EOT) at once
-// when they stand between commands, and queues everything else in a finite
-// receive buffer, dropping what does not fit (an overrun, as a real printer
+// (one between commands is taken out of the stream; one inside image data is
+// answered too, as real printers do, and stays data), and queues the rest in
+// a finite receive buffer, dropping what does not fit (an overrun, as a real printer
 // does). The engine prints from the buffer at the print speed with a
 // command-aware scanner, so bytes inside raster data are data; a job ends at
 // its GS r, which is answered when the engine reaches it.
