@@ -22,7 +22,8 @@ build:
 run: build
 	./$(BIN) qr encode --key F1A618ED8685B1A3B81E6CB6884617F4 testdata/invoices/consumer.json
 
-test: unit fuzz-short
+# The fuzz targets run first so that go test's own summary closes the output.
+test: fuzz-short unit
 
 unit:
 	$(GO) test -count=1 ./...

@@ -18,14 +18,17 @@ const (
 	// prints it. The default (escpos.md §7).
 	QRRaster QRMode = "raster"
 	// QRPage stores each symbol natively (GS ( k) and places them side by side
-	// in page mode. Far fewer bytes, but the printer picks the version from the
-	// data (hence qr.Options.PadRight) and page mode differs between clones:
-	// enable it only after a test print. [U] The padding assumes the firmware
-	// encodes the payload as one byte-mode segment; an encoder that mixes in
-	// numeric and alphanumeric segments (skip2/go-qrcode does) draws the MOF
-	// example's left code at version 5 and the right one smaller still, which
-	// breaks the same-size and left ≥ 6 rules. The test print must show two
-	// equal symbols of at least 41 modules.
+	// in page mode: far fewer bytes, but the printer picks the version from the
+	// data, and how its firmware encodes is [U]. Simple firmware uses one
+	// byte-mode segment; better firmware (like skip2/go-qrcode) mixes numeric
+	// and alphanumeric segments and drew the MOF example's left code at version
+	// 5, the space-padded right smaller still. So a receipt gets native codes
+	// only when both encoder models put both symbols at one version ≥ 6
+	// (qr.Codes.NativeSafe, the right padded by qr.Options.PadRight); otherwise
+	// the safe choice, the QRRaster band, in standard mode, with the texts
+	// unpadded. Most small invoices fall back. Page mode, and GS ( k in it,
+	// differ between clones: enable this only after a test print shows two
+	// equal symbols of at least 41 modules that a phone scans.
 	QRPage QRMode = "page"
 )
 

@@ -55,6 +55,11 @@ type Receipt struct {
 	Proof bool
 	// Codes are the barcode and QR texts printed (zero without a proof).
 	Codes qr.Codes
+	// QR is how the QR codes were printed: the profile's mode, except that a
+	// page-mode profile falls back to the raster band for codes the printer
+	// cannot be trusted to draw at one version (qr.Codes.NativeSafe). Empty
+	// without a proof.
+	QR QRMode
 	// Replaced lists the characters printed as ？, by field. The QR codes still
 	// carry the original text.
 	Replaced []Replacement
@@ -140,10 +145,22 @@ func RenderReceipt(inv posagent.Invoice, p Profile, opt RenderOptions) (Receipt,
 		if err != nil {
 			return Receipt{}, fmt.Errorf("render invoice %s: QR codes: %w", inv.Number, err)
 		}
+		r.qrMode = p.QR
+		if p.QR == QRPage && !codes.NativeSafe() {
+			// The printer would pick the versions itself, and some encoder
+			// would draw the left below version 6 or the two at different
+			// sizes (which one the firmware has is [U]): the host draws them,
+			// unpadded, exactly as the raster profiles do.
+			r.qrMode = QRRaster
+			qopt.PadRight = false
+			if codes, err = qr.Encode(inv, opt.Key, qopt); err != nil {
+				return Receipt{}, fmt.Errorf("render invoice %s: QR codes: %w", inv.Number, err)
+			}
+		}
 		if err := r.proof(codes); err != nil {
 			return Receipt{}, fmt.Errorf("render invoice %s: %w", inv.Number, err)
 		}
-		receipt.Proof, receipt.Codes = true, codes
+		receipt.Proof, receipt.Codes, receipt.QR = true, codes, r.qrMode
 	} else {
 		r.header()
 	}
@@ -162,7 +179,8 @@ type renderer struct {
 	inv      *posagent.Invoice
 	opt      *RenderOptions
 	replaced []Replacement
-	y        int // dots printed since the start of the proof
+	y        int    // dots printed since the start of the proof
+	qrMode   QRMode // how this receipt's QR codes are printed
 	// The printer's modes as last set, so that each is sent only when it
 	// changes (ESC @ leaves size 1×1, bold off, flush left).
 	width, height int
@@ -386,7 +404,7 @@ func (r *renderer) proof(codes qr.Codes) error {
 	}
 	// The quiet zone under the codes (for page mode, inside the page), and on
 	// to the proof's 9 cm.
-	if r.p.QR == QRPage {
+	if r.qrMode == QRPage {
 		r.feed(max(0, proofHeight-r.y))
 	} else {
 		r.feed(max(qrQuietDots, proofHeight-r.y))
@@ -422,7 +440,7 @@ func (r *renderer) qrCodes(codes qr.Codes) error {
 	if err != nil {
 		return err
 	}
-	if r.p.QR == QRPage {
+	if r.qrMode == QRPage {
 		r.pageQR(codes, module)
 		return nil
 	}
@@ -443,7 +461,8 @@ func (r *renderer) qrCodes(codes qr.Codes) error {
 
 // pageQR places the two native symbols in page mode. The printer chooses the
 // version from the data; the right text is padded (qr.Options.PadRight) so
-// that it chooses the left's.
+// that it chooses the left's, and RenderReceipt comes here only when every
+// encoder model agrees on that version for both (qr.Codes.NativeSafe).
 func (r *renderer) pageQR(codes qr.Codes, module int) {
 	b := &r.b
 	size := (17 + 4*codes.Version) * module

@@ -240,9 +240,12 @@ func TestRasterCodesScan(t *testing.T) {
 					checkBarcode(t, bands[0], r.Codes.Barcode)
 					bands = bands[1:]
 				}
-				if p.QR != printer.QRRaster {
+				if r.QR != p.QR && !(p.QR == printer.QRPage && r.QR == printer.QRRaster) {
+					t.Fatalf("QR codes printed as %q on a %q profile", r.QR, p.QR)
+				}
+				if r.QR == printer.QRPage {
 					if len(bands) != 0 {
-						t.Fatalf("%d rasters after the barcode on a page-mode profile", len(bands))
+						t.Fatalf("%d rasters after the barcode with native QR codes", len(bands))
 					}
 					return
 				}
@@ -339,6 +342,9 @@ func TestPageModeQR(t *testing.T) {
 			continue
 		}
 		r := renderCase(t, c, p)
+		if r.QR != printer.QRPage {
+			continue // TestNativeQRSameVersion checks the choice
+		}
 		var payloads [][]byte
 		var xs, ys []int
 		module := 0
@@ -358,7 +364,7 @@ func TestPageModeQR(t *testing.T) {
 			t.Errorf("%s: stored payloads %q, want the left and right texts", c.name, payloads)
 			continue
 		}
-		if qr.SmallestVersion(len(payloads[1])) != r.Codes.Version || qr.SmallestVersion(len(payloads[0])) != r.Codes.Version {
+		if qr.VersionBytes(payloads[1]) != r.Codes.Version || qr.VersionBytes(payloads[0]) != r.Codes.Version {
 			t.Errorf("%s: payloads of %d and %d bytes do not both pick version %d", c.name, len(payloads[0]), len(payloads[1]), r.Codes.Version)
 		}
 		size := (17 + 4*r.Codes.Version) * module
@@ -375,6 +381,9 @@ func TestPageModeQR(t *testing.T) {
 	}
 }
 
+// TestGoals holds the receipts to their byte budgets: the MOF example within
+// 4,500 bytes on every profile, and a proof with native QR codes within
+// 1,000 (about a second at 9600 baud).
 func TestGoals(t *testing.T) {
 	var mof receiptCase
 	for _, c := range loadCases(t) {
@@ -382,12 +391,34 @@ func TestGoals(t *testing.T) {
 			mof = c
 		}
 	}
-	for name, limit := range map[string]int{"58mm": 4500, "58mm-page": 1000, "80mm": 4500} {
+	for _, name := range []string{"58mm", "58mm-page", "80mm"} {
 		p, _ := printer.LookupProfile(name)
 		r := renderCase(t, mof, p)
-		if len(r.Bytes) > limit {
-			t.Errorf("MOF example on %s: %d bytes, goal ≤ %d", name, len(r.Bytes), limit)
+		if len(r.Bytes) > 4500 {
+			t.Errorf("MOF example on %s: %d bytes, goal ≤ 4500", name, len(r.Bytes))
 		}
+	}
+	p, _ := printer.LookupProfile("58mm-page")
+	native := 0
+	for _, c := range loadCases(t) {
+		if !c.inv.Print || c.opt.Logo != nil {
+			continue
+		}
+		c.opt.Details, c.opt.Footer = false, nil // the proof alone
+		if c.inv.Buyer.IsBusiness() {
+			continue // its details are always printed
+		}
+		r := renderCase(t, c, p)
+		if r.QR != printer.QRPage {
+			continue
+		}
+		native++
+		if len(r.Bytes) > 1000 {
+			t.Errorf("%s on %s with native QR codes: %d bytes, goal ≤ 1000", c.name, p.Name, len(r.Bytes))
+		}
+	}
+	if native == 0 {
+		t.Error("no golden case prints native QR codes on 58mm-page")
 	}
 }
 

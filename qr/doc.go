@@ -39,9 +39,20 @@
 // characters) that make it need that version by itself, the right the rest;
 // when no split does that, the left takes all it can. So the left reaches the
 // version MOF requires of it (6 or more) even for a printer that sizes each
-// symbol from its data, and Options.PadRight pads the right with spaces until
-// such a printer draws it at the left's version too. This reproduces the MOF
-// worked example (one item left, two right) in all three encodings.
+// symbol from its data in byte mode, and Options.PadRight pads the right with
+// spaces until such a printer draws it at the left's version too. This
+// reproduces the MOF worked example (one item left, two right) in all three
+// encodings.
+//
+// # Printers that pick the version
+//
+// A printer's encoder may also pack digits and spaces into numeric and
+// alphanumeric segments, and then draws smaller symbols: the worked example's
+// left at version 5. Predict gives a text's version under both models, one
+// byte segment and the optimal mixed split, which bound every such encoder;
+// PadRight pads the right until both models give it the left's version when
+// spaces can, and Codes.NativeSafe reports whether every encoder then draws
+// both codes at Codes.Version. When it does not, draw the codes on the host.
 //
 // # Decoding
 //

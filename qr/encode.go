@@ -3,6 +3,7 @@ package qr
 import (
 	"encoding/base64"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,8 +23,10 @@ type Options struct {
 	// 0 for the default 9.
 	MaxVersion int
 	// PadRight pads the right text with trailing spaces so that a printer that
-	// picks the version itself from the data length picks the left's version
-	// for the right too, and both symbols come out the same size.
+	// picks the version itself from the data picks the left's version for the
+	// right too, and both symbols come out the same size: under both encoder
+	// models of Predict where spaces can do it, else for a byte-mode encoder.
+	// Codes.NativeSafe says which it achieved.
 	PadRight bool
 	// SellerArea is field 9: exactly 10 printable ASCII characters without ':';
 	// empty for the default "**********".
@@ -386,12 +389,64 @@ func encodeChecked(inv *posagent.Invoice, verification string, opt Options) (Cod
 	n, version, l := p.plan(opt.MaxVersion)
 	f.ItemsRecorded = n
 	left, right := p.texts(n, l)
+	c := Codes{Barcode: barcode(inv), Left: left, Right: right, Version: version, ItemsRecorded: n}
 	if opt.PadRight {
-		if lv, rv := SmallestVersion(l.left), SmallestVersion(l.right); rv < lv {
-			right += strings.Repeat(" ", Capacity(lv-1)+1-l.right)
+		c.Right += strings.Repeat(" ", c.rightPadding())
+	}
+	return c, nil
+}
+
+// rightPadding is how many trailing spaces make a printer that picks the
+// version itself draw the right symbol at the left's version. Spaces are the
+// one padding MOF readers are known to trim [S]; an optimising encoder packs
+// them into an alphanumeric segment at 5.5 bits each, so matching it takes
+// more of them than matching a byte-mode encoder. When the left's version is
+// the same under both encoder models (Predict), the padding is the fewest
+// spaces that give the right that version under both, if any number does
+// within the version's byte capacity; otherwise it is the fewest that do
+// under the byte model (Codes.NativeSafe then says the printer cannot be
+// trusted with the codes).
+func (c Codes) rightPadding() int {
+	lp := Predict(c.LeftBytes())
+	target, have := lp.Bytes, len(c.RightBytes())
+	most := Capacity(target) - have
+	if most < 0 {
+		return 0 // the right is beyond the left's version: nothing to pad
+	}
+	byteOnly := max(0, Capacity(target-1)+1-have)
+	if !lp.Certain() {
+		return byteOnly
+	}
+	// VersionMixed only grows with trailing spaces, so the fewest that reach
+	// target can be found by bisection.
+	padded := func(n int) []byte {
+		return append(c.RightBytes(), strings.Repeat(" ", n)...)
+	}
+	n := byteOnly + sort.Search(most-byteOnly+1, func(k int) bool {
+		return VersionMixed(padded(byteOnly+k)) >= target
+	})
+	if n > most || VersionMixed(padded(n)) != target {
+		return byteOnly
+	}
+	return n
+}
+
+// NativeSafe reports whether a printer that picks the symbol version itself
+// (ESC/POS GS ( k) draws both codes at c.Version, whatever its encoder: both
+// symbols' bytes take c.Version under both encoder models of Predict, and
+// c.Version is at least MinVersion. When false, only the host can make the
+// two symbols the same size with the left at version 6 or more: draw them as
+// an image at c.Version.
+func (c Codes) NativeSafe() bool {
+	if c.Version < MinVersion {
+		return false
+	}
+	for _, data := range [2][]byte{c.LeftBytes(), c.RightBytes()} {
+		if p := Predict(data); p.Bytes != c.Version || p.Mixed != c.Version {
+			return false
 		}
 	}
-	return Codes{Barcode: barcode(inv), Left: left, Right: right, Version: version, ItemsRecorded: n}, nil
+	return true
 }
 
 // texts writes the codes for n items split at l.cut.

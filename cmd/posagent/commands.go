@@ -24,20 +24,22 @@ type command struct {
 
 // commands is every subcommand; each lives in a file of its own.
 var commands = map[string]command{
-	"version":  {"print the version", runVersion},
-	"init":     {"write a commented config file with a fresh API token", runInit},
-	"status":   {"show the running agent's queue, numbers, printer and alarms", runStatus},
-	"sell":     {"ring up a sale through the running agent", runSell},
-	"void":     {"void an invoice", runVoid},
-	"allow":    {"record an allowance (partial refund) against an invoice", runAllow},
-	"reprint":  {"print an invoice's proof again (補印)", runReprint},
-	"jobs":     {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
-	"booklets": {"list invoice number booklets or add one", runBooklets},
-	"demo":     {"switch the demo's provider stand-in down or up", runDemo},
-	"qr":       {"MOF barcode and QR texts: key, encode, decode", runQR},
-	"ecpay":    {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
-	"receipt":  {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
-	"preview":  {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
+	"version":     {"print the version", runVersion},
+	"init":        {"write a commented config file with a fresh API token", runInit},
+	"status":      {"show the running agent's queue, numbers, printer and alarms", runStatus},
+	"sell":        {"ring up a sale through the running agent", runSell},
+	"void":        {"void an invoice", runVoid},
+	"allow":       {"record an allowance (partial refund) against an invoice", runAllow},
+	"reprint":     {"print an invoice's proof again (補印)", runReprint},
+	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
+	"booklets":    {"list invoice number booklets or add one", runBooklets},
+	"demo":        {"switch the demo's provider stand-in down or up", runDemo},
+	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
+	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
+	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
+	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
+	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},
+	"printer-sim": {"a receipt printer on a pseudo-terminal, saving each job as PNG", runPrinterSim},
 }
 
 // usageError makes run print the message and exit 2.

@@ -1,0 +1,307 @@
+package printersim
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/posagent/posagent/printer"
+)
+
+const (
+	esc = 0x1B
+	gs  = 0x1D
+	dle = 0x10
+)
+
+// receive takes bytes off the wire at the baud rate.
+func (s *Sim) receive(master *os.File) {
+	defer s.recvWG.Done()
+	var r rx
+	chunk := 512
+	var byteTime time.Duration
+	if s.opt.Baud > 0 {
+		byteTime = 10 * time.Second / time.Duration(s.opt.Baud)
+		chunk = max(1, s.opt.Baud/10/200) // 5 ms of wire
+	}
+	buf := make([]byte, chunk)
+	var due time.Time
+	for {
+		n, err := master.Read(buf)
+		if n > 0 {
+			s.take(buf[:n], &r)
+		}
+		if err != nil {
+			return
+		}
+		if byteTime > 0 {
+			// Catch up short oversleeps; after the line idled, start afresh.
+			if now := time.Now(); now.Sub(due) > 20*time.Millisecond {
+				due = now
+			}
+			due = due.Add(time.Duration(n) * byteTime)
+			time.Sleep(time.Until(due))
+		}
+	}
+}
+
+// rx is the receiver's parsing state.
+type rx struct {
+	sc           printer.CommandScanner
+	held         []byte // a DLE command between commands, until it is whole
+	prev1, prev2 byte   // the last two bytes, to spot DLE EOT inside data
+}
+
+// take handles bytes as they arrive. A real-time request between commands is
+// answered at once and not queued. Inside another command's data (a raster
+// image) the bytes are data and stay in the job; like a real printer
+// (escpos.md §9) the simulator still answers a DLE EOT it sees there unless
+// its buffer is full, so a host gets unsolicited replies it must ignore.
+func (s *Sim) take(in []byte, r *rx) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range in {
+		s.stats.Received++
+		if s.silent {
+			r.sc.Reset()
+			r.held = r.held[:0]
+			continue
+		}
+		between := !r.sc.InCommand()
+		inDataRequest := !between && r.prev2 == dle && r.prev1 == 0x04 && b >= 1 && b <= 4
+		r.prev2, r.prev1 = r.prev1, b
+		cmd, done := r.sc.Feed(b)
+		if (between && b == dle) || len(r.held) > 0 {
+			// A DLE command might be real-time: hold it until it is whole.
+			r.held = append(r.held, b)
+			if !done {
+				continue
+			}
+			if !s.realTimeLocked(cmd) {
+				for _, h := range r.held {
+					s.enqueueLocked(h)
+				}
+			}
+			r.held = r.held[:0]
+			continue
+		}
+		if inDataRequest && len(s.buf) < s.opt.BufferSize {
+			s.stats.StatusRequests++
+			s.send(s.statusLocked().StatusReplyByte(b))
+		}
+		s.enqueueLocked(b)
+	}
+	s.flowLocked()
+	s.wake.Broadcast()
+}
+
+// realTimeLocked executes a real-time command and reports whether cmd was one.
+func (s *Sim) realTimeLocked(cmd printer.Command) bool {
+	switch {
+	case cmd.Len == 3 && cmd.Is(dle, 0x04):
+		n := cmd.Head[2]
+		if n >= 1 && n <= 4 {
+			s.stats.StatusRequests++
+			s.send(s.statusLocked().StatusReplyByte(n))
+		}
+		return true
+	case cmd.Is(dle, 0x05), cmd.Is(dle, 0x14):
+		// DLE ENQ (error recovery) and DLE DC4: no error state to clear here.
+		return true
+	}
+	return false
+}
+
+func (s *Sim) enqueueLocked(b byte) {
+	if len(s.buf) >= s.opt.BufferSize {
+		if s.stats.Overruns == 0 {
+			s.log.Warn("printer-sim buffer overrun: the host ignored XOFF; bytes are lost")
+		}
+		s.stats.Overruns++
+		return
+	}
+	s.buf = append(s.buf, b)
+	s.stats.MaxBuffered = max(s.stats.MaxBuffered, len(s.buf))
+}
+
+// engine prints from the buffer.
+func (s *Sim) engine() {
+	defer s.wg.Done()
+	var sc printer.CommandScanner
+	s.mu.Lock()
+	for {
+		for !s.closed && (len(s.buf) == 0 || s.paperOut || s.coverOpen) {
+			s.wake.Wait()
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		k := len(s.buf)
+		speed := s.printSpeed
+		if speed > 0 {
+			k = min(k, max(1, speed/100)) // 10 ms of printing
+		}
+		if s.paperOutAfterBytes == 0 {
+			s.paperOutAfterBytes = -1
+			s.paperOut = true
+			s.log.Info("printer-sim ran out of paper")
+			s.stateChangedLocked()
+			continue
+		}
+		if s.paperOutAfterBytes > 0 {
+			k = min(k, s.paperOutAfterBytes)
+			s.paperOutAfterBytes -= k
+		}
+		chunk := append([]byte(nil), s.buf[:k]...)
+		s.buf = s.buf[k:]
+		if len(s.buf) == 0 {
+			s.buf = nil // let the backing array go
+		}
+		s.flowLocked()
+		s.mu.Unlock()
+
+		for _, b := range chunk {
+			s.cur = append(s.cur, b)
+			if cmd, ok := sc.Feed(b); ok {
+				s.execute(cmd)
+			}
+		}
+		if speed > 0 {
+			time.Sleep(time.Duration(k) * time.Second / time.Duration(speed))
+		}
+		s.mu.Lock()
+	}
+}
+
+// execute runs one command the engine reached; cmd's bytes end s.cur.
+func (s *Sim) execute(cmd printer.Command) {
+	start := len(s.cur) - cmd.Len
+	switch {
+	case cmd.Len == 3 && cmd.Is(gs, 'r'):
+		if s.curStart >= 0 && hasContent(s.cur[s.curStart:start]) {
+			s.finishJob(s.cur[s.curStart:], true)
+		}
+		s.cur, s.curStart = s.cur[:0], -1
+		s.mu.Lock()
+		reply := byte(0x00)
+		if n := cmd.Head[2]; (n == 1 || n == '1') && s.nearEnd {
+			reply |= 0x03
+		}
+		s.send(reply)
+		s.afterJobLocked()
+		s.mu.Unlock()
+		return
+	case cmd.Len == 3 && cmd.Is(gs, 'a'):
+		s.mu.Lock()
+		s.asbOn = cmd.Head[2] != 0
+		if s.asbOn {
+			b := s.statusLocked().ASBBytes()
+			s.send(b[:]...)
+		}
+		s.mu.Unlock()
+	case cmd.Len == 2 && cmd.Is(esc, '@'):
+		// ESC @ starts a job. Content before it is a job the host cut short
+		// (and completed with NULs): that part printed too.
+		if s.curStart >= 0 && hasContent(s.cur[s.curStart:start]) {
+			s.finishJob(s.cur[s.curStart:start], false)
+		}
+		s.cur = append(s.cur[:0], esc, '@')
+		s.curStart = 0
+		return
+	case cmd.Len == 1 && cmd.Head[0] == 0x00:
+		// NUL: nothing to print.
+	default:
+		if s.curStart < 0 {
+			s.curStart = start
+		}
+	}
+	if s.curStart < 0 {
+		// Only bytes that print nothing so far: keep none of them.
+		s.cur = s.cur[:0]
+	}
+}
+
+// hasContent reports whether b holds anything but ESC @, NULs and GS a.
+func hasContent(b []byte) bool {
+	var sc printer.CommandScanner
+	for _, x := range b {
+		cmd, ok := sc.Feed(x)
+		if !ok {
+			continue
+		}
+		switch {
+		case cmd.Len == 1 && cmd.Head[0] == 0:
+		case cmd.Len == 2 && cmd.Is(esc, '@'):
+		case cmd.Len == 3 && cmd.Is(gs, 'a'):
+		default:
+			return true
+		}
+	}
+	return sc.InCommand()
+}
+
+// afterJobLocked runs the paper-out-after-N-jobs switch.
+func (s *Sim) afterJobLocked() {
+	if s.paperOutAfterJobs > 0 && s.jobCountLocked() >= s.paperOutAfterJobs {
+		s.paperOutAfterJobs = 0
+		s.paperOut = true
+		s.log.Info("printer-sim ran out of paper", "after_jobs", s.jobCountLocked())
+		s.stateChangedLocked()
+	}
+}
+
+// finishJob records a printed job and saves it; the GS r reply goes out only
+// after this, so a host that saw the reply finds the files in place.
+func (s *Sim) finishJob(data []byte, complete bool) {
+	s.mu.Lock()
+	job := Job{Index: s.next, Data: bytes.Clone(data), Complete: complete, PrintedAt: time.Now()}
+	s.next++
+	s.mu.Unlock()
+	if s.opt.Dir != "" {
+		if err := s.save(&job); err != nil {
+			s.log.Error("printer-sim could not save a job", "job", job.Index, "err", err)
+		}
+	}
+	s.log.Info("printer-sim printed a job", "job", job.Index, "bytes", len(job.Data), "complete", complete, "bin", job.BinPath, "png", job.PNGPath)
+	s.mu.Lock()
+	s.jobs = append(s.jobs, job)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Sim) save(job *Job) error {
+	name := fmt.Sprintf("%04d", job.Index)
+	bin := filepath.Join(s.opt.Dir, name+".bin")
+	if err := writeFileAtomic(bin, job.Data); err != nil {
+		return err
+	}
+	job.BinPath = bin
+	if s.opt.Render == nil {
+		return nil
+	}
+	var png bytes.Buffer
+	if err := s.opt.Render(job.Data, &png); err != nil {
+		job.RenderErr = err
+		return fmt.Errorf("render job %d: %w", job.Index, err)
+	}
+	pngPath := filepath.Join(s.opt.Dir, name+".png")
+	if err := writeFileAtomic(pngPath, png.Bytes()); err != nil {
+		return err
+	}
+	job.PNGPath = pngPath
+	return nil
+}
+
+// writeFileAtomic writes via a temporary file, so a reader never sees half a
+// job.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
