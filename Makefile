@@ -17,10 +17,10 @@ all: lint test build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/posagent
 
-# Until the agent daemon exists, `make run` encodes the MOF proof data of a
-# sample sale: the barcode text and the two QR texts.
+# The demo: the agent with its store under ./var, a printer simulator writing
+# PNGs to ./var/receipts and an ECPay stand-in on loopback, until Ctrl-C.
 run: build
-	./$(BIN) qr encode --key F1A618ED8685B1A3B81E6CB6884617F4 testdata/invoices/consumer.json
+	./$(BIN) run --demo --dir var
 
 # The fuzz targets run first so that go test's own summary closes the output.
 test: fuzz-short unit

@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets":    {"list invoice number booklets or add one", runBooklets},
 	"demo":        {"switch the demo's provider stand-in down or up", runDemo},
+	"run":         {"run the agent daemon (--demo: the self-contained demo)", runRun},
 	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},

@@ -219,3 +219,20 @@ func TestToolsTakeDefaultsFromTheConfig(t *testing.T) {
 	require.NotContains(t, other, "config footer line", "a flag given must win over the config")
 	require.NotEqual(t, receipt, other)
 }
+
+// posagent printer status finds the printer in the agent's config file.
+func TestPrinterCommandTakesTheDeviceFromTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "jobs.bin")
+	path := filepath.Join(dir, "agent.toml")
+	require.NoError(t, os.WriteFile(path, []byte("[printer]\ndevice = \"file:"+out+"\"\n"), 0o600))
+	t.Setenv("POSAGENT_CONFIG", path)
+	t.Setenv("POSAGENT_PRINTER", "")
+	job := filepath.Join(dir, "job.bin")
+	require.NoError(t, os.WriteFile(job, []byte{0x1b, 0x40, 'h', 'i', '\n'}, 0o600))
+	code, stdout, errOut := runOperator(t, "", "printer", "print", job)
+	require.Equal(t, 0, code, "%s %s", stdout, errOut)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Contains(t, string(data), "hi")
+}

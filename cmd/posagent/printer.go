@@ -111,6 +111,9 @@ func runPrinterStatus(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := configDefaults(fs, std, printerFromConfig); err != nil {
+		return err
+	}
 	if len(pos) != 0 {
 		return usagef("printer status takes no arguments; usage: posagent %s", printerUsage)
 	}
@@ -144,6 +147,9 @@ func runPrinterPrint(ctx context.Context, std stdio, args []string) error {
 	d := addDeviceFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := configDefaults(fs, std, printerFromConfig); err != nil {
 		return err
 	}
 	if len(pos) != 1 {

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/providers/ecpay"
+	"github.com/posagent/posagent/providers/fake"
+	"github.com/posagent/posagent/queue"
+)
+
+const runUsage = "run [--config PATH] [--demo [--dir var]]"
+
+// runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
+// or `posagent run --demo` for the self-contained demo (make run).
+func runRun(ctx context.Context, std stdio, args []string) error {
+	fs := newFlags("run", std, runUsage)
+	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
+	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
+	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("run takes no arguments; usage: posagent %s", runUsage)
+	}
+	if *demo {
+		return runDemoAgent(ctx, std, *dir)
+	}
+	path := *cfgPath
+	if path == "" {
+		if path = findConfig(""); path == "" || path == "var/posagent.toml" {
+			return usagef("no config file: write one with `posagent init`, then `posagent run --config PATH` (or try `posagent run --demo`)")
+		}
+	}
+	boot := newLogger(std.err, config.DefaultConfig().Log)
+	cfg, err := config.Load(path, boot)
+	if err != nil {
+		return err
+	}
+	log := newLogger(std.err, cfg.Log)
+	a, closeAll, err := buildAgent(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return a.Run(ctx)
+}
+
+// newLogger makes the daemon's logger; LOG_LEVEL overrides the config.
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	level := slog.LevelInfo
+	name := c.Level
+	if env := os.Getenv("LOG_LEVEL"); env != "" {
+		name = env
+	}
+	switch strings.ToLower(name) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opt := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opt))
+	}
+	return slog.New(slog.NewTextHandler(w, opt))
+}
+
+// buildAgent wires the store, printer, proof kit and provider from cfg. The
+// returned func closes what the agent does not (the printer device).
+func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl) (*agent.Agent, func(), error) {
+	kit, err := agent.NewProofKit(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	prov, err := newProvider(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pr agent.Printer
+	var dev printer.Device
+	if cfg.Printer.Device != "none" {
+		dev, err = printer.NewDevice(printer.DeviceConfig{
+			Address: cfg.Printer.Device, Baud: cfg.Printer.Baud, DataBits: cfg.Printer.DataBits,
+			Parity: printer.Parity(cfg.Printer.Parity), StopBits: strconv.Itoa(cfg.Printer.StopBits),
+			BufferSize: kit.Profile.BufferSize, Logger: log.With("component", "printer"),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("printer.device: %w", err)
+		}
+		pr = agent.DevicePrinter{D: dev}
+	}
+	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("store.path: %w", err)
+		}
+	}
+	st, err := queue.Open(cfg.Store.Path, queue.Options{Logger: log.With("component", "store")})
+	if err != nil {
+		if dev != nil {
+			dev.Close()
+		}
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	a, err := agent.New(agent.Options{
+		Config: cfg, Store: &agent.QueueStore{S: st}, Printer: pr, Render: kit.Render, Coder: kit.Coder,
+		Provider: prov, Logger: log, Demo: demo,
+	})
+	if err != nil {
+		st.Close()
+		if dev != nil {
+			dev.Close()
+		}
+		return nil, nil, err
+	}
+	return a, func() {
+		if dev != nil {
+			dev.Close()
+		}
+	}, nil
+}
+
+func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
+	switch cfg.Provider.Name {
+	case "fake":
+		log.Warn("provider is fake: invoices are kept in memory and never reach the MOF")
+		return fake.New(fake.Options{Logger: log.With("provider", "fake")}), nil
+	case "ecpay":
+		e := cfg.Provider.ECPay
+		c, err := ecpay.New(ecpay.Config{BaseURL: e.BaseURL, MerchantID: e.MerchantID, HashKey: e.HashKey.Reveal(),
+			HashIV: e.HashIV.Reveal(), MachineID: cfg.Terminal.MachineID, Timeout: e.Timeout.Duration, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("provider.ecpay: %w", err)
+		}
+		return c, nil
+	}
+	return nil, errors.New("provider.name: must be ecpay or fake")
+}
