@@ -236,3 +236,23 @@ func TestPrinterCommandTakesTheDeviceFromTheConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(data), "hi")
 }
+
+func TestRunRefusesABadConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("POSAGENT_CONFIG", "")
+	code, _, errOut := runOperator(t, "", "run")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "posagent init")
+
+	path := filepath.Join(dir, "posagent.toml")
+	require.NoError(t, os.WriteFile(path, []byte("[terminal]\nseller_tax_id = \"24634102\"\nseller_name = \"x\"\nmachine_id = \"POS01\"\n[printer]\nbaud = 9601\n"), 0o600))
+	code, _, errOut = runOperator(t, "", "run", "--config", path)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "qr.key: is required")
+
+	require.NoError(t, os.WriteFile(path, []byte("[api]\nadress = \"x\"\n"), 0o600))
+	code, _, errOut = runOperator(t, "", "run", "--config", path)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "api.adress: unknown key")
+}
