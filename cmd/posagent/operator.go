@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
@@ -354,7 +355,9 @@ func runJobs(ctx context.Context, std stdio, args []string) error {
 			what = "period " + j.Period.Code()
 		}
 		fmt.Fprintf(std.out, "%6d  %-14s %-12s attempts %d", j.ID, j.Kind, what, j.Attempts)
-		if !j.NextTry.IsZero() && s == "pending" {
+		// A job held back with its provider keeps its place in the queue (a due
+		// time in the past); only a job of its own waiting has a time to show.
+		if j.NextTry.After(time.Now()) && s == "pending" {
 			fmt.Fprintf(std.out, "  next %s", j.NextTry.In(posagent.Taipei).Format("15:04:05"))
 		}
 		if j.LastError != "" {
