@@ -66,6 +66,12 @@ func writeStatus(w io.Writer, s agent.Status) {
 	if !p.LastSuccess.IsZero() {
 		fmt.Fprintf(w, ", last success %s", p.LastSuccess.In(posagent.Taipei).Format("2006-01-02 15:04:05"))
 	}
+	if !p.HeldUntil.IsZero() {
+		fmt.Fprintf(w, ", calls held until %s (%s)", p.HeldUntil.In(posagent.Taipei).Format("15:04:05"), p.HoldReason)
+	}
+	if !p.NextAttempt.IsZero() {
+		fmt.Fprintf(w, ", next try %s", p.NextAttempt.In(posagent.Taipei).Format("15:04:05"))
+	}
 	if p.LastError != "" && !p.Online {
 		fmt.Fprintf(w, ", last error: %s", p.LastError)
 	}
