@@ -67,11 +67,19 @@ func (s *Store) Void(ctx context.Context, v posagent.Void) error {
 
 // AllowanceRecord is an allowance as stored.
 type AllowanceRecord struct {
+	// Allowance carries the provider's number for it (ProviderNumber) once
+	// its job is done, when the provider numbers allowances.
 	posagent.Allowance
 	VoidedAt   time.Time // zero unless voided
 	VoidReason string    // why it was voided
-	// Upload is the state of the allowance's own job (JobAllowance).
-	Upload JobState
+	// Upload is the state of the allowance's own job (JobAllowance), and
+	// UploadError its last error while it is not done.
+	Upload      JobState
+	UploadError string
+	// VoidUpload is the state of the void's job (JobAllowanceVoid), empty
+	// unless voided, and VoidError its last error while it is not done.
+	VoidUpload JobState
+	VoidError  string
 }
 
 // Allow records an allowance (折讓, a partial refund) against an issued
@@ -89,6 +97,9 @@ func (s *Store) Allow(ctx context.Context, a posagent.Allowance) (posagent.Allow
 	if a.IssuedAt.IsZero() {
 		a.IssuedAt = s.now()
 	}
+	// The provider gives its number when the allowance is uploaded
+	// (DoneAllowance); a caller's is not the provider's.
+	a.ProviderNumber = ""
 	var out posagent.Allowance
 	err := s.write(ctx, "allowance on invoice "+string(a.InvoiceNumber), func(tx *sql.Tx, now int64) error {
 		id, err := s.invoiceID(ctx, tx, a.InvoiceNumber)
@@ -116,15 +127,20 @@ func (s *Store) Allow(ctx context.Context, a posagent.Allowance) (posagent.Allow
 			return err
 		}
 		var storedHash []byte
-		var storedDoc string
-		err = tx.QueryRowContext(ctx, `SELECT content, doc FROM allowances WHERE number = ?`, a.Number).Scan(&storedHash, &storedDoc)
+		var storedDoc, storedProviderNumber string
+		err = tx.QueryRowContext(ctx, `SELECT content, doc, provider_number FROM allowances WHERE number = ?`, a.Number).
+			Scan(&storedHash, &storedDoc, &storedProviderNumber)
 		switch {
 		case err == nil:
 			if !bytes.Equal(storedHash, hash) {
 				return &posagent.Error{Kind: posagent.KindConflict, Field: "number",
 					Message: fmt.Sprintf("allowance %s exists with different content: a new allowance needs a new number", a.Number)}
 			}
-			return json.Unmarshal([]byte(storedDoc), &out)
+			if err := json.Unmarshal([]byte(storedDoc), &out); err != nil {
+				return err
+			}
+			out.ProviderNumber = storedProviderNumber
+			return nil
 		case !isNoRows(err):
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/posagent/posagent"
 )
@@ -195,6 +196,49 @@ func (s *Store) Done(ctx context.Context, j Job) error {
 	})
 }
 
+// DoneAllowance marks a claimed JobAllowance as sent and stores the number
+// the provider gave the allowance (posagent.AllowanceIssuer), in one
+// transaction: a crash cannot leave the job done without its number, which
+// the allowance's void needs. An empty providerNumber (a provider that does
+// not number allowances, or an allowance adopted after a lost answer) is
+// Done. A job of another kind is KindInvalid.
+func (s *Store) DoneAllowance(ctx context.Context, j Job, providerNumber string) error {
+	if providerNumber == "" {
+		return s.Done(ctx, j)
+	}
+	if !utf8.ValidString(providerNumber) || len(providerNumber) > maxProviderNumber {
+		return posagent.Invalid("provider_number", "must be valid text of at most %d bytes", maxProviderNumber)
+	}
+	return s.finish(ctx, j, "done", func(tx *sql.Tx, now int64, invoiceID sql.NullInt64) error {
+		var kind string
+		var allowanceID sql.NullInt64
+		var number sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT j.kind, j.allowance_id, a.number FROM jobs j
+			LEFT JOIN allowances a ON a.id = j.allowance_id WHERE j.id = ?`, j.ID).Scan(&kind, &allowanceID, &number); err != nil {
+			return err
+		}
+		if kind != string(JobAllowance) || !allowanceID.Valid {
+			return posagent.Invalid("job", "job %d is a %s job, not an allowance: it has no provider number", j.ID, kind)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE allowances SET provider_number = ? WHERE id = ?`, providerNumber, allowanceID.Int64); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', next_at = ?, done_at = ?, last_error = '', updated_at = ? WHERE id = ?`,
+			now, now, now, j.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('last_upload_at', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, fmt.Sprint(now)); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, invoiceID.Int64, now, EventUploaded,
+			fmt.Sprintf("%s %s (provider number %s)", JobAllowance, number.String, providerNumber))
+	})
+}
+
+// maxProviderNumber bounds a provider's allowance number (ECPay's is 16).
+const maxProviderNumber = 64
+
 // Retry returns a claimed job to the queue, due at at, recording the error.
 // The attempt count is kept; the caller decides the backoff and when to give
 // up (Dead).
@@ -354,12 +398,12 @@ func (s *Store) loadJob(ctx context.Context, q querier, id int64) (Job, error) {
 	var kind, state, payload string
 	var next, created, updated int64
 	var done sql.NullInt64
-	var doc, allowanceDoc sql.NullString
+	var doc, allowanceDoc, providerNumber sql.NullString
 	err := q.QueryRowContext(ctx, `SELECT j.id, j.kind, j.state, j.attempts, j.next_at, j.token, j.last_error,
-			j.created_at, j.updated_at, j.done_at, j.payload, i.doc, a.doc
+			j.created_at, j.updated_at, j.done_at, j.payload, i.doc, a.doc, a.provider_number
 		FROM jobs j LEFT JOIN invoices i ON i.id = j.invoice_id LEFT JOIN allowances a ON a.id = j.allowance_id
 		WHERE j.id = ?`, id).Scan(&j.ID, &kind, &state, &j.Attempts, &next, &j.Token, &j.LastError,
-		&created, &updated, &done, &payload, &doc, &allowanceDoc)
+		&created, &updated, &done, &payload, &doc, &allowanceDoc, &providerNumber)
 	if isNoRows(err) {
 		return Job{}, &posagent.Error{Kind: posagent.KindNotFound, Field: "job", Message: fmt.Sprintf("no job %d", id)}
 	}
@@ -378,6 +422,7 @@ func (s *Store) loadJob(ctx context.Context, q querier, id int64) (Job, error) {
 		if err := json.Unmarshal([]byte(allowanceDoc.String), &a); err != nil {
 			return Job{}, s.storageError(fmt.Sprintf("read job %d: stored allowance", id), err)
 		}
+		a.ProviderNumber = providerNumber.String
 		j.Allowance = &a
 	}
 	switch j.Kind {

@@ -118,8 +118,11 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	r.Upload, r.Uploaded, r.UploadError = JobState(upload.String), fromNullNanos(uploaded), uploadError.String
 	r.Remaining = r.Invoice.Total
 
-	rows, err := tx.QueryContext(ctx, `SELECT a.doc, a.voided_at, a.void_reason, j.state
-		FROM allowances a LEFT JOIN jobs j ON j.allowance_id = a.id AND j.kind = 'allowance'
+	rows, err := tx.QueryContext(ctx, `SELECT a.doc, a.provider_number, a.voided_at, a.void_reason,
+			j.state, j.last_error, v.state, v.last_error
+		FROM allowances a
+		LEFT JOIN jobs j ON j.allowance_id = a.id AND j.kind = 'allowance'
+		LEFT JOIN jobs v ON v.allowance_id = a.id AND v.kind = 'allowance_void'
 		WHERE a.invoice_id = ? ORDER BY a.id`, id)
 	if err != nil {
 		return Record{}, s.storageError("read allowances", err)
@@ -128,15 +131,24 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	for rows.Next() {
 		var a AllowanceRecord
 		var adoc string
+		var providerNumber string
 		var av sql.NullInt64
-		var reason, state sql.NullString
-		if err := rows.Scan(&adoc, &av, &reason, &state); err != nil {
+		var reason, state, lastError, voidState, voidError sql.NullString
+		if err := rows.Scan(&adoc, &providerNumber, &av, &reason, &state, &lastError, &voidState, &voidError); err != nil {
 			return Record{}, s.storageError("read allowances", err)
 		}
 		if err := json.Unmarshal([]byte(adoc), &a.Allowance); err != nil {
 			return Record{}, s.storageError("read allowances", err)
 		}
+		a.ProviderNumber = providerNumber
 		a.VoidedAt, a.VoidReason, a.Upload = fromNullNanos(av), reason.String, JobState(state.String)
+		a.VoidUpload = JobState(voidState.String)
+		if a.Upload != JobDone {
+			a.UploadError = lastError.String
+		}
+		if a.VoidUpload != JobDone {
+			a.VoidError = voidError.String
+		}
 		if !av.Valid {
 			r.Remaining -= a.Total
 		}
