@@ -60,6 +60,7 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/invoices/{number}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetInvoice})
 	handle("/v1/invoices/{number}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoid})
 	handle("/v1/invoices/{number}/allowances", map[string]http.HandlerFunc{http.MethodPost: a.handleAllowance})
+	handle("/v1/invoices/{number}/allowances/{allowance}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoidAllowance})
 	handle("/v1/invoices/{number}/reprint", map[string]http.HandlerFunc{http.MethodPost: a.handleReprint})
 	handle("/v1/status", map[string]http.HandlerFunc{http.MethodGet: a.handleStatus})
 	handle("/v1/jobs", map[string]http.HandlerFunc{http.MethodGet: a.handleJobs})
@@ -331,10 +332,57 @@ type InvoiceAnswer struct {
 	Upload     UploadView           `json:"upload"`
 	Print      PrintState           `json:"print"`
 	Void       *posagent.Void       `json:"void,omitempty"`
-	Allowances []posagent.Allowance `json:"allowances"`
+	Allowances []AllowanceView      `json:"allowances"`
 	Remaining  int64                `json:"remaining"`
 	Events     []Event              `json:"events"`
 	Invoice    posagent.Invoice     `json:"invoice"`
+}
+
+// AllowanceView is an allowance in answers: the allowance, the provider's
+// number for it (empty until it is at a provider that numbers allowances, or
+// when that provider's answer was lost), and where it stands:
+//
+//	pending    not at the provider yet          uploaded   at the provider
+//	dead       the provider refused it          voiding    voided here, void not sent yet
+//	voided     the void is at the provider      void_dead  the void was refused or needs a person
+type AllowanceView struct {
+	posagent.Allowance
+	ProviderNumber string             `json:"provider_number"`
+	State          string             `json:"state"`
+	Upload         UploadView         `json:"upload"`
+	Void           *AllowanceVoidView `json:"void,omitempty"`
+}
+
+// AllowanceVoidView is the void of an allowance.
+type AllowanceVoidView struct {
+	VoidedAt time.Time  `json:"voided_at"`
+	Reason   string     `json:"reason"`
+	Upload   UploadView `json:"upload"`
+}
+
+func allowanceView(al AllowanceRecord) AllowanceView {
+	v := AllowanceView{Allowance: al.Allowance, ProviderNumber: al.ProviderNumber,
+		Upload: UploadView{State: al.Upload, Error: al.UploadError}}
+	switch {
+	case al.Voided():
+		v.Void = &AllowanceVoidView{VoidedAt: al.VoidedAt.In(posagent.Taipei), Reason: al.VoidReason,
+			Upload: UploadView{State: al.VoidUpload, Error: al.VoidError}}
+		switch al.VoidUpload {
+		case StateDone:
+			v.State = "voided"
+		case StateDead:
+			v.State = "void_dead"
+		default:
+			v.State = "voiding"
+		}
+	case al.Upload == StateDone:
+		v.State = "uploaded"
+	case al.Upload == StateDead:
+		v.State = "dead"
+	default:
+		v.State = "pending"
+	}
+	return v
 }
 
 // UploadView is the invoice's upload state.
@@ -353,8 +401,9 @@ func (a *Agent) handleGetInvoice(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if rec.Allowances == nil {
-		rec.Allowances = []posagent.Allowance{}
+	allowances := make([]AllowanceView, len(rec.Allowances))
+	for i, al := range rec.Allowances {
+		allowances[i] = allowanceView(al)
 	}
 	if rec.Events == nil {
 		rec.Events = []Event{}
@@ -362,7 +411,7 @@ func (a *Agent) handleGetInvoice(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, InvoiceAnswer{
 		Number: string(rec.Invoice.Number), Period: rec.Invoice.Period().Code(), Barcode: rec.Proof.Barcode,
 		QRLeft: rec.Proof.QRLeft, QRRight: rec.Proof.QRRight, Upload: UploadView{State: rec.UploadState, Error: rec.UploadError},
-		Print: rec.Print, Void: rec.Void, Allowances: rec.Allowances, Remaining: rec.Remaining, Events: rec.Events,
+		Print: rec.Print, Void: rec.Void, Allowances: allowances, Remaining: rec.Remaining, Events: rec.Events,
 		Invoice: rec.Invoice,
 	})
 }
@@ -467,6 +516,30 @@ func (req allowanceRequest) allowance(n posagent.InvoiceNumber) (posagent.Allowa
 		al.TaxAmount = *req.TaxAmount
 	}
 	return al, nil
+}
+
+func (a *Agent) handleVoidAllowance(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeStrict(body, &req); err != nil {
+		malformed(w, err)
+		return
+	}
+	al, err := a.VoidAllowance(r.Context(), n, r.PathValue("allowance"), req.Reason)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, allowanceView(al))
 }
 
 func (a *Agent) handleReprint(w http.ResponseWriter, r *http.Request) {

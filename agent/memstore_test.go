@@ -163,10 +163,80 @@ func (s *memStore) Allow(ctx context.Context, a posagent.Allowance) (posagent.Al
 	if err := a.Validate(mi.rec.Invoice, mi.rec.Remaining); err != nil {
 		return posagent.Allowance{}, err
 	}
-	mi.rec.Allowances = append(mi.rec.Allowances, a)
+	a.ProviderNumber = ""
+	mi.rec.Allowances = append(mi.rec.Allowances, AllowanceRecord{Allowance: a, Upload: StatePending})
 	mi.rec.Remaining -= a.Total
 	s.addJob(Job{Kind: JobAllowance, Invoice: mi.rec.Invoice, Number: string(a.InvoiceNumber), Allowance: &a})
 	return a, nil
+}
+
+// allowance finds a stored allowance by its number.
+func (s *memStore) allowance(number string) (*memInvoice, *AllowanceRecord) {
+	for _, mi := range s.invoices {
+		for i := range mi.rec.Allowances {
+			if mi.rec.Allowances[i].Number == number {
+				return mi, &mi.rec.Allowances[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (s *memStore) VoidAllowance(ctx context.Context, number, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("VoidAllowance"); err != nil {
+		return err
+	}
+	mi, al := s.allowance(number)
+	switch {
+	case al == nil:
+		return posagent.Errorf(posagent.KindNotFound, "no allowance %q", number)
+	case al.Voided():
+		return posagent.Errorf(posagent.KindConflict, "allowance %s already voided", number)
+	}
+	al.VoidedAt, al.VoidReason, al.VoidUpload = s.now(), reason, StatePending
+	mi.rec.Remaining += al.Total
+	s.event(mi, "allowance_voided", number+": "+reason)
+	cp := al.Allowance
+	s.addJob(Job{Kind: JobVoidAllowance, Invoice: mi.rec.Invoice, Number: string(al.InvoiceNumber), Allowance: &cp, Reason: reason})
+	return nil
+}
+
+// setAllowanceState records the end of an allowance's or its void's job.
+func (s *memStore) setAllowanceState(j *Job, state, lastError string) {
+	if j.Allowance == nil {
+		return
+	}
+	_, al := s.allowance(j.Allowance.Number)
+	switch {
+	case al == nil:
+	case j.Kind == JobAllowance:
+		al.Upload, al.UploadError = state, lastError
+	case j.Kind == JobVoidAllowance:
+		al.VoidUpload, al.VoidError = state, lastError
+	}
+}
+
+func (s *memStore) DoneAllowance(ctx context.Context, job Job, providerNumber string) error {
+	s.mu.Lock()
+	if err := s.check("DoneAllowance"); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	j, err := s.find(job)
+	if err == nil && j.Kind != JobAllowance {
+		err = posagent.Invalid("job", "job %d is not an allowance", j.ID)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if _, al := s.allowance(j.Allowance.Number); al != nil && providerNumber != "" {
+		al.ProviderNumber = providerNumber
+	}
+	s.mu.Unlock()
+	return s.Done(ctx, job)
 }
 
 func (s *memStore) BeginPrint(ctx context.Context, n posagent.InvoiceNumber) (bool, error) {
@@ -264,6 +334,14 @@ func (s *memStore) Claim(ctx context.Context, max int, lease time.Duration) ([]J
 		}
 		s.token++
 		j.State, j.Attempts, j.Token, j.NextTry = StateClaimed, j.Attempts+1, s.token, now.Add(lease)
+		if j.Allowance != nil {
+			// As the queue does: the allowance as stored now, with the
+			// provider's number once its job is done.
+			if _, al := s.allowance(j.Allowance.Number); al != nil {
+				cp := al.Allowance
+				j.Allowance = &cp
+			}
+		}
 		out = append(out, *j)
 	}
 	return out, nil
@@ -292,6 +370,7 @@ func (s *memStore) Done(ctx context.Context, job Job) error {
 		return err
 	}
 	j.State = StateDone
+	s.setAllowanceState(j, StateDone, "")
 	if mi, ok := s.invoices[posagent.InvoiceNumber(j.Number)]; ok && j.Kind == JobUpload {
 		mi.rec.UploadState = StateDone
 		s.event(mi, "uploaded", "")
@@ -324,6 +403,7 @@ func (s *memStore) Dead(ctx context.Context, job Job, reason error) error {
 		return err
 	}
 	j.State, j.LastError = StateDead, reason.Error()
+	s.setAllowanceState(j, StateDead, j.LastError)
 	if mi, ok := s.invoices[posagent.InvoiceNumber(j.Number)]; ok && j.Kind == JobUpload {
 		mi.rec.UploadState, mi.rec.UploadError = StateDead, j.LastError
 	}

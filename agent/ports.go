@@ -89,11 +89,31 @@ type Record struct {
 	UploadError string
 	Print       PrintState
 	Void        *posagent.Void
-	Allowances  []posagent.Allowance
-	// Remaining is the total less the allowances made against it.
+	// Allowances lists the invoice's allowances in order, voided ones included.
+	Allowances []AllowanceRecord
+	// Remaining is the total less the allowances made against it that are not voided.
 	Remaining int64
 	Events    []Event
 }
+
+// AllowanceRecord is an allowance with where it and its void stand. Its
+// ProviderNumber is set once the allowance is at a provider that numbers
+// allowances (posagent.AllowanceIssuer).
+type AllowanceRecord struct {
+	posagent.Allowance
+	// Upload is the state of the allowance's job, UploadError its last error.
+	Upload      string
+	UploadError string
+	// VoidedAt is zero unless the allowance was voided here.
+	VoidedAt   time.Time
+	VoidReason string
+	// VoidUpload is the state of the void's job, VoidError its last error.
+	VoidUpload string
+	VoidError  string
+}
+
+// Voided says whether the allowance was voided here.
+func (a AllowanceRecord) Voided() bool { return !a.VoidedAt.IsZero() }
 
 // BookletInfo is a leased range with what is left of it.
 type BookletInfo struct {
@@ -130,6 +150,9 @@ type Store interface {
 	Void(ctx context.Context, v posagent.Void) error
 	// Allow records an allowance; an empty number is assigned by the store.
 	Allow(ctx context.Context, a posagent.Allowance) (posagent.Allowance, error)
+	// VoidAllowance records the void of an allowance and queues it after the
+	// allowance's own job. Unknown is KindNotFound, voided KindConflict.
+	VoidAllowance(ctx context.Context, allowanceNumber, reason string) error
 
 	// BeginPrint marks an attempt to print the invoice's proof and says
 	// whether it must say 補印 (an original may already be on paper).
@@ -145,6 +168,9 @@ type Store interface {
 	// claims for lease.
 	Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error)
 	Done(ctx context.Context, job Job) error
+	// DoneAllowance is Done for an allowance job, storing the provider's
+	// number for the allowance in the same transaction ("" stores none).
+	DoneAllowance(ctx context.Context, job Job, providerNumber string) error
 	Retry(ctx context.Context, job Job, at time.Time, cause error) error
 	Dead(ctx context.Context, job Job, reason error) error
 	Jobs(ctx context.Context, state string, limit int) ([]Job, error)

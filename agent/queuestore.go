@@ -67,9 +67,9 @@ func (q *QueueStore) Invoice(ctx context.Context, n posagent.InvoiceNumber) (Rec
 		rec.Print = PrintState{State: string(p.State), OriginalPrinted: p.OriginalSpent, Attempts: p.Attempts, Reason: p.LastError}
 	}
 	for _, a := range r.Allowances {
-		if a.VoidedAt.IsZero() {
-			rec.Allowances = append(rec.Allowances, a.Allowance)
-		}
+		rec.Allowances = append(rec.Allowances, AllowanceRecord{Allowance: a.Allowance,
+			Upload: string(a.Upload), UploadError: a.UploadError, VoidedAt: a.VoidedAt, VoidReason: a.VoidReason,
+			VoidUpload: string(a.VoidUpload), VoidError: a.VoidError})
 	}
 	events, err := q.S.Events(ctx, n)
 	if err != nil {
@@ -85,6 +85,10 @@ func (q *QueueStore) Void(ctx context.Context, v posagent.Void) error { return q
 
 func (q *QueueStore) Allow(ctx context.Context, a posagent.Allowance) (posagent.Allowance, error) {
 	return q.S.Allow(ctx, a)
+}
+
+func (q *QueueStore) VoidAllowance(ctx context.Context, number, reason string) error {
+	return q.S.VoidAllowance(ctx, number, reason)
 }
 
 func (q *QueueStore) BeginPrint(ctx context.Context, n posagent.InvoiceNumber) (bool, error) {
@@ -134,6 +138,10 @@ func (q *QueueStore) Claim(ctx context.Context, max int, lease time.Duration) ([
 }
 
 func (q *QueueStore) Done(ctx context.Context, j Job) error { return q.S.Done(ctx, jobTo(j)) }
+
+func (q *QueueStore) DoneAllowance(ctx context.Context, j Job, providerNumber string) error {
+	return q.S.DoneAllowance(ctx, jobTo(j), providerNumber)
+}
 
 func (q *QueueStore) Retry(ctx context.Context, j Job, at time.Time, cause error) error {
 	return q.S.Retry(ctx, jobTo(j), at, cause)

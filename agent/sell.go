@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/posagent/posagent"
 )
@@ -132,9 +134,11 @@ func (a *Agent) VoidInvoice(ctx context.Context, n posagent.InvoiceNumber, reaso
 		return posagent.Void{}, posagent.Errorf(posagent.KindConflict, "invoice %s was already voided at %s", n,
 			rec.Void.VoidedAt.In(posagent.Taipei).Format(time.RFC3339))
 	}
-	if len(rec.Allowances) > 0 {
-		return posagent.Void{}, posagent.Errorf(posagent.KindConflict,
-			"invoice %s has allowances; void them before voiding the invoice", n)
+	for _, al := range rec.Allowances {
+		if !al.Voided() {
+			return posagent.Void{}, posagent.Errorf(posagent.KindConflict,
+				"invoice %s has allowances; void them before voiding the invoice", n)
+		}
 	}
 	v := posagent.Void{Number: n, VoidedAt: a.now().In(posagent.Taipei), Reason: reason}
 	if err := v.Validate(); err != nil {
@@ -179,6 +183,48 @@ func (a *Agent) AllowInvoice(ctx context.Context, al posagent.Allowance) (posage
 	a.log.Info("allowance recorded", "invoice", al.InvoiceNumber, "allowance", al.Number, "total", al.Total)
 	wake(a.syncWake)
 	return al, nil
+}
+
+// VoidAllowance voids an allowance of invoice n; the void is sent to the
+// provider after the allowance itself. An allowance not on that invoice is
+// KindNotFound (field "allowance"); one already voided is KindConflict.
+func (a *Agent) VoidAllowance(ctx context.Context, n posagent.InvoiceNumber, allowance, reason string) (AllowanceRecord, error) {
+	switch {
+	case reason == "":
+		return AllowanceRecord{}, posagent.Invalid("reason", "is required")
+	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > posagent.MaxVoidReason:
+		return AllowanceRecord{}, posagent.Invalid("reason", "must be text of at most %d characters", posagent.MaxVoidReason)
+	}
+	find := func(rec Record) (AllowanceRecord, error) {
+		for _, al := range rec.Allowances {
+			if al.Number == allowance {
+				return al, nil
+			}
+		}
+		return AllowanceRecord{}, &posagent.Error{Kind: posagent.KindNotFound, Field: "allowance",
+			Message: fmt.Sprintf("invoice %s has no allowance %q", n, allowance)}
+	}
+	rec, err := a.store.Invoice(ctx, n)
+	if err != nil {
+		return AllowanceRecord{}, err
+	}
+	al, err := find(rec)
+	if err != nil {
+		return AllowanceRecord{}, err
+	}
+	if al.Voided() {
+		return AllowanceRecord{}, &posagent.Error{Kind: posagent.KindConflict, Field: "allowance",
+			Message: fmt.Sprintf("allowance %s was already voided at %s", allowance, al.VoidedAt.In(posagent.Taipei).Format(time.RFC3339))}
+	}
+	if err := a.store.VoidAllowance(ctx, allowance, reason); err != nil {
+		return AllowanceRecord{}, err
+	}
+	a.log.Info("allowance voided", "invoice", n, "allowance", allowance)
+	wake(a.syncWake)
+	if rec, err = a.store.Invoice(ctx, n); err != nil {
+		return AllowanceRecord{}, err
+	}
+	return find(rec)
 }
 
 // Reprint prints the proof again, always marked 補印.

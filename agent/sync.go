@@ -169,9 +169,19 @@ func (a *Agent) syncLoop(ctx context.Context) {
 
 // runJob makes one provider call and records its outcome.
 func (a *Agent) runJob(ctx context.Context, job Job) {
+	rctx := context.WithoutCancel(ctx)
+	if err := a.unvoidable(job); err != nil {
+		// Nothing to ask the provider: a person must void it there.
+		if rerr := a.store.Dead(rctx, job, err); rerr != nil {
+			a.log.Error("record job outcome", "job", job.ID, "err", rerr)
+		}
+		a.log.Error("job is dead: a person must look at it", "job", job.ID, "kind", job.Kind, "number", job.Number,
+			"reason", err.Error())
+		return
+	}
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.CallTimeout.Duration)
 	start := time.Now()
-	err := a.call(cctx, job)
+	providerNumber, err := a.call(cctx, job)
 	if posagent.IsKind(err, posagent.KindDuplicate) {
 		err = a.adopt(cctx, job, err)
 	}
@@ -180,11 +190,20 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 	a.metrics.observeUpload(job.Kind, elapsed, err)
 	d := a.decide(job, err, a.now())
 	a.noteHealth(err, d)
-	rctx := context.WithoutCancel(ctx)
 	var rerr error
 	switch d.action {
 	case actDone:
-		rerr = a.store.Done(rctx, job)
+		if job.Kind == JobAllowance {
+			// The provider's number for the allowance is stored in the step that
+			// ends the job: the allowance's void needs it.
+			rerr = a.store.DoneAllowance(rctx, job, providerNumber)
+			if _, numbered := a.provider.(posagent.AllowanceIssuer); numbered && providerNumber == "" && rerr == nil {
+				a.log.Warn("the provider holds the allowance but did not return its number; a void of it must be made in the provider's back office",
+					"invoice", job.Number, "allowance", job.Allowance.Number)
+			}
+		} else {
+			rerr = a.store.Done(rctx, job)
+		}
 		a.log.Debug("job done", "job", job.ID, "kind", job.Kind, "number", job.Number, "took", elapsed)
 	case actRetry:
 		at := d.at
@@ -208,35 +227,56 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 	}
 }
 
-func (a *Agent) call(ctx context.Context, job Job) error {
+// unvoidable refuses the void of an allowance whose provider numbers
+// allowances when its number is unknown (the allowance was adopted after a
+// lost answer, or uploaded before posagent kept the number): the provider
+// cannot void it without the number, so retrying would loop for nothing.
+func (a *Agent) unvoidable(job Job) error {
+	if job.Kind != JobVoidAllowance || job.Allowance == nil || job.Allowance.ProviderNumber != "" {
+		return nil
+	}
+	if _, numbered := a.provider.(posagent.AllowanceIssuer); !numbered {
+		return nil
+	}
+	name := providerTitle(a.provider.Name())
+	return &posagent.Error{Kind: posagent.KindInvalid, Field: "provider_number", Message: fmt.Sprintf(
+		"%s did not return the allowance number of %s; void it in the %s back office", name, job.Allowance.Number, name)}
+}
+
+// providerTitle is a provider's name as its users write it.
+func providerTitle(name string) string {
+	switch name {
+	case "ecpay":
+		return "ECPay"
+	}
+	return name
+}
+
+// call makes the provider call of job. For an allowance at a provider that
+// numbers allowances it returns the provider's number.
+func (a *Agent) call(ctx context.Context, job Job) (providerNumber string, err error) {
 	p := a.provider
 	switch job.Kind {
 	case JobUpload:
-		return p.Upload(ctx, job.Invoice)
+		return "", p.Upload(ctx, job.Invoice)
 	case JobVoid:
 		if job.Void == nil {
-			return posagent.Invalid("void", "the void job has no void")
+			return "", posagent.Invalid("void", "the void job has no void")
 		}
-		return p.Void(ctx, job.Invoice, *job.Void)
+		return "", p.Void(ctx, job.Invoice, *job.Void)
 	case JobAllowance:
 		if job.Allowance == nil {
-			return posagent.Invalid("allowance", "the allowance job has no allowance")
+			return "", posagent.Invalid("allowance", "the allowance job has no allowance")
 		}
 		if ai, ok := p.(posagent.AllowanceIssuer); ok {
-			// The store has no place for the provider's own allowance number yet;
-			// the log keeps it for a person who must void the allowance there.
-			num, err := ai.AllowNumbered(ctx, job.Invoice, *job.Allowance)
-			if err == nil {
-				a.log.Info("allowance accepted", "invoice", job.Number, "allowance", job.Allowance.Number, "provider_number", num)
-			}
-			return err
+			return ai.AllowNumbered(ctx, job.Invoice, *job.Allowance)
 		}
-		return p.Allow(ctx, job.Invoice, *job.Allowance)
+		return "", p.Allow(ctx, job.Invoice, *job.Allowance)
 	case JobVoidAllowance:
 		if job.Allowance == nil {
-			return posagent.Invalid("allowance", "the allowance void job has no allowance")
+			return "", posagent.Invalid("allowance", "the allowance void job has no allowance")
 		}
-		return p.VoidAllowance(ctx, job.Invoice, *job.Allowance, job.Reason)
+		return "", p.VoidAllowance(ctx, job.Invoice, *job.Allowance, job.Reason)
 	case JobBlank:
 		rep, ok := p.(posagent.BlankReporter)
 		if !ok {
@@ -244,12 +284,12 @@ func (a *Agent) call(ctx context.Context, job Job) error {
 			for _, b := range job.Blank {
 				ranges = append(ranges, b.String())
 			}
-			return posagent.Invalid("blank", "%s cannot take blank-number reports: report %v of %s as blank (E0402) on the e-invoice platform by %s",
+			return "", posagent.Invalid("blank", "%s cannot take blank-number reports: report %v of %s as blank (E0402) on the e-invoice platform by %s",
 				p.Name(), ranges, job.Period.Label(), lastDay(job.Period.BlankReportDeadline()))
 		}
-		return rep.ReportBlank(ctx, job.Period, job.Blank)
+		return "", rep.ReportBlank(ctx, job.Period, job.Blank)
 	}
-	return posagent.Invalid("kind", "unknown job kind %q", job.Kind)
+	return "", posagent.Invalid("kind", "unknown job kind %q", job.Kind)
 }
 
 // adopt handles "the provider already holds this": when the provider can look
