@@ -324,18 +324,18 @@ func pathNumber(w http.ResponseWriter, r *http.Request) (posagent.InvoiceNumber,
 
 // InvoiceAnswer is the answer to GET /v1/invoices/{number}.
 type InvoiceAnswer struct {
-	Number     string               `json:"number"`
-	Period     string               `json:"period"`
-	Barcode    string               `json:"barcode"`
-	QRLeft     string               `json:"qr_left"`
-	QRRight    string               `json:"qr_right"`
-	Upload     UploadView           `json:"upload"`
-	Print      PrintState           `json:"print"`
-	Void       *posagent.Void       `json:"void,omitempty"`
-	Allowances []AllowanceView      `json:"allowances"`
-	Remaining  int64                `json:"remaining"`
-	Events     []Event              `json:"events"`
-	Invoice    posagent.Invoice     `json:"invoice"`
+	Number     string           `json:"number"`
+	Period     string           `json:"period"`
+	Barcode    string           `json:"barcode"`
+	QRLeft     string           `json:"qr_left"`
+	QRRight    string           `json:"qr_right"`
+	Upload     UploadView       `json:"upload"`
+	Print      PrintState       `json:"print"`
+	Void       *posagent.Void   `json:"void,omitempty"`
+	Allowances []AllowanceView  `json:"allowances"`
+	Remaining  int64            `json:"remaining"`
+	Events     []Event          `json:"events"`
+	Invoice    posagent.Invoice `json:"invoice"`
 }
 
 // AllowanceView is an allowance in answers: the allowance, the provider's
