@@ -1,13 +1,23 @@
 package agent_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
+	"github.com/posagent/posagent/providers/fake"
+	"github.com/posagent/posagent/queue"
 )
 
 // allowanceOf reads one allowance of an invoice through the API.
@@ -84,4 +94,62 @@ func TestAllowanceAdoptedWithoutNumberCannotBeVoided(t *testing.T) {
 	for _, r := range e.stand.Requests() {
 		require.NotEqual(t, "AllowanceInvalid", r.Endpoint, "the agent asked ECPay to void without the number")
 	}
+}
+
+// The same through the fake provider (which numbers allowances too) on the
+// real store, with a lost answer on the allowance and on its void: the retry
+// gets the same number back and the void reaches the fake once.
+func TestAllowanceVoidAtFakeProvider(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := config.DefaultConfig()
+	cfg.Terminal = config.Terminal{SellerTaxID: "24634102", SellerName: "測試商店", MachineID: e2eMachine}
+	cfg.QR.Key = e2eQRKey
+	cfg.Provider.Name = "fake"
+	cfg.Store.Path = filepath.Join(dir, "posagent.db")
+	cfg.API.Token = e2eToken
+	cfg.Sync.BackoffBase = config.Duration{Duration: 10 * time.Millisecond}
+	cfg.Sync.BackoffCap = config.Duration{Duration: 50 * time.Millisecond}
+	cfg.Booklets.LowWater = 0
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	kit, err := agent.NewProofKit(cfg, log)
+	require.NoError(t, err)
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Logger: log})
+	require.NoError(t, err)
+	_, err = store.AddBooklet(ctx, posagent.Booklet{Track: "FK", First: 0, Last: 49, Period: posagent.PeriodOf(time.Now())})
+	require.NoError(t, err)
+	prov := fake.New(fake.Options{})
+	prov.LoseNext(fake.Allow, 1)
+	prov.LoseNext(fake.VoidAllowance, 1)
+	a, err := agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: store}, Printer: discardPrinter{},
+		Render: kit.Render, Coder: kit.Coder, Provider: prov, Logger: log, PollInterval: 10 * time.Millisecond,
+		ShutdownGrace: time.Second})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(runCtx, ln) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	e := &e2e{t: t, store: store, base: "http://" + ln.Addr().String(), client: &http.Client{Timeout: 10 * time.Second}}
+
+	n := e.sell("fake-allow", 200)["number"].(string)
+	code, al := e.call("POST", "/v1/invoices/"+n+"/allowances", `{"items":[{"name":"拿鐵","quantity":1,"unit_price":50}]}`)
+	require.Equal(t, http.StatusCreated, code, "%v", al)
+	e.waitUploaded(10 * time.Second)
+	rec, ok := prov.Invoice(posagent.InvoiceNumber(n))
+	require.True(t, ok)
+	require.Len(t, rec.Allowances, 1)
+	require.Equal(t, rec.Allowances[0].ProviderNumber, e.allowanceOf(n, 0)["provider_number"])
+
+	code, v := e.call("POST", "/v1/invoices/"+n+"/allowances/"+al["number"].(string)+"/void", `{"reason":"開錯"}`)
+	require.Equal(t, http.StatusAccepted, code, "%v", v)
+	e.waitUploaded(10 * time.Second)
+	require.Equal(t, "voided", e.allowanceOf(n, 0)["state"])
+	rec, _ = prov.Invoice(posagent.InvoiceNumber(n))
+	require.True(t, rec.Allowances[0].Voided)
+	require.Len(t, rec.Allowances, 1)
+	require.Len(t, prov.CallsOf(fake.Allow), 2, "the lost allowance answer was not retried")
+	require.Len(t, prov.CallsOf(fake.VoidAllowance), 2, "the lost void answer was not retried")
 }
