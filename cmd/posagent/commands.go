@@ -29,7 +29,7 @@ var commands = map[string]command{
 	"status":      {"show the running agent's queue, numbers, printer and alarms", runStatus},
 	"sell":        {"ring up a sale through the running agent", runSell},
 	"void":        {"void an invoice", runVoid},
-	"allow":       {"record an allowance (partial refund) against an invoice", runAllow},
+	"allow":       {"record an allowance (partial refund) against an invoice, or void one (allow void)", runAllow},
 	"reprint":     {"print an invoice's proof again (補印)", runReprint},
 	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets":    {"list invoice number booklets or add one", runBooklets},

@@ -219,14 +219,22 @@ func runVoid(ctx context.Context, std stdio, args []string) error {
 	return nil
 }
 
-// runAllow: posagent allow NUMBER FILE|-
+// runAllow: posagent allow NUMBER FILE|-  |  allow void NUMBER ALLOWANCE --reason R
 func runAllow(ctx context.Context, std stdio, args []string) error {
 	var cf clientFlags
-	fs := newFlags("allow", std, `allow NUMBER FILE|- [--json]   (an allowance: {"items":[…],"reason":"…"})`)
+	fs := newFlags("allow", std, `allow NUMBER FILE|- [--json]   (an allowance: {"items":[…],"reason":"…"})
+       allow void NUMBER ALLOWANCE --reason R [--json]   (void an allowance of the invoice)`)
 	cf.register(fs)
+	reason := fs.String("reason", "", "allow void: why the allowance is voided (≤ 20 characters; required)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if len(rest) > 0 && rest[0] == "void" {
+		return runAllowVoid(ctx, std, cf, rest[1:], *reason)
+	}
+	if *reason != "" {
+		return usagef("--reason belongs to `allow void NUMBER ALLOWANCE`; an allowance's own reason is in its file")
 	}
 	if len(rest) != 2 {
 		return usagef("allow needs an invoice number and an allowance file (or -)")
@@ -255,6 +263,42 @@ func runAllow(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("read answer: %w", err)
 	}
 	fmt.Fprintf(std.out, "allowance %s on invoice %s: NT$%d (tax %d)\n", al.Number, n.Printed(), al.Total, al.TaxAmount)
+	return nil
+}
+
+// runAllowVoid voids an allowance: posagent allow void NUMBER ALLOWANCE --reason R.
+func runAllowVoid(ctx context.Context, std stdio, cf clientFlags, rest []string, reason string) error {
+	if len(rest) != 2 {
+		return usagef("allow void needs an invoice number and the allowance's number (as `posagent allow` printed it)")
+	}
+	if reason == "" {
+		return usagef("--reason is required")
+	}
+	n, err := parseNumberArg(rest[0])
+	if err != nil {
+		return err
+	}
+	allowance := rest[1]
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"reason": reason})
+	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/allowances/"+url.PathEscape(allowance)+"/void", body)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(std.out, raw)
+	}
+	var al agent.AllowanceView
+	if err := json.Unmarshal(raw, &al); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	fmt.Fprintf(std.out, "allowance %s on invoice %s voided (%s); the void is uploaded after the allowance\n", al.Number, n.Printed(), reason)
+	if al.Upload.State != agent.StateDone {
+		fmt.Fprintf(std.out, "the allowance itself is not at the provider yet (%s)\n", al.State)
+	}
 	return nil
 }
 

@@ -60,6 +60,12 @@ func (f *fakeAgentAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "POST /v1/invoices/AB12345601/allowances":
 		w.WriteHeader(201)
 		io.WriteString(w, `{"number":"AB12345601-01","invoice_number":"AB12345601","total":65,"tax_amount":3}`)
+	case "POST /v1/invoices/AB12345601/allowances/AB12345601-01/void":
+		w.WriteHeader(202)
+		io.WriteString(w, `{"number":"AB12345601-01","invoice_number":"AB12345601","total":65,"provider_number":"2026112100000001","state":"voiding","upload":{"state":"done"},"void":{"reason":"開錯","upload":{"state":"pending"}}}`)
+	case "POST /v1/invoices/AB12345601/allowances/nope/void":
+		w.WriteHeader(404)
+		io.WriteString(w, `{"code":"not_found","field":"allowance","message":"invoice AB12345601 has no allowance \"nope\""}`)
 	case "GET /v1/jobs":
 		io.WriteString(w, `{"state":"dead","jobs":[{"id":9,"kind":"upload","invoice_number":"AB12345600","state":"dead","attempts":1,"last_error":"ItemName too long"}]}`)
 	case "POST /v1/jobs/9/revive":
@@ -116,6 +122,7 @@ func TestOperatorCommandsReadable(t *testing.T) {
 		{[]string{"void", "AB-12345601", "--reason", "打錯"}, 0, []string{"invoice AB-12345601 voided (打錯)"}},
 		{[]string{"reprint", "AB12345601"}, 0, []string{"proof: printed (補印)"}},
 		{[]string{"allow", "AB12345601", allowance}, 0, []string{"allowance AB12345601-01 on invoice AB-12345601: NT$65 (tax 3)"}},
+		{[]string{"allow", "void", "AB-12345601", "AB12345601-01", "--reason", "開錯"}, 0, []string{"allowance AB12345601-01 on invoice AB-12345601 voided (開錯)"}},
 		{[]string{"jobs", "--dead"}, 0, []string{"9  upload", "AB12345600", "ItemName too long"}},
 		{[]string{"jobs", "revive", "9"}, 0, []string{"job 9 revived"}},
 		{[]string{"booklets"}, 0, []string{"11410  AB12345600-AB12345699  ecpay    42 left"}},
@@ -133,6 +140,7 @@ func TestOperatorCommandsReadable(t *testing.T) {
 	defer f.mu.Unlock()
 	require.Contains(t, f.got, `POST /v1/invoices/AB12345601/void {"reason":"打錯"}`)
 	require.Contains(t, f.got, `GET /v1/jobs?state=dead `)
+	require.Contains(t, f.got, `POST /v1/invoices/AB12345601/allowances/AB12345601-01/void {"reason":"開錯"}`)
 	require.Contains(t, f.got, `POST /v1/booklets {"period":"11410","range":"CD00000000-CD00000049","source":""}`)
 }
 
@@ -158,6 +166,22 @@ func TestOperatorCommandErrors(t *testing.T) {
 	code, _, errOut = runOperator(t, "", "void", "nonsense", "--reason", "x")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "not an invoice number")
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"allow", "void", "AB12345601", "AB12345601-01"}, 2, "--reason is required"},
+		{[]string{"allow", "void", "AB12345601", "--reason", "x"}, 2, "allow void needs an invoice number and the allowance's number"},
+		{[]string{"allow", "void", "nonsense", "AB12345601-01", "--reason", "x"}, 2, "not an invoice number"},
+		{[]string{"allow", "AB12345601", "-", "--reason", "x"}, 2, "--reason belongs to `allow void"},
+		{[]string{"allow", "void", "AB12345601", "nope", "--reason", "x"}, 1, `allowance: invoice AB12345601 has no allowance "nope" (404 not_found)`},
+	} {
+		code, _, errOut := runOperator(t, "", tc.args...)
+		require.Equal(t, tc.code, code, "%v: %s", tc.args, errOut)
+		require.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
 
 	code, _, errOut = runOperator(t, "", "status", "--token", "wrong-token-0000000")
 	require.Equal(t, 1, code)
