@@ -16,7 +16,9 @@ const (
 	KindInvalid Kind = "invalid"
 	// KindDuplicate: the provider already holds this document. Look it up and adopt it.
 	KindDuplicate Kind = "duplicate"
-	// KindTransient: network, timeout, 5xx, provider busy. Retry with backoff.
+	// KindTransient: network, timeout, 5xx, provider busy. Retry with backoff;
+	// with RetryAfter set, the client knows when the call can succeed (e.g. a
+	// fresh invoice waiting for the provider's clock): retry then, no backoff.
 	KindTransient Kind = "transient"
 	// KindRateLimited: the provider asked us to slow down. Retry after RetryAfter.
 	KindRateLimited Kind = "rate_limited"
@@ -41,7 +43,8 @@ type Error struct {
 	Kind    Kind
 	Field   string
 	Message string
-	// RetryAfter is the delay the provider asked for (KindRateLimited), if known.
+	// RetryAfter is the delay the provider asked for (KindRateLimited), or the
+	// wait after which a KindTransient call can succeed, if known.
 	RetryAfter time.Duration
 	// Skew is the measured local clock minus the provider's (KindClock), if known.
 	Skew time.Duration

@@ -16,9 +16,6 @@ import (
 // and then so that a fixed account resumes by itself.
 const configPause = 5 * time.Minute
 
-// clockAlarmSkew is the smallest measured skew that raises the clock alarm.
-const clockAlarmSkew = 30 * time.Second
-
 // defaultRateLimitWait is used when a provider says "slow down" without saying how long.
 const defaultRateLimitWait = time.Minute
 
@@ -333,8 +330,9 @@ type decision struct {
 	skew       time.Duration
 	clock      bool
 	offline    bool
-	// wait: the client held the call back itself (clock resolution); it says
-	// nothing about the provider's health.
+	// wait: the client held the call back itself and said for how long
+	// (KindTransient with RetryAfter); it says nothing about the provider's
+	// health.
 	wait bool
 	// providerWide: the failure concerns the provider, not this job. The
 	// provider is held (offline probe, rate limit, pause, clock) and the job
@@ -363,13 +361,16 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 			wait = pe.RetryAfter
 		}
 		return decision{action: actRetry, at: now.Add(wait), reason: reason, holdUntil: now.Add(wait), providerWide: true}
-	case posagent.KindClock:
-		if pe != nil && pe.Skew != 0 && pe.Skew.Abs() < clockAlarmSkew {
-			// A skew of a second or two is the resolution of the provider's
-			// clock reading, not a wrong clock: wait it out, no alarm.
-			at := now.Add(pe.Skew.Abs() + time.Second)
+	case posagent.KindTransient:
+		if pe != nil && pe.RetryAfter > 0 {
+			// The client knows when the call can succeed (ECPay: a fresh invoice
+			// waits for ECPay's clock, a second or so behind, to pass its issue
+			// time). Nothing failed: no backoff, no attempt limit, no offline
+			// mark, no clock alarm.
+			at := now.Add(pe.RetryAfter)
 			return decision{action: actRetry, at: at, reason: reason, wait: true, holdUntil: at, providerWide: true}
 		}
+	case posagent.KindClock:
 		at := now.Add(a.backoff(job.Attempts - 1))
 		d := decision{action: actRetry, at: at, reason: reason, clock: true, holdUntil: at, providerWide: true}
 		if pe != nil {
@@ -409,7 +410,7 @@ func (a *Agent) noteHealth(err error, d decision) {
 	if d.holdUntil.After(h.holdUntil) {
 		h.holdUntil, h.holdReason = d.holdUntil, string(posagent.ErrorKind(err))
 		if d.wait {
-			h.holdReason = "waiting for the provider's clock to pass the issue time"
+			h.holdReason = "waiting as the provider client asked: " + d.reason
 		}
 	}
 	if d.wait {

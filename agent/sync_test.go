@@ -46,8 +46,15 @@ func TestDecideFollowsTheErrorsTable(t *testing.T) {
 			func(t *testing.T, d decision) { require.True(t, d.clock); require.Equal(t, 7*time.Minute, d.skew) }},
 		{"clock unknown skew", &posagent.Error{Kind: posagent.KindClock}, actRetry, 8 * time.Second,
 			func(t *testing.T, d decision) { require.True(t, d.clock) }},
-		{"clock reading noise", &posagent.Error{Kind: posagent.KindClock, Skew: 900 * time.Millisecond}, actRetry, 1900 * time.Millisecond,
-			func(t *testing.T, d decision) { require.False(t, d.clock) }},
+		{"clock a second off: a short wait", &posagent.Error{Kind: posagent.KindTransient, RetryAfter: 1900 * time.Millisecond}, actRetry, 1900 * time.Millisecond,
+			func(t *testing.T, d decision) {
+				require.False(t, d.clock)
+				require.False(t, d.offline)
+				require.True(t, d.wait)
+				require.Equal(t, now.Add(1900*time.Millisecond), d.holdUntil)
+			}},
+		{"clock seconds off is still an alarm", &posagent.Error{Kind: posagent.KindClock, Skew: 2 * time.Second}, actRetry, 8 * time.Second,
+			func(t *testing.T, d decision) { require.True(t, d.clock) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +79,9 @@ func TestMaxAttemptsMakesAJobDead(t *testing.T) {
 	require.Equal(t, actDead, d.action)
 	require.Contains(t, d.reason, "gave up after 5 attempts")
 	d = h.agent.decide(Job{Attempts: 4}, posagent.Errorf(posagent.KindTransient, "down"), bubbleNow())
+	require.Equal(t, actRetry, d.action)
+	// A wait the client asked for is not a failed attempt.
+	d = h.agent.decide(Job{Attempts: 5}, &posagent.Error{Kind: posagent.KindTransient, RetryAfter: time.Second}, bubbleNow())
 	require.Equal(t, actRetry, d.action)
 }
 

@@ -66,7 +66,11 @@ type Config struct {
 	// (default 6 h).
 	CarrierCacheTTL time.Duration
 	// ClockTolerance: when the measured skew is larger, request timestamps are
-	// corrected by it (default 1 min; negative disables correction).
+	// corrected by it and an upload whose issue time is after ECPay's now is
+	// KindClock (the local clock is wrong); within it, such an upload is
+	// KindTransient with RetryAfter, the time until ECPay's clock passes the
+	// issue time (default 1 min; negative disables correction, and every such
+	// upload is then KindClock).
 	ClockTolerance time.Duration
 	// Now is the local clock (default time.Now).
 	Now    func() time.Time

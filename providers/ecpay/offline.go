@@ -345,13 +345,18 @@ func (c *Client) OfflineIssue(ctx context.Context, inv posagent.Invoice) error {
 	if c.cfg.MachineID == "" {
 		return posagent.Errorf(posagent.KindConfig, "ecpay: MachineID is not configured")
 	}
-	// ECPay refuses an InvoiceDate later than its own now (§6): with a fast
-	// local clock, wait for ECPay's time to pass the issue time rather than
-	// have the upload refused as bad data.
-	if skew, _, ok := c.ClockSkew(); ok && inv.IssuedAt.After(c.now().Add(-skew)) {
-		return &posagent.Error{Kind: posagent.KindClock, Skew: skew, Message: fmt.Sprintf(
-			"ecpay OfflineIssue: invoice %s is issued at %s, after ECPay's current time (local clock ahead by %s)",
-			inv.Number, dateTime(inv.IssuedAt), skew)}
+	if err := c.checkIssueTime(inv); posagent.IsKind(err, posagent.KindClock) && c.skewOlderThan(remeasureAfter) {
+		// The upload is held back on a skew measured a while ago, and no call
+		// measures it again while uploads are held: ask ECPay's time once, so
+		// that a fixed clock (ours or ECPay's) lets the upload through.
+		if _, merr := c.Machines(ctx); merr != nil && !posagent.IsKind(merr, posagent.KindClock) {
+			return err
+		}
+		if err := c.checkIssueTime(inv); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
 	}
 	var out struct {
 		Result
@@ -362,6 +367,59 @@ func (c *Client) OfflineIssue(ctx context.Context, inv posagent.Invoice) error {
 		return c.adopt(ctx, inv, err)
 	}
 	return err
+}
+
+// remeasureAfter is the age of a skew measurement after which an upload held
+// back as KindClock measures it again first.
+const remeasureAfter = 5 * time.Second
+
+// skewOlderThan says whether the last skew measurement is older than d (by
+// the local clock; a clock stepped back counts as old too).
+func (c *Client) skewOlderThan(d time.Duration) bool {
+	_, at, ok := c.ClockSkew()
+	if !ok {
+		return true
+	}
+	age := c.now().Sub(at)
+	return age > d || age < 0
+}
+
+// clockUncertainty is how far ECPay's clock may be behind the measured
+// skew's estimate: the skew comes from whole-second server times (RpHeader
+// Timestamp, HTTP Date), rounded to a second, so it is known to about one.
+const clockUncertainty = time.Second
+
+// checkIssueTime holds back an upload that ECPay would refuse as bad data:
+// ECPay refuses an InvoiceDate (whole seconds) later than its own now (§6).
+//
+// With the local clock ahead by no more than ClockTolerance — a second or so
+// is the resolution of the skew measurement, not a wrong clock — a fresh
+// invoice only has to wait until ECPay's clock has surely passed its issue
+// time: KindTransient with RetryAfter. So that a skew measured as 0 while
+// ECPay is most of a second behind does not get a fresh invoice refused (and
+// the job given up as invalid), the wait counts with clockUncertainty. Ahead
+// by more than ClockTolerance, with the issue time after ECPay's now, the
+// clock is wrong: KindClock with the Skew, for the agent's alarm. Before the
+// first answer the skew is unknown and nothing is held back.
+func (c *Client) checkIssueTime(inv posagent.Invoice) error {
+	skew, _, ok := c.ClockSkew()
+	if !ok {
+		return nil
+	}
+	issued := inv.IssuedAt.Truncate(time.Second) // InvoiceDate has no fractions
+	ecpayNow := c.now().Add(-skew)
+	tol := c.cfg.ClockTolerance
+	if (tol <= 0 || skew.Abs() > tol) && issued.After(ecpayNow) {
+		return &posagent.Error{Kind: posagent.KindClock, Skew: skew, Message: fmt.Sprintf(
+			"ecpay OfflineIssue: invoice %s is issued at %s, after ECPay's current time (local clock ahead by %s)",
+			inv.Number, dateTime(inv.IssuedAt), skew)}
+	}
+	if wait := issued.Sub(ecpayNow) + clockUncertainty; wait > 0 {
+		return &posagent.Error{Kind: posagent.KindTransient, RetryAfter: wait, Message: fmt.Sprintf(
+			"ecpay OfflineIssue: invoice %s is issued at %s, and ECPay's clock (%s behind, measured to a second) may not have passed it: retry in %s",
+			inv.Number, dateTime(inv.IssuedAt), skew, wait.Round(time.Millisecond))}
+	}
+	return nil
 }
 
 // adopt settles a "duplicate" answer to an upload: the remote invoice is
