@@ -124,7 +124,6 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 posagent demo is running — Ctrl-C to stop.
 
   local API      http://%s/v1/   (token in %s)
-  token          %s
   ECPay stand-in %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
   store          %s
@@ -134,7 +133,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, token, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 
