@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -134,5 +135,75 @@ func TestAllowanceDoneWithoutProviderNumber(t *testing.T) {
 	r, err := s.Invoice(ctx, inv.Number)
 	if err != nil || r.Allowances[0].Upload != queue.JobDone || r.Allowances[0].ProviderNumber != "" {
 		t.Fatalf("record = %+v, %v", r.Allowances, err)
+	}
+}
+
+// A dead job a person settled elsewhere is resolved: done, noted in the
+// events, and the invoice's later jobs go.
+func TestResolveDeadJob(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	inv := issueN(t, s, 1)[0]
+	if err := s.Done(ctx, claimOne(t, s, queue.JobUpload)); err != nil {
+		t.Fatal(err)
+	}
+	al, err := s.Allow(ctx, posagent.Allowance{InvoiceNumber: inv.Number, Items: line(100), Total: 100, TaxAmount: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DoneAllowance(ctx, claimOne(t, s, queue.JobAllowance), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VoidAllowance(ctx, al.Number, "開錯"); err != nil {
+		t.Fatal(err)
+	}
+	void := claimOne(t, s, queue.JobAllowanceVoid)
+	if err := s.Resolve(ctx, void.ID, "voided in the ECPay back office"); posagent.ErrorKind(err) != posagent.KindConflict {
+		t.Fatalf("Resolve of a claimed job: %v, want a conflict", err)
+	}
+	if err := s.Dead(ctx, void, posagent.Invalid("provider_number", "ECPay did not return the allowance number")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Void(ctx, posagent.Void{Number: inv.Number, Reason: "退貨"}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := s.Claim(ctx, queue.MaxClaim, time.Minute); len(jobs) != 0 {
+		t.Fatalf("the invoice void went out past a dead job: %+v", jobs)
+	}
+	if err := s.Resolve(ctx, void.ID, ""); posagent.ErrorKind(err) != posagent.KindInvalid || posagent.ErrorField(err) != "note" {
+		t.Fatalf("Resolve without a note: %v", err)
+	}
+	if err := s.Resolve(ctx, 9999, "x"); posagent.ErrorKind(err) != posagent.KindNotFound {
+		t.Fatalf("Resolve of an unknown job: %v", err)
+	}
+	before, _ := s.Status(ctx)
+	if err := s.Resolve(ctx, void.ID, "voided in the ECPay back office"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Resolve(ctx, void.ID, "again"); posagent.ErrorKind(err) != posagent.KindConflict {
+		t.Fatalf("second Resolve: %v", err)
+	}
+	after, _ := s.Status(ctx)
+	if !after.LastUpload.Equal(before.LastUpload) {
+		t.Errorf("Resolve moved the last upload time: %v → %v", before.LastUpload, after.LastUpload)
+	}
+	claimOne(t, s, queue.JobVoid)
+	r, err := s.Invoice(ctx, inv.Number)
+	if err != nil || r.Allowances[0].VoidUpload != queue.JobDone {
+		t.Fatalf("record = %+v, %v", r.Allowances, err)
+	}
+	events, err := s.Events(ctx, inv.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	found := false
+	for _, e := range events {
+		if e.Kind == queue.EventResolved && e.Detail == fmt.Sprintf("job %d (allowance_void): voided in the ECPay back office", void.ID) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no resolved event; last is %+v", last)
 	}
 }

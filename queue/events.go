@@ -25,6 +25,7 @@ const (
 	EventFailed          EventKind = "failed"           // a job attempt failed and will be retried; detail has the error
 	EventDead            EventKind = "dead"             // a job gave up and needs a person; detail has the reason
 	EventRevived         EventKind = "revived"          // a dead job was put back in the queue
+	EventResolved        EventKind = "resolved"         // a person settled a dead job outside posagent; detail has their note
 )
 
 // Event is one line of an invoice's history. Events are never changed or

@@ -335,6 +335,47 @@ func (s *Store) Revive(ctx context.Context, id int64) error {
 	})
 }
 
+// MaxResolveNote bounds the note of Resolve.
+const MaxResolveNote = 200
+
+// Resolve closes a dead job that a person settled outside posagent (say, an
+// allowance voided in the provider's back office because the provider's
+// number for it was lost): the job is done without a provider call, so the
+// invoice's later jobs can go, and the note — what was done, by whom — is kept
+// in the invoice's events. The job keeps its last error. Nothing is sent, and
+// the last-upload time is not moved. A note is required; a job that is not
+// dead is KindConflict, an unknown one KindNotFound.
+func (s *Store) Resolve(ctx context.Context, id int64, note string) error {
+	switch {
+	case note == "":
+		return posagent.Invalid("note", "is required: say what was done instead, and by whom")
+	case !utf8.ValidString(note) || utf8.RuneCountInString(note) > MaxResolveNote:
+		return posagent.Invalid("note", "must be text of at most %d characters", MaxResolveNote)
+	}
+	return s.write(ctx, fmt.Sprintf("resolve job %d", id), func(tx *sql.Tx, now int64) error {
+		var state, kind string
+		var invoiceID sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT state, kind, invoice_id FROM jobs WHERE id = ?`, id).Scan(&state, &kind, &invoiceID)
+		if isNoRows(err) {
+			return &posagent.Error{Kind: posagent.KindNotFound, Field: "job", Message: fmt.Sprintf("no job %d", id)}
+		}
+		if err != nil {
+			return err
+		}
+		if state != string(JobDead) {
+			return &posagent.Error{Kind: posagent.KindConflict, Field: "job", Message: fmt.Sprintf("job %d is %s, not dead: only a dead job is resolved by hand", id, state)}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', done_at = ?, next_at = ?, token = 0, updated_at = ? WHERE id = ?`,
+			now, now, now, id); err != nil {
+			return err
+		}
+		if invoiceID.Valid {
+			return addEvent(ctx, tx, invoiceID.Int64, now, EventResolved, fmt.Sprintf("job %d (%s): %s", id, kind, note))
+		}
+		return nil
+	})
+}
+
 // Job returns one job by id, with its document. Unknown is KindNotFound.
 func (s *Store) Job(ctx context.Context, id int64) (Job, error) {
 	return s.loadJob(ctx, s.reader, id)
