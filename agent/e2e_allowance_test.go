@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -152,4 +153,45 @@ func TestAllowanceVoidAtFakeProvider(t *testing.T) {
 	require.Len(t, rec.Allowances, 1)
 	require.Len(t, prov.CallsOf(fake.Allow), 2, "the lost allowance answer was not retried")
 	require.Len(t, prov.CallsOf(fake.VoidAllowance), 2, "the lost void answer was not retried")
+}
+
+// After the back office: the dead void is resolved by hand with a note, and
+// the invoice's own void, queued behind it, goes to ECPay.
+func TestDeadAllowanceVoidResolvedByHand(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t, e2eOptions{discard: true, lowWater: 10})
+	n := e.sell("allow-resolve", 200)["number"].(string)
+	e.waitUploaded(10 * time.Second)
+	e.stand.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultLoseAnswer, Endpoint: "Allowance"}, 1)
+	code, al := e.call("POST", "/v1/invoices/"+n+"/allowances", `{"items":[{"name":"拿鐵","quantity":1,"unit_price":50}]}`)
+	require.Equal(t, http.StatusCreated, code, "%v", al)
+	code, _ = e.call("POST", "/v1/invoices/"+n+"/allowances/"+al["number"].(string)+"/void", `{"reason":"開錯"}`)
+	require.Equal(t, http.StatusAccepted, code)
+	require.Eventually(t, func() bool { return e.allowanceOf(n, 0)["state"] == "void_dead" }, 10*time.Second, 20*time.Millisecond)
+	code, v := e.call("POST", "/v1/invoices/"+n+"/void", `{"reason":"退貨"}`)
+	require.Equal(t, http.StatusAccepted, code, "%v", v)
+
+	code, jobs := e.call("GET", "/v1/jobs?state=dead", "")
+	require.Equal(t, http.StatusOK, code)
+	list := jobs["jobs"].([]any)
+	require.Len(t, list, 1)
+	id := int64(list[0].(map[string]any)["id"].(float64))
+	// The person voids it in ECPay's back office, then tells posagent.
+	require.True(t, e.stand.VoidAllowanceByHand(e.stand.Allowances()[0].Number))
+	path := fmt.Sprintf("/v1/jobs/%d/resolve", id)
+	code, body := e.call("POST", path, `{}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, "%v", body)
+	require.Equal(t, "note", body["field"])
+	code, body = e.call("POST", path, `{"note":"voided in the ECPay back office by 王店長"}`)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = e.call("POST", path, `{"note":"again"}`)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+
+	e.waitUploaded(10 * time.Second)
+	inv, ok := e.stand.Invoice(n)
+	require.True(t, ok)
+	require.True(t, inv.Voided, "the invoice void did not go out after the resolved job")
+	code, got := e.call("GET", "/v1/invoices/"+n, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, fmt.Sprint(got["events"]), "voided in the ECPay back office by 王店長")
 }

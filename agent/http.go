@@ -65,6 +65,7 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/status", map[string]http.HandlerFunc{http.MethodGet: a.handleStatus})
 	handle("/v1/jobs", map[string]http.HandlerFunc{http.MethodGet: a.handleJobs})
 	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
+	handle("/v1/jobs/{id}/resolve", map[string]http.HandlerFunc{http.MethodPost: a.handleResolve})
 	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
 	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
 	if a.demo != nil {
@@ -594,6 +595,34 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 		jobs = []Job{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": state, "jobs": jobs})
+}
+
+// handleResolve closes a dead job a person settled outside posagent, with a
+// note of what was done.
+func (a *Agent) handleResolve(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "id", Message: "a job id is a positive whole number"})
+		return
+	}
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return
+	}
+	var req struct {
+		Note string `json:"note"`
+	}
+	if err := decodeStrict(body, &req); err != nil {
+		malformed(w, err)
+		return
+	}
+	if err := a.store.Resolve(r.Context(), id, req.Note); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Warn("dead job resolved by hand", "job", id, "note", req.Note)
+	wake(a.syncWake)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": StateDone})
 }
 
 func (a *Agent) handleRevive(w http.ResponseWriter, r *http.Request) {

@@ -410,6 +410,31 @@ func (s *memStore) Dead(ctx context.Context, job Job, reason error) error {
 	return nil
 }
 
+func (s *memStore) Resolve(ctx context.Context, id int64, note string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Resolve"); err != nil {
+		return err
+	}
+	if note == "" {
+		return posagent.Invalid("note", "is required")
+	}
+	for _, j := range s.jobs {
+		if j.ID == id {
+			if j.State != StateDead {
+				return posagent.Errorf(posagent.KindConflict, "job %d is %s, not dead", id, j.State)
+			}
+			j.State = StateDone
+			s.setAllowanceState(j, StateDone, "")
+			if mi, ok := s.invoices[posagent.InvoiceNumber(j.Number)]; ok {
+				s.event(mi, "resolved", note)
+			}
+			return nil
+		}
+	}
+	return posagent.Errorf(posagent.KindNotFound, "no job %d", id)
+}
+
 func (s *memStore) Jobs(ctx context.Context, state string, limit int) ([]Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

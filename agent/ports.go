@@ -175,6 +175,9 @@ type Store interface {
 	Dead(ctx context.Context, job Job, reason error) error
 	Jobs(ctx context.Context, state string, limit int) ([]Job, error)
 	Revive(ctx context.Context, id int64) error
+	// Resolve closes a dead job a person settled outside posagent, keeping
+	// the note in the invoice's events.
+	Resolve(ctx context.Context, id int64, note string) error
 
 	AddBooklet(ctx context.Context, b posagent.Booklet) error
 	Booklets(ctx context.Context) ([]BookletInfo, error)

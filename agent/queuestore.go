@@ -165,6 +165,10 @@ func (q *QueueStore) Jobs(ctx context.Context, state string, limit int) ([]Job, 
 
 func (q *QueueStore) Revive(ctx context.Context, id int64) error { return q.S.Revive(ctx, id) }
 
+func (q *QueueStore) Resolve(ctx context.Context, id int64, note string) error {
+	return q.S.Resolve(ctx, id, note)
+}
+
 func (q *QueueStore) AddBooklet(ctx context.Context, b posagent.Booklet) error {
 	_, err := q.S.AddBooklet(ctx, b)
 	return err

@@ -340,38 +340,55 @@ func runReprint(ctx context.Context, std stdio, args []string) error {
 	return nil
 }
 
-// runJobs: posagent jobs [--dead | --state S] | jobs revive ID
+// runJobs: posagent jobs [--dead | --state S] | jobs revive ID | jobs resolve ID --note N
 func runJobs(ctx context.Context, std stdio, args []string) error {
 	var cf clientFlags
-	fs := newFlags("jobs", std, "jobs [--dead | --state pending|claimed|dead|done] [--json]  |  jobs revive ID")
+	fs := newFlags("jobs", std, `jobs [--dead | --state pending|claimed|dead|done] [--json]  |  jobs revive ID
+       jobs resolve ID --note N   (a dead job settled outside posagent, e.g. in the provider's back office)`)
 	cf.register(fs)
 	dead := fs.Bool("dead", false, "list the dead jobs (those that need a person)")
 	state := fs.String("state", "", "list the jobs in this state")
+	note := fs.String("note", "", "jobs resolve: what was done instead, and by whom (required)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
 	if len(rest) > 0 {
-		if rest[0] != "revive" || len(rest) != 2 {
-			return usagef("jobs takes no arguments but `revive ID`")
+		if (rest[0] != "revive" && rest[0] != "resolve") || len(rest) != 2 {
+			return usagef("jobs takes no arguments but `revive ID` or `resolve ID --note N`")
 		}
 		id, err := strconv.ParseInt(rest[1], 10, 64)
 		if err != nil || id <= 0 {
 			return usagef("%q is not a job id", rest[1])
 		}
-		raw, err := c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/revive", id), nil)
+		var body []byte
+		if rest[0] == "resolve" {
+			if *note == "" {
+				return usagef("--note is required: say what was done instead, and by whom")
+			}
+			body, _ = json.Marshal(map[string]string{"note": *note})
+		}
+		c, err := cf.client()
+		if err != nil {
+			return err
+		}
+		raw, err := c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/%s", id, rest[0]), body)
 		if err != nil {
 			return err
 		}
 		if cf.json {
 			return printJSON(std.out, raw)
 		}
+		if rest[0] == "resolve" {
+			fmt.Fprintf(std.out, "job %d resolved by hand: it will not be sent; the invoice's later jobs go on\n", id)
+			return nil
+		}
 		fmt.Fprintf(std.out, "job %d revived: it is retried now\n", id)
 		return nil
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
 	}
 	s := *state
 	switch {

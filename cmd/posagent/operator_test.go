@@ -68,6 +68,8 @@ func (f *fakeAgentAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"code":"not_found","field":"allowance","message":"invoice AB12345601 has no allowance \"nope\""}`)
 	case "GET /v1/jobs":
 		io.WriteString(w, `{"state":"dead","jobs":[{"id":9,"kind":"upload","invoice_number":"AB12345600","state":"dead","attempts":1,"last_error":"ItemName too long"}]}`)
+	case "POST /v1/jobs/9/resolve":
+		io.WriteString(w, `{"id":9,"state":"done"}`)
 	case "POST /v1/jobs/9/revive":
 		io.WriteString(w, `{"id":9,"state":"pending"}`)
 	case "GET /v1/booklets":
@@ -125,6 +127,7 @@ func TestOperatorCommandsReadable(t *testing.T) {
 		{[]string{"allow", "void", "AB-12345601", "AB12345601-01", "--reason", "開錯"}, 0, []string{"allowance AB12345601-01 on invoice AB-12345601 voided (開錯)"}},
 		{[]string{"jobs", "--dead"}, 0, []string{"9  upload", "AB12345600", "ItemName too long"}},
 		{[]string{"jobs", "revive", "9"}, 0, []string{"job 9 revived"}},
+		{[]string{"jobs", "resolve", "9", "--note", "voided in the ECPay back office"}, 0, []string{"job 9 resolved by hand"}},
 		{[]string{"booklets"}, 0, []string{"11410  AB12345600-AB12345699  ecpay    42 left"}},
 		{[]string{"booklets", "add", "CD00000000-CD00000049", "--period", "11410"}, 0, []string{"booklet CD00000000-CD00000049 added for period 11410"}},
 		{[]string{"demo", "provider", "down"}, 0, []string{"stand-in is down"}},
@@ -141,6 +144,7 @@ func TestOperatorCommandsReadable(t *testing.T) {
 	require.Contains(t, f.got, `POST /v1/invoices/AB12345601/void {"reason":"打錯"}`)
 	require.Contains(t, f.got, `GET /v1/jobs?state=dead `)
 	require.Contains(t, f.got, `POST /v1/invoices/AB12345601/allowances/AB12345601-01/void {"reason":"開錯"}`)
+	require.Contains(t, f.got, `POST /v1/jobs/9/resolve {"note":"voided in the ECPay back office"}`)
 	require.Contains(t, f.got, `POST /v1/booklets {"period":"11410","range":"CD00000000-CD00000049","source":""}`)
 }
 
@@ -173,6 +177,8 @@ func TestOperatorCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"allow", "void", "AB12345601", "AB12345601-01"}, 2, "--reason is required"},
+		{[]string{"jobs", "resolve", "9"}, 2, "--note is required"},
+		{[]string{"jobs", "forget", "9"}, 2, "`revive ID` or `resolve ID --note N`"},
 		{[]string{"allow", "void", "AB12345601", "--reason", "x"}, 2, "allow void needs an invoice number and the allowance's number"},
 		{[]string{"allow", "void", "nonsense", "AB12345601-01", "--reason", "x"}, 2, "not an invoice number"},
 		{[]string{"allow", "AB12345601", "-", "--reason", "x"}, 2, "--reason belongs to `allow void"},

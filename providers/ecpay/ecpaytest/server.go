@@ -339,6 +339,23 @@ func (s *Server) Allowances() []Allowance {
 	return out
 }
 
+// VoidAllowanceByHand voids an allowance as a person does in ECPay's back
+// office, by ECPay's allowance number; false when there is no live one.
+func (s *Server) VoidAllowanceByHand(allowanceNo string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.allowances {
+		if a.Number == allowanceNo && !a.Voided {
+			a.Voided = true
+			if inv := s.invoiceByNumber(a.InvoiceNo); inv != nil {
+				inv.Remaining += a.Amount
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // Tracks returns copies of the bound tracks.
 func (s *Server) Tracks() []Track {
 	s.mu.Lock()
