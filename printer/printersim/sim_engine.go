@@ -30,19 +30,21 @@ func (s *Sim) receive(master *os.File) {
 	var due time.Time
 	for {
 		n, err := master.Read(buf)
-		if n > 0 {
-			s.take(buf[:n], &r)
-		}
-		if err != nil {
-			return
-		}
-		if byteTime > 0 {
-			// Catch up short oversleeps; after the line idled, start afresh.
+		if n > 0 && byteTime > 0 {
+			// The bytes arrive when their last bit has crossed the wire, so a
+			// GS r is answered no earlier than a real printer could. Catch up
+			// short oversleeps; after the line idled, start afresh.
 			if now := time.Now(); now.Sub(due) > 20*time.Millisecond {
 				due = now
 			}
 			due = due.Add(time.Duration(n) * byteTime)
 			time.Sleep(time.Until(due))
+		}
+		if n > 0 {
+			s.take(buf[:n], &r)
+		}
+		if err != nil {
+			return
 		}
 	}
 }
@@ -253,19 +255,40 @@ func (s *Sim) afterJobLocked() {
 	}
 }
 
-// finishJob records a printed job and saves it; the GS r reply goes out only
-// after this, so a host that saw the reply finds the files in place.
+// finishJob records a printed job. Its .bin is written before the GS r reply
+// goes out, so a host that saw the reply finds it in place; the PNG is drawn
+// by the renderer afterwards, off the engine, so the reply is not held up by
+// the drawing (a real printer answers when the paper has moved, not later).
+// Jobs and WaitJobs return a job once its PNG is drawn.
 func (s *Sim) finishJob(data []byte, complete bool) {
 	s.mu.Lock()
 	job := Job{Index: s.next, Data: bytes.Clone(data), Complete: complete, PrintedAt: time.Now()}
 	s.next++
-	s.mu.Unlock()
-	if s.opt.Dir != "" {
-		if err := s.save(&job); err != nil {
-			s.log.Error("printer-sim could not save a job", "job", job.Index, "err", err)
-		}
+	if complete {
+		s.completeJobs++
 	}
-	s.log.Info("printer-sim printed a job", "job", job.Index, "bytes", len(job.Data), "complete", complete, "bin", job.BinPath, "png", job.PNGPath)
+	s.mu.Unlock()
+	if s.opt.Dir == "" {
+		s.record(job)
+		return
+	}
+	if err := s.saveBin(&job); err != nil {
+		s.log.Error("printer-sim could not save a job", "job", job.Index, "err", err)
+	}
+	if s.opt.Render == nil {
+		s.record(job)
+		return
+	}
+	s.mu.Lock()
+	s.renderQ = append(s.renderQ, job)
+	s.pendingRenders++
+	s.renderCond.Broadcast()
+	s.mu.Unlock()
+}
+
+// record makes a finished job visible to Jobs and WaitJobs.
+func (s *Sim) record(job Job) {
+	s.log.Info("printer-sim printed a job", "job", job.Index, "bytes", len(job.Data), "complete", job.Complete, "bin", job.BinPath, "png", job.PNGPath)
 	s.mu.Lock()
 	s.jobs = append(s.jobs, job)
 	close(s.changed)
@@ -273,22 +296,48 @@ func (s *Sim) finishJob(data []byte, complete bool) {
 	s.mu.Unlock()
 }
 
-func (s *Sim) save(job *Job) error {
-	name := fmt.Sprintf("%04d", job.Index)
-	bin := filepath.Join(s.opt.Dir, name+".bin")
+// renderer draws the PNGs of finished jobs in order. On Close it finishes
+// the jobs already queued.
+func (s *Sim) renderer() {
+	defer s.wg.Done()
+	s.mu.Lock()
+	for {
+		for !s.closed && len(s.renderQ) == 0 {
+			s.renderCond.Wait()
+		}
+		if len(s.renderQ) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		job := s.renderQ[0]
+		s.renderQ = s.renderQ[1:]
+		s.mu.Unlock()
+		if err := s.savePNG(&job); err != nil {
+			s.log.Error("printer-sim could not draw a job", "job", job.Index, "err", err)
+		}
+		s.record(job)
+		s.mu.Lock()
+		s.pendingRenders--
+		s.renderCond.Broadcast()
+	}
+}
+
+func (s *Sim) saveBin(job *Job) error {
+	bin := filepath.Join(s.opt.Dir, fmt.Sprintf("%04d.bin", job.Index))
 	if err := writeFileAtomic(bin, job.Data); err != nil {
 		return err
 	}
 	job.BinPath = bin
-	if s.opt.Render == nil {
-		return nil
-	}
+	return nil
+}
+
+func (s *Sim) savePNG(job *Job) error {
 	var png bytes.Buffer
 	if err := s.opt.Render(job.Data, &png); err != nil {
 		job.RenderErr = err
 		return fmt.Errorf("render job %d: %w", job.Index, err)
 	}
-	pngPath := filepath.Join(s.opt.Dir, name+".png")
+	pngPath := filepath.Join(s.opt.Dir, fmt.Sprintf("%04d.png", job.Index))
 	if err := writeFileAtomic(pngPath, png.Bytes()); err != nil {
 		return err
 	}
