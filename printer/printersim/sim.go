@@ -90,6 +90,8 @@ type Stats struct {
 	Overruns       int // bytes dropped because the buffer was full
 	XOFFs          int // XOFF bytes sent
 	StatusRequests int // DLE EOT requests answered
+	ASBEnables     int // GS a commands that switched ASB on
+	Markers        int // GS r requests answered
 	MaxBuffered    int // the fullest the buffer got
 }
 
@@ -115,6 +117,7 @@ type Sim struct {
 	paperOutAfterJobs                    int
 	paperOutAfterBytes                   int // -1: not armed
 	asbOn                                bool
+	powerCycled                          bool // the engine forgets its job
 	xoffSent                             bool
 	buf                                  []byte // receive buffer (FIFO)
 	printSpeed                           int
@@ -460,6 +463,21 @@ func (s *Sim) SetSilent(silent bool) {
 		s.xoffSent = false
 		s.flowLocked()
 	}
+}
+
+// PowerCycle switches the printer off and on: what it held in its buffer
+// and a job it was printing are lost, and it comes back with its power-on
+// settings (ASB off), its paper, cover and sensors as they were.
+func (s *Sim) PowerCycle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = nil
+	s.asbOn = false
+	s.xoffSent = false
+	s.powerCycled = true
+	s.log.Info("printer-sim switched off and on")
+	s.flowLocked()
+	s.wake.Broadcast()
 }
 
 // PaperOutAfterJobs runs out of paper once n more jobs have printed (0

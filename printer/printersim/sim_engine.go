@@ -141,6 +141,11 @@ func (s *Sim) engine() {
 			s.mu.Unlock()
 			return
 		}
+		if s.powerCycled {
+			s.powerCycled = false
+			sc.Reset()
+			s.cur, s.curStart = s.cur[:0], -1
+		}
 		k := len(s.buf)
 		speed := s.printSpeed
 		if speed > 0 {
@@ -192,6 +197,7 @@ func (s *Sim) execute(cmd printer.Command) {
 		if n := cmd.Head[2]; (n == 1 || n == '1') && s.nearEnd {
 			reply |= 0x03
 		}
+		s.stats.Markers++
 		s.send(reply)
 		s.afterJobLocked()
 		s.mu.Unlock()
@@ -200,6 +206,7 @@ func (s *Sim) execute(cmd printer.Command) {
 		s.mu.Lock()
 		s.asbOn = cmd.Head[2] != 0
 		if s.asbOn {
+			s.stats.ASBEnables++
 			b := s.statusLocked().ASBBytes()
 			s.send(b[:]...)
 		}
