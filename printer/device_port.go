@@ -352,14 +352,22 @@ func (p *port) chunkSize() int {
 
 // send writes b in paced chunks. It returns how many bytes were written.
 //
-// Pacing stays even for a job that fits the printer's (empty) buffer:
-// tcdrain on a pseudo-terminal or a USB adapter returns before the bytes
-// have crossed the wire, so without the clock the whole job sits in the
-// kernel at once, Sent no longer tells how far a job cut short got, and the
-// completion timeout would start while the wire is still busy.
+// b goes out only when the printer's buffer is empty (the reply to the last
+// GS r proved it processed everything before). When b fits that buffer no
+// pause of the printer can overrun it, so the writer may run one chunk
+// ahead of the byte clock, which hides the timer's oversleep (up to a
+// millisecond) behind the wire time of the chunk in flight. Pacing itself
+// stays: tcdrain on a pseudo-terminal or a USB adapter returns before the
+// bytes have crossed the wire, and without the clock the whole job would sit
+// in the kernel at once, Sent would no longer tell how far a job cut short
+// got, and the completion timeout would start while the wire is still busy.
 func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 	chunk := p.chunkSize()
 	byteTime := time.Duration(p.cfg.bitsPerByte() * float64(time.Second) / float64(p.cfg.Baud))
+	var lead time.Duration
+	if len(b) <= p.cfg.BufferSize {
+		lead = time.Duration(chunk) * byteTime
+	}
 	var due time.Time // when the bytes written so far have left the wire
 	sent := 0
 	for sent < len(b) {
@@ -396,7 +404,7 @@ func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 				due = now
 			}
 			due = due.Add(time.Duration(n) * byteTime)
-			if err := p.sleepUntil(ctx, c, due); err != nil {
+			if err := p.sleepUntil(ctx, c, due.Add(-lead)); err != nil {
 				return sent, err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/posagent/posagent/printer"
@@ -27,25 +28,58 @@ func (s *Sim) receive(master *os.File) {
 		chunk = max(1, s.opt.Baud/10/200) // 5 ms of wire
 	}
 	buf := make([]byte, chunk)
-	var due time.Time
+	// due is when the bytes read so far have crossed the wire; lastRead is
+	// when the previous read returned, the earliest moment bytes found
+	// waiting in the next read can have been written.
+	var due, lastRead time.Time
 	for {
+		before := time.Now()
 		n, err := master.Read(buf)
+		after := time.Now()
 		if n > 0 && byteTime > 0 {
 			// The bytes arrive when their last bit has crossed the wire, so a
-			// GS r is answered no earlier than a real printer could. Catch up
-			// short oversleeps; after the line idled, start afresh.
-			if now := time.Now(); now.Sub(due) > 20*time.Millisecond {
-				due = now
+			// GS r is answered no earlier than a real printer could. Their
+			// first bit left no earlier than the line was free, and no earlier
+			// than they were written: when the read waited for them, just
+			// before it returned; when they were waiting (the receiver
+			// overslept, or the host wrote during the sleep), as early as the
+			// previous read. An idle line banks no time.
+			written := lastRead
+			if after.Sub(before) > blockedRead {
+				written = after
+			}
+			if due.Before(written) {
+				due = written
 			}
 			due = due.Add(time.Duration(n) * byteTime)
-			time.Sleep(time.Until(due))
+			waitUntil(due)
 		}
+		lastRead = after
 		if n > 0 {
 			s.take(buf[:n], &r)
 		}
 		if err != nil {
 			return
 		}
+	}
+}
+
+// blockedRead is how long a read must take to count as having waited for
+// its bytes rather than finding them queued.
+const blockedRead = 20 * time.Microsecond
+
+// minSleep is the shortest wait left to a timer, which wakes up to a
+// millisecond late (the runtime's poller counts in milliseconds); shorter
+// waits yield the processor until the moment has passed.
+const minSleep = time.Millisecond
+
+// waitUntil returns at t, not before, and not much after.
+func waitUntil(t time.Time) {
+	if d := time.Until(t); d > minSleep {
+		time.Sleep(d - minSleep)
+	}
+	for time.Now().Before(t) {
+		runtime.Gosched()
 	}
 }
 
