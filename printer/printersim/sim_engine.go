@@ -29,9 +29,10 @@ func (s *Sim) receive(master *os.File) {
 	}
 	buf := make([]byte, chunk)
 	// due is when the bytes read so far have crossed the wire; lastRead is
-	// when the previous read returned, the earliest moment bytes found
-	// waiting in the next read can have been written.
-	var due, lastRead time.Time
+	// when the previous read returned (at first, now), the earliest moment
+	// bytes found waiting in the next read can have been written.
+	var due time.Time
+	lastRead := time.Now()
 	for {
 		before := time.Now()
 		n, err := master.Read(buf)
