@@ -43,9 +43,11 @@ func startPrintE2E(t testing.TB, o e2eOptions, render bool) *printE2E {
 	t.Helper()
 	p := &printE2E{}
 	o.makePrinter = func(t testing.TB, dir string, log *slog.Logger, kit agent.ProofKit) agent.Printer {
-		sopt := printersim.Options{Dir: filepath.Join(dir, "receipts"), Logger: log}
+		sopt := printersim.Options{Dir: filepath.Join(dir, "receipts"), Baud: 4_000_000, Logger: log}
 		if render {
 			sopt.Render = renderPNG
+		} else {
+			sopt.NoPNG = true
 		}
 		sim, err := printersim.Start(sopt)
 		require.NoError(t, err)

@@ -16,7 +16,7 @@ import (
 // answer to the completion marker, status handshake included. It reports the
 // measured time next to the wire's theoretical bytes × 10 / baud.
 func BenchmarkTimeToPaper(b *testing.B) {
-	for _, baud := range []int{9600, 115200} {
+	for _, baud := range []int{9600, 115200, 4_000_000} {
 		for _, profile := range printer.ProfileNames() {
 			path := filepath.Join("..", "testdata", "receipts", "mof-example."+profile+".bin")
 			job, err := os.ReadFile(path)

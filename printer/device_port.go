@@ -31,11 +31,15 @@ type modemLines interface {
 // after receiptio):
 //
 //  1. finish any abandoned job (NULs to complete a half-sent command, ESC @);
-//  2. DLE EOT 1, 2, 4 (and 3 on error): refuse to start on cover open, paper
-//     out, error or offline;
+//  2. DLE EOT 1: refuse to start when the printer is offline, which cover
+//     open, paper out and errors all make it; only then DLE EOT 2, 4 (and 3
+//     on error) to name the cause;
 //  3. on a new connection, a GS r proves the printer is between commands;
 //  4. GS a to enable automatic status back, so paper out during the job is
-//     reported at once (skipped when the printer never answers it);
+//     reported at once (skipped when the printer never answers it). The
+//     first time on a connection, and after a reset or a failed job, the
+//     device waits for the printer's ASB block; otherwise the GS a goes in
+//     front of the job, unanswered, costing no round trip;
 //  5. the job in small chunks paced to the baud rate, pausing on XOFF;
 //  6. wait for the reply to the GS r 1 appended to the job, polling status.
 type port struct {
@@ -84,6 +88,12 @@ type portConn struct {
 	// synced: the printer answered a GS r on this connection, so its parser
 	// stands between commands. Guarded by the port's lock.
 	synced bool
+	// asbArmed: the printer answered GS a on this connection since the last
+	// reset or failed job, so it is known to send ASB. Later jobs re-arm it
+	// without waiting (a GS a in front of the job: a printer switched off
+	// and on between two jobs comes back with ASB off). Guarded by the
+	// port's lock.
+	asbArmed bool
 
 	mu         sync.Mutex
 	paused     bool          // XOFF seen, no XON since
@@ -341,9 +351,23 @@ func (p *port) chunkSize() int {
 }
 
 // send writes b in paced chunks. It returns how many bytes were written.
+//
+// b goes out only when the printer's buffer is empty (the reply to the last
+// GS r proved it processed everything before). When b fits that buffer no
+// pause of the printer can overrun it, so the writer may run one chunk
+// ahead of the byte clock, which hides the timer's oversleep (up to a
+// millisecond) behind the wire time of the chunk in flight. Pacing itself
+// stays: tcdrain on a pseudo-terminal or a USB adapter returns before the
+// bytes have crossed the wire, and without the clock the whole job would sit
+// in the kernel at once, Sent would no longer tell how far a job cut short
+// got, and the completion timeout would start while the wire is still busy.
 func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 	chunk := p.chunkSize()
 	byteTime := time.Duration(p.cfg.bitsPerByte() * float64(time.Second) / float64(p.cfg.Baud))
+	var lead time.Duration
+	if len(b) <= p.cfg.BufferSize {
+		lead = time.Duration(chunk) * byteTime
+	}
 	var due time.Time // when the bytes written so far have left the wire
 	sent := 0
 	for sent < len(b) {
@@ -380,7 +404,7 @@ func (p *port) send(ctx context.Context, c *portConn, b []byte) (int, error) {
 				due = now
 			}
 			due = due.Add(time.Duration(n) * byteTime)
-			if err := p.sleepUntil(ctx, c, due); err != nil {
+			if err := p.sleepUntil(ctx, c, due.Add(-lead)); err != nil {
 				return sent, err
 			}
 		}
@@ -396,8 +420,12 @@ const paceSlack = 20 * time.Millisecond
 // query asks DLE EOT n for each n and folds the replies into one Status. It
 // asks for the error cause too when the offline cause says "error".
 func (p *port) query(ctx context.Context, c *portConn, ns ...byte) (Status, error) {
-	var st Status
-	askedError := false
+	return p.queryOnto(ctx, c, Status{}, ns...)
+}
+
+// queryOnto is query folding the replies into what st already holds.
+func (p *port) queryOnto(ctx context.Context, c *portConn, st Status, ns ...byte) (Status, error) {
+	askedError := st.Known&KnownError != 0
 	for i := 0; i < len(ns); i++ {
 		n := ns[i]
 		askedError = askedError || n == StatusError
@@ -431,6 +459,19 @@ func (p *port) fullStatus(ctx context.Context, c *portConn) (Status, error) {
 	return p.query(ctx, c, StatusPrinter, StatusOffline, StatusPaper)
 }
 
+// readyStatus is the check before a job: DLE EOT 1 alone while the printer
+// says it is online (cover open, paper end and errors all take it offline,
+// escpos.md §9-§10), the offline, paper and error causes only when it is
+// not, so the refusal names the cause. Paper near end, which does not stop
+// a job, comes with the job's completion reply.
+func (p *port) readyStatus(ctx context.Context, c *portConn) (Status, error) {
+	st, err := p.query(ctx, c, StatusPrinter)
+	if err != nil || (!st.Offline && !st.WaitingRecovery) {
+		return st, err
+	}
+	return p.queryOnto(ctx, c, st, StatusOffline, StatusPaper)
+}
+
 // recover leaves the printer at a command boundary with a clean state after
 // an abandoned job: NULs complete a half-sent command (an image waiting for
 // data swallows them), ESC @ resets modes. The NULs wait for XON like any
@@ -461,6 +502,8 @@ func (p *port) recover(ctx context.Context, c *portConn) error {
 		return fmt.Errorf("printer reset: %w", err)
 	}
 	c.synced = true
+	// ESC @ went out: ask for ASB again and wait for it.
+	c.asbArmed = false
 	p.recoverPending = false
 	p.recoverNULs = 0
 	return nil
@@ -525,6 +568,13 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		out.Reason, out.Err = ReasonDeviceGone, err
 		return finish()
 	}
+	defer func() {
+		if !out.Printed {
+			// Whatever went wrong (silence, a fault, a reset by the user)
+			// may have switched ASB off: the next job waits for it again.
+			c.asbArmed = false
+		}
+	}()
 	if err := p.recover(ctx, c); err != nil {
 		out.Reason, out.Err = reasonOf(err), err
 		if out.Reason != ReasonDeviceGone && out.Reason != ReasonCanceled {
@@ -540,7 +590,7 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		}
 		return finish()
 	}
-	st, err := p.fullStatus(ctx, c)
+	st, err := p.readyStatus(ctx, c)
 	out.Status = st
 	if err != nil {
 		out.Reason, out.Err = reasonOf(err), err
@@ -554,6 +604,7 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		out.Reason, out.Err = reasonOf(err), err
 		return finish()
 	}
+	rearm := c.asbArmed
 	if err := p.enableASB(ctx, c); err != nil {
 		var fault *faultError
 		if errors.As(err, &fault) {
@@ -562,11 +613,19 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		out.Reason, out.Err = reasonOf(err), err
 		return finish()
 	}
+	prefix := 0
+	if rearm {
+		// The printer answered GS a before on this link; it is asked again
+		// in front of the job, in sequence, and its ASB block is news
+		// during the job like any other.
+		wire = append(append(make([]byte, 0, len(asbCommand)+len(wire)), asbCommand...), wire...)
+		prefix = len(asbCommand)
+	}
 
 	drainChan(c.markers)
 	drainChan(c.asb)
-	out.Sent, err = p.send(ctx, c, wire)
-	out.Sent = min(out.Sent, len(job))
+	wireSent, err := p.send(ctx, c, wire)
+	out.Sent = min(max(wireSent-prefix, 0), len(job))
 	if err != nil {
 		// Bytes went out: only the printer's word could prove they did not
 		// print, and it gives none.
@@ -576,7 +635,7 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		if errors.As(err, &fault) {
 			out.Status = fault.status
 		}
-		p.abandonAndLearn(ctx, c, wire, &out)
+		p.abandonAndLearn(ctx, c, wire, wireSent, &out)
 		return finish()
 	}
 	out.MayHaveReachedPaper = true
@@ -587,7 +646,7 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 		if errors.As(err, &fault) {
 			out.Status = fault.status
 		}
-		p.abandonAndLearn(ctx, c, wire, &out)
+		p.abandonAndLearn(ctx, c, wire, wireSent, &out)
 		return finish()
 	}
 	out.Printed, out.Confirmed = true, true
@@ -600,10 +659,10 @@ func (p *port) Print(ctx context.Context, job []byte) Outcome {
 // first brings it back to a clean state, and, when the reason is vague, asks
 // the printer for a better one. The reset is not attempted here: the printer
 // is paused, silent or gone, and the cashier is waiting for the outcome.
-func (p *port) abandonAndLearn(ctx context.Context, c *portConn, wire []byte, out *Outcome) {
+func (p *port) abandonAndLearn(ctx context.Context, c *portConn, wire []byte, wireSent int, out *Outcome) {
 	// A printer that reported a fault was alive and took every byte.
 	var fault *faultError
-	p.abandon(wire, out.Sent, !errors.As(out.Err, &fault))
+	p.abandon(wire, wireSent, !errors.As(out.Err, &fault))
 	if out.Reason != ReasonNotConfirmed && out.Reason != ReasonStalled {
 		return
 	}
@@ -655,11 +714,11 @@ func (p *port) sync(ctx context.Context, c *portConn) error {
 // processing data. A printer that never answers is remembered and not asked
 // again.
 func (p *port) enableASB(ctx context.Context, c *portConn) error {
-	if p.cfg.NoASB || p.asbUnsupported {
+	if p.cfg.NoASB || p.asbUnsupported || c.asbArmed {
 		return nil
 	}
 	drainChan(c.asb)
-	if _, err := c.write([]byte{gs, 'a', 0x0E}); err != nil {
+	if _, err := c.write(asbCommand); err != nil {
 		return err
 	}
 	timer := time.NewTimer(p.cfg.StatusTimeout)
@@ -669,6 +728,7 @@ func (p *port) enableASB(ctx context.Context, c *portConn) error {
 		if r := st.blockingReason(); r != "" {
 			return &faultError{r, st}
 		}
+		c.asbArmed = true
 		return nil
 	case <-timer.C:
 		p.log.Info("printer does not send automatic status back (GS a); relying on XOFF and status polls")
@@ -680,6 +740,9 @@ func (p *port) enableASB(ctx context.Context, c *portConn) error {
 		return ctx.Err()
 	}
 }
+
+// asbCommand enables ASB for online/offline, errors and paper sensors.
+var asbCommand = []byte{gs, 'a', 0x0E}
 
 // takeMarkers takes the marker replies already read, without waiting.
 func takeMarkers(c *portConn, markers int, reply *byte) int {
@@ -780,7 +843,12 @@ func (p *port) Status(ctx context.Context) (Status, error) {
 		}
 		p.log.Warn("printer reset after an abandoned job did not complete", "err", err)
 	}
-	return p.fullStatus(ctx, c)
+	st, err := p.fullStatus(ctx, c)
+	if err != nil {
+		// Quiet or gone: it may come back reset, with ASB off.
+		c.asbArmed = false
+	}
+	return st, err
 }
 
 // Close closes the link. A job in progress finishes first.

@@ -3,6 +3,7 @@ package printer_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -436,4 +437,74 @@ func TestPrinterLeftInsideACommandByAnotherProcess(t *testing.T) {
 	require.Len(t, jobs, 2)
 	require.False(t, jobs[0].Complete, "the dead process's image, completed with NULs")
 	requireBytes(t, withMarker(job), jobs[1].Data, "the job is not swallowed by the image")
+}
+
+func TestReadyPrinterCostsOneStatusRequestPerJob(t *testing.T) {
+	// A printer that says it is online is asked nothing more before a job:
+	// cover open, paper out and errors all take it offline. ASB is waited
+	// for once on the link and then re-armed in front of each job.
+	sim := startSim(t, printersim.Options{Baud: 115200})
+	dev := newDevice(t, fastConfig(sim.Path()))
+	for i := range 3 {
+		job := textJob("job")
+		out := dev.Print(testCtx(t), job)
+		require.True(t, out.Printed, out.String())
+		require.Equal(t, len(job), out.Sent, "the GS a in front is not the job's")
+		st := sim.Stats()
+		require.Equal(t, i+1, st.StatusRequests, "DLE EOT requests after job %d", i+1)
+		require.Equal(t, i+1, st.ASBEnables, "GS a after job %d", i+1)
+		require.Equal(t, i+2, st.Markers, "the first GS r proves sync on the new link, then one per job")
+	}
+	for i, j := range sim.Jobs() {
+		requireBytes(t, withMarker(textJob("job")), j.Data, fmt.Sprintf("job %d", i+1))
+	}
+}
+
+func TestOfflinePrinterIsAskedWhy(t *testing.T) {
+	// DLE EOT 1 says only "offline": the causes are asked for before the
+	// refusal, and again on the next job once the printer is back.
+	sim := startSim(t, printersim.Options{})
+	dev := newDevice(t, fastConfig(sim.Path()))
+	require.True(t, dev.Print(testCtx(t), textJob("one")).Printed)
+	asked := sim.Stats().StatusRequests
+
+	sim.SetCoverOpen(true)
+	out := dev.Print(testCtx(t), textJob("two"))
+	require.False(t, out.Printed)
+	require.Equal(t, printer.ReasonCoverOpen, out.Reason, out.String())
+	require.True(t, out.Status.CoverOpen)
+	require.Equal(t, asked+3, sim.Stats().StatusRequests, "DLE EOT 1, then 2 and 4 for the cause")
+	enables := sim.Stats().ASBEnables
+
+	sim.SetCoverOpen(false)
+	out = dev.Print(testCtx(t), textJob("three"))
+	require.True(t, out.Printed, out.String())
+	require.Equal(t, asked+4, sim.Stats().StatusRequests, "online again: DLE EOT 1 alone")
+	require.Equal(t, enables+1, sim.Stats().ASBEnables, "ASB asked for again after the refusal")
+}
+
+func TestPaperOutMidJobReportedByASBOnALaterJob(t *testing.T) {
+	// On the second job the device does not wait for GS a: the GS a in
+	// front of the job must still arm ASB, even in a printer that was
+	// switched off and on, so paper out mid-job is news at once rather than
+	// after a poll or a stall.
+	sim := startSim(t, printersim.Options{Baud: 115200})
+	cfg := fastConfig(sim.Path())
+	cfg.PollInterval = time.Minute
+	cfg.StallTimeout = time.Minute
+	cfg.CompletionTimeout = time.Minute
+	dev := newDevice(t, cfg)
+	require.True(t, dev.Print(testCtx(t), textJob("one")).Printed)
+	// Switched off and on between the jobs, unseen by the device: ASB is off
+	// in the printer.
+	sim.PowerCycle()
+
+	job := rasterJob(90, []byte{0xAA, 0x55})
+	sim.PaperOutAfterBytes(1000)
+	out := dev.Print(testCtx(t), job)
+	require.False(t, out.Printed)
+	require.Equal(t, printer.ReasonPaperOut, out.Reason, out.String())
+	require.NotZero(t, out.Status.Known&printer.KnownASB, "the news came by ASB: %+v", out.Status)
+	require.True(t, out.MayHaveReachedPaper)
+	require.Less(t, out.Sent, len(job))
 }

@@ -67,7 +67,12 @@ func TestPrinterSimEndToEnd(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.True(t, strings.HasPrefix(stdout, "printed;"), stdout)
 
-	// The rendered proof is on "paper": its PNG, drawn by the emulator.
+	// The rendered proof is on "paper": its PNG, drawn by the emulator just
+	// after the simulator answered the job's GS r.
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(dir, "0001.png"))
+		return err == nil
+	}, 5*time.Second, 5*time.Millisecond)
 	f, err := os.Open(filepath.Join(dir, "0001.png"))
 	require.NoError(t, err)
 	img, err := png.Decode(f)

@@ -14,7 +14,9 @@
 // a finite receive buffer, dropping what does not fit (an overrun, as a real printer
 // does). The engine prints from the buffer at the print speed with a
 // command-aware scanner, so bytes inside raster data are data; a job ends at
-// its GS r, which is answered when the engine reaches it.
+// its GS r, which is answered when the engine reaches it. A third goroutine
+// draws the PNGs after the reply, as a real printer's answer does not wait
+// for anyone to look at the paper.
 package printersim
 
 import (
@@ -88,6 +90,8 @@ type Stats struct {
 	Overruns       int // bytes dropped because the buffer was full
 	XOFFs          int // XOFF bytes sent
 	StatusRequests int // DLE EOT requests answered
+	ASBEnables     int // GS a commands that switched ASB on
+	Markers        int // GS r requests answered
 	MaxBuffered    int // the fullest the buffer got
 }
 
@@ -101,16 +105,19 @@ type Sim struct {
 	slave  *os.File
 	path   string
 
-	mu      sync.Mutex
-	wake    *sync.Cond // the engine waits on it
-	changed chan struct{}
-	closed  bool
+	mu   sync.Mutex
+	wake *sync.Cond // the engine waits on it
+	// renderCond wakes the renderer, and Jobs when a render is done.
+	renderCond *sync.Cond
+	changed    chan struct{}
+	closed     bool
 
 	// Printer state, guarded by mu.
 	paperOut, nearEnd, coverOpen, silent bool
 	paperOutAfterJobs                    int
 	paperOutAfterBytes                   int // -1: not armed
 	asbOn                                bool
+	powerCycled                          bool // the engine forgets its job
 	xoffSent                             bool
 	buf                                  []byte // receive buffer (FIFO)
 	printSpeed                           int
@@ -121,6 +128,12 @@ type Sim struct {
 	curStart int // offset of the job's first real command, -1 before it
 	jobs     []Job
 	next     int
+	// completeJobs counts complete jobs, drawn or not (paper-out-after-N).
+	completeJobs int
+	// renderQ holds finished jobs waiting for their PNG; pendingRenders
+	// counts them and the one being drawn.
+	renderQ        []Job
+	pendingRenders int
 
 	wg     sync.WaitGroup
 	recvWG sync.WaitGroup
@@ -176,6 +189,7 @@ func Start(opt Options) (*Sim, error) {
 		next:               1,
 	}
 	s.wake = sync.NewCond(&s.mu)
+	s.renderCond = sync.NewCond(&s.mu)
 	if opt.Dir != "" {
 		if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("printer-sim dir: %w", err)
@@ -189,8 +203,9 @@ func Start(opt Options) (*Sim, error) {
 	if err := s.plug(); err != nil {
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.engine()
+	go s.renderer()
 	return s, nil
 }
 
@@ -285,6 +300,7 @@ func (s *Sim) Close() error {
 	}
 	s.closed = true
 	s.wake.Broadcast()
+	s.renderCond.Broadcast()
 	s.mu.Unlock()
 	s.unplug()
 	s.wg.Wait()
@@ -449,6 +465,21 @@ func (s *Sim) SetSilent(silent bool) {
 	}
 }
 
+// PowerCycle switches the printer off and on: what it held in its buffer
+// and a job it was printing are lost, and it comes back with its power-on
+// settings (ASB off), its paper, cover and sensors as they were.
+func (s *Sim) PowerCycle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = nil
+	s.asbOn = false
+	s.xoffSent = false
+	s.powerCycled = true
+	s.log.Info("printer-sim switched off and on")
+	s.flowLocked()
+	s.wake.Broadcast()
+}
+
 // PaperOutAfterJobs runs out of paper once n more jobs have printed (0
 // disarms).
 func (s *Sim) PaperOutAfterJobs(n int) {
@@ -477,20 +508,15 @@ func (s *Sim) SetPrintSpeed(bytesPerSecond int) {
 	s.wake.Broadcast()
 }
 
-func (s *Sim) jobCountLocked() int {
-	n := 0
-	for _, j := range s.jobs {
-		if j.Complete {
-			n++
-		}
-	}
-	return n
-}
+func (s *Sim) jobCountLocked() int { return s.completeJobs }
 
-// Jobs returns the jobs printed so far, in order.
+// Jobs returns the jobs printed so far, in order, once their PNGs are drawn.
 func (s *Sim) Jobs() []Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.pendingRenders > 0 {
+		s.renderCond.Wait()
+	}
 	return append([]Job(nil), s.jobs...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/posagent/posagent/printer"
@@ -27,23 +28,59 @@ func (s *Sim) receive(master *os.File) {
 		chunk = max(1, s.opt.Baud/10/200) // 5 ms of wire
 	}
 	buf := make([]byte, chunk)
+	// due is when the bytes read so far have crossed the wire; lastRead is
+	// when the previous read returned (at first, now), the earliest moment
+	// bytes found waiting in the next read can have been written.
 	var due time.Time
+	lastRead := time.Now()
 	for {
+		before := time.Now()
 		n, err := master.Read(buf)
+		after := time.Now()
+		if n > 0 && byteTime > 0 {
+			// The bytes arrive when their last bit has crossed the wire, so a
+			// GS r is answered no earlier than a real printer could. Their
+			// first bit left no earlier than the line was free, and no earlier
+			// than they were written: when the read waited for them, just
+			// before it returned; when they were waiting (the receiver
+			// overslept, or the host wrote during the sleep), as early as the
+			// previous read. An idle line banks no time.
+			written := lastRead
+			if after.Sub(before) > blockedRead {
+				written = after
+			}
+			if due.Before(written) {
+				due = written
+			}
+			due = due.Add(time.Duration(n) * byteTime)
+			waitUntil(due)
+		}
+		lastRead = after
 		if n > 0 {
 			s.take(buf[:n], &r)
 		}
 		if err != nil {
 			return
 		}
-		if byteTime > 0 {
-			// Catch up short oversleeps; after the line idled, start afresh.
-			if now := time.Now(); now.Sub(due) > 20*time.Millisecond {
-				due = now
-			}
-			due = due.Add(time.Duration(n) * byteTime)
-			time.Sleep(time.Until(due))
-		}
+	}
+}
+
+// blockedRead is how long a read must take to count as having waited for
+// its bytes rather than finding them queued.
+const blockedRead = 20 * time.Microsecond
+
+// minSleep is the shortest wait left to a timer, which wakes up to a
+// millisecond late (the runtime's poller counts in milliseconds); shorter
+// waits yield the processor until the moment has passed.
+const minSleep = time.Millisecond
+
+// waitUntil returns at t, not before, and not much after.
+func waitUntil(t time.Time) {
+	if d := time.Until(t); d > minSleep {
+		time.Sleep(d - minSleep)
+	}
+	for time.Now().Before(t) {
+		runtime.Gosched()
 	}
 }
 
@@ -139,6 +176,11 @@ func (s *Sim) engine() {
 			s.mu.Unlock()
 			return
 		}
+		if s.powerCycled {
+			s.powerCycled = false
+			sc.Reset()
+			s.cur, s.curStart = s.cur[:0], -1
+		}
 		k := len(s.buf)
 		speed := s.printSpeed
 		if speed > 0 {
@@ -190,6 +232,7 @@ func (s *Sim) execute(cmd printer.Command) {
 		if n := cmd.Head[2]; (n == 1 || n == '1') && s.nearEnd {
 			reply |= 0x03
 		}
+		s.stats.Markers++
 		s.send(reply)
 		s.afterJobLocked()
 		s.mu.Unlock()
@@ -198,6 +241,7 @@ func (s *Sim) execute(cmd printer.Command) {
 		s.mu.Lock()
 		s.asbOn = cmd.Head[2] != 0
 		if s.asbOn {
+			s.stats.ASBEnables++
 			b := s.statusLocked().ASBBytes()
 			s.send(b[:]...)
 		}
@@ -253,19 +297,40 @@ func (s *Sim) afterJobLocked() {
 	}
 }
 
-// finishJob records a printed job and saves it; the GS r reply goes out only
-// after this, so a host that saw the reply finds the files in place.
+// finishJob records a printed job. Its .bin is written before the GS r reply
+// goes out, so a host that saw the reply finds it in place; the PNG is drawn
+// by the renderer afterwards, off the engine, so the reply is not held up by
+// the drawing (a real printer answers when the paper has moved, not later).
+// Jobs and WaitJobs return a job once its PNG is drawn.
 func (s *Sim) finishJob(data []byte, complete bool) {
 	s.mu.Lock()
 	job := Job{Index: s.next, Data: bytes.Clone(data), Complete: complete, PrintedAt: time.Now()}
 	s.next++
-	s.mu.Unlock()
-	if s.opt.Dir != "" {
-		if err := s.save(&job); err != nil {
-			s.log.Error("printer-sim could not save a job", "job", job.Index, "err", err)
-		}
+	if complete {
+		s.completeJobs++
 	}
-	s.log.Info("printer-sim printed a job", "job", job.Index, "bytes", len(job.Data), "complete", complete, "bin", job.BinPath, "png", job.PNGPath)
+	s.mu.Unlock()
+	if s.opt.Dir == "" {
+		s.record(job)
+		return
+	}
+	if err := s.saveBin(&job); err != nil {
+		s.log.Error("printer-sim could not save a job", "job", job.Index, "err", err)
+	}
+	if s.opt.Render == nil {
+		s.record(job)
+		return
+	}
+	s.mu.Lock()
+	s.renderQ = append(s.renderQ, job)
+	s.pendingRenders++
+	s.renderCond.Broadcast()
+	s.mu.Unlock()
+}
+
+// record makes a finished job visible to Jobs and WaitJobs.
+func (s *Sim) record(job Job) {
+	s.log.Info("printer-sim printed a job", "job", job.Index, "bytes", len(job.Data), "complete", job.Complete, "bin", job.BinPath, "png", job.PNGPath)
 	s.mu.Lock()
 	s.jobs = append(s.jobs, job)
 	close(s.changed)
@@ -273,22 +338,48 @@ func (s *Sim) finishJob(data []byte, complete bool) {
 	s.mu.Unlock()
 }
 
-func (s *Sim) save(job *Job) error {
-	name := fmt.Sprintf("%04d", job.Index)
-	bin := filepath.Join(s.opt.Dir, name+".bin")
+// renderer draws the PNGs of finished jobs in order. On Close it finishes
+// the jobs already queued.
+func (s *Sim) renderer() {
+	defer s.wg.Done()
+	s.mu.Lock()
+	for {
+		for !s.closed && len(s.renderQ) == 0 {
+			s.renderCond.Wait()
+		}
+		if len(s.renderQ) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		job := s.renderQ[0]
+		s.renderQ = s.renderQ[1:]
+		s.mu.Unlock()
+		if err := s.savePNG(&job); err != nil {
+			s.log.Error("printer-sim could not draw a job", "job", job.Index, "err", err)
+		}
+		s.record(job)
+		s.mu.Lock()
+		s.pendingRenders--
+		s.renderCond.Broadcast()
+	}
+}
+
+func (s *Sim) saveBin(job *Job) error {
+	bin := filepath.Join(s.opt.Dir, fmt.Sprintf("%04d.bin", job.Index))
 	if err := writeFileAtomic(bin, job.Data); err != nil {
 		return err
 	}
 	job.BinPath = bin
-	if s.opt.Render == nil {
-		return nil
-	}
+	return nil
+}
+
+func (s *Sim) savePNG(job *Job) error {
 	var png bytes.Buffer
 	if err := s.opt.Render(job.Data, &png); err != nil {
 		job.RenderErr = err
 		return fmt.Errorf("render job %d: %w", job.Index, err)
 	}
-	pngPath := filepath.Join(s.opt.Dir, name+".png")
+	pngPath := filepath.Join(s.opt.Dir, fmt.Sprintf("%04d.png", job.Index))
 	if err := writeFileAtomic(pngPath, png.Bytes()); err != nil {
 		return err
 	}

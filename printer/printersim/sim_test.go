@@ -1,8 +1,10 @@
 package printersim_test
 
 import (
+	"bytes"
 	"context"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -132,4 +134,41 @@ func TestOptionsAreChecked(t *testing.T) {
 		_, err := printersim.Start(opt)
 		require.Error(t, err, "%+v", opt)
 	}
+}
+
+func TestAnswersBeforeDrawing(t *testing.T) {
+	// The GS r reply goes out when the job is printed, not when its PNG is
+	// drawn; Jobs waits for the drawing.
+	dir := t.TempDir()
+	release := make(chan struct{})
+	sim := start(t, printersim.Options{Dir: dir, Render: func(job []byte, w io.Writer) error {
+		<-release
+		_, err := w.Write([]byte("png"))
+		return err
+	}})
+	p := openRaw(t, sim)
+	_, err := p.Write([]byte("\x1b@X\n\x1dr1"))
+	require.NoError(t, err)
+	require.Equal(t, byte(0), readByte(t, p), "answered while the PNG is still being drawn")
+	require.FileExists(t, filepath.Join(dir, "0001.bin"), "the .bin is in place when the reply comes")
+	require.NoFileExists(t, filepath.Join(dir, "0001.png"))
+	close(release)
+	jobs := sim.Jobs()
+	require.Len(t, jobs, 1)
+	require.Equal(t, filepath.Join(dir, "0001.png"), jobs[0].PNGPath)
+	require.FileExists(t, jobs[0].PNGPath)
+}
+
+func TestAnswersAfterTheWireTime(t *testing.T) {
+	// At 115200 baud 2,304 bytes take 200 ms on the wire: the completion
+	// reply cannot come sooner, however fast the host wrote them.
+	sim := start(t, printersim.Options{Baud: 115200, NoPNG: true})
+	p := openRaw(t, sim)
+	job := append([]byte("\x1b@"), bytes.Repeat([]byte("X"), 2304-5)...)
+	job = append(job, 0x1D, 'r', '1')
+	start := time.Now()
+	_, err := p.Write(job)
+	require.NoError(t, err)
+	require.Equal(t, byte(0), readByte(t, p))
+	require.GreaterOrEqual(t, time.Since(start), 199*time.Millisecond+900*time.Microsecond)
 }
