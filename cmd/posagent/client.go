@@ -149,6 +149,29 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte) (j
 }
 
 // printJSON writes the answer indented.
+// call sends one request to the running agent. With --json it prints the
+// answer as it came and reports printed; otherwise it decodes the answer into
+// out (when out is not nil) for the command to print readably.
+func (cf clientFlags) call(ctx context.Context, std stdio, method, path string, body []byte, out any) (printed bool, err error) {
+	c, err := cf.client()
+	if err != nil {
+		return false, err
+	}
+	raw, err := c.do(ctx, method, path, body)
+	if err != nil {
+		return false, err
+	}
+	if cf.json {
+		return true, printJSON(std.out, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return false, fmt.Errorf("read the agent's answer: %w", err)
+		}
+	}
+	return false, nil
+}
+
 func printJSON(w io.Writer, raw json.RawMessage) error {
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {

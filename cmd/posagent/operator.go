@@ -26,20 +26,9 @@ func runStatus(ctx context.Context, std stdio, args []string) error {
 	if len(rest) != 0 {
 		return usagef("status takes no arguments")
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(ctx, "GET", "/v1/status", nil)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var s agent.Status
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("read status: %w", err)
+	if printed, err := cf.call(ctx, std, "GET", "/v1/status", nil, &s); printed || err != nil {
+		return err
 	}
 	writeStatus(std.out, s)
 	if s.Level == agent.LevelCritical {
@@ -120,20 +109,9 @@ func runSell(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(ctx, "POST", "/v1/sales", body)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var a agent.SaleAnswer
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if printed, err := cf.call(ctx, std, "POST", "/v1/sales", body, &a); printed || err != nil {
+		return err
 	}
 	again := ""
 	if a.Replayed {
@@ -203,17 +181,9 @@ func runVoid(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
 	body, _ := json.Marshal(map[string]string{"reason": *reason})
-	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/void", body)
-	if err != nil {
+	if printed, err := cf.call(ctx, std, "POST", "/v1/invoices/"+string(n)+"/void", body, nil); printed || err != nil {
 		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
 	}
 	fmt.Fprintf(std.out, "invoice %s voided (%s); the void is uploaded after the invoice\n", n.Printed(), *reason)
 	return nil
@@ -247,20 +217,9 @@ func runAllow(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/allowances", body)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var al posagent.Allowance
-	if err := json.Unmarshal(raw, &al); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if printed, err := cf.call(ctx, std, "POST", "/v1/invoices/"+string(n)+"/allowances", body, &al); printed || err != nil {
+		return err
 	}
 	fmt.Fprintf(std.out, "allowance %s on invoice %s: NT$%d (tax %d)\n", al.Number, n.Printed(), al.Total, al.TaxAmount)
 	return nil
@@ -279,21 +238,11 @@ func runAllowVoid(ctx context.Context, std stdio, cf clientFlags, rest []string,
 		return err
 	}
 	allowance := rest[1]
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
 	body, _ := json.Marshal(map[string]string{"reason": reason})
-	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/allowances/"+url.PathEscape(allowance)+"/void", body)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var al agent.AllowanceView
-	if err := json.Unmarshal(raw, &al); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	path := "/v1/invoices/" + string(n) + "/allowances/" + url.PathEscape(allowance) + "/void"
+	if printed, err := cf.call(ctx, std, "POST", path, body, &al); printed || err != nil {
+		return err
 	}
 	fmt.Fprintf(std.out, "allowance %s on invoice %s voided (%s); the void is uploaded after the allowance\n", al.Number, n.Printed(), reason)
 	if al.Upload.State != agent.StateDone {
@@ -318,20 +267,9 @@ func runReprint(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(ctx, "POST", "/v1/invoices/"+string(n)+"/reprint", nil)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var p agent.PrintReport
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if printed, err := cf.call(ctx, std, "POST", "/v1/invoices/"+string(n)+"/reprint", nil, &p); printed || err != nil {
+		return err
 	}
 	writePrint(std.out, p)
 	if !p.Printed {
@@ -368,16 +306,8 @@ func runJobs(ctx context.Context, std stdio, args []string) error {
 			}
 			body, _ = json.Marshal(map[string]string{"note": *note})
 		}
-		c, err := cf.client()
-		if err != nil {
+		if printed, err := cf.call(ctx, std, "POST", fmt.Sprintf("/v1/jobs/%d/%s", id, rest[0]), body, nil); printed || err != nil {
 			return err
-		}
-		raw, err := c.do(ctx, "POST", fmt.Sprintf("/v1/jobs/%d/%s", id, rest[0]), body)
-		if err != nil {
-			return err
-		}
-		if cf.json {
-			return printJSON(std.out, raw)
 		}
 		if rest[0] == "resolve" {
 			fmt.Fprintf(std.out, "job %d resolved by hand: it will not be sent; the invoice's later jobs go on\n", id)
@@ -385,10 +315,6 @@ func runJobs(ctx context.Context, std stdio, args []string) error {
 		}
 		fmt.Fprintf(std.out, "job %d revived: it is retried now\n", id)
 		return nil
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
 	}
 	s := *state
 	switch {
@@ -399,18 +325,11 @@ func runJobs(ctx context.Context, std stdio, args []string) error {
 	case s == "":
 		s = "pending"
 	}
-	raw, err := c.do(ctx, "GET", "/v1/jobs?state="+url.QueryEscape(s), nil)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var out struct {
 		Jobs []agent.Job `json:"jobs"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if printed, err := cf.call(ctx, std, "GET", "/v1/jobs?state="+url.QueryEscape(s), nil, &out); printed || err != nil {
+		return err
 	}
 	if len(out.Jobs) == 0 {
 		fmt.Fprintf(std.out, "no %s jobs\n", s)
@@ -446,10 +365,6 @@ func runBooklets(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
 	if len(rest) > 0 {
 		if rest[0] != "add" || len(rest) != 2 {
 			return usagef("booklets takes no arguments but `add RANGE --period P`")
@@ -458,28 +373,17 @@ func runBooklets(ctx context.Context, std stdio, args []string) error {
 			return usagef("--period is required, e.g. --period 11410")
 		}
 		body, _ := json.Marshal(map[string]string{"range": rest[1], "period": *period, "source": *source})
-		raw, err := c.do(ctx, "POST", "/v1/booklets", body)
-		if err != nil {
+		if printed, err := cf.call(ctx, std, "POST", "/v1/booklets", body, nil); printed || err != nil {
 			return err
-		}
-		if cf.json {
-			return printJSON(std.out, raw)
 		}
 		fmt.Fprintf(std.out, "booklet %s added for period %s\n", rest[1], *period)
 		return nil
 	}
-	raw, err := c.do(ctx, "GET", "/v1/booklets", nil)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
-	}
 	var out struct {
 		Booklets []agent.BookletInfo `json:"booklets"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if printed, err := cf.call(ctx, std, "GET", "/v1/booklets", nil, &out); printed || err != nil {
+		return err
 	}
 	if len(out.Booklets) == 0 {
 		fmt.Fprintln(std.out, "no booklets: add one with `posagent booklets add RANGE --period P`")
@@ -507,16 +411,8 @@ func runDemo(ctx context.Context, std stdio, args []string) error {
 	if len(rest) != 2 || rest[0] != "provider" || (rest[1] != "down" && rest[1] != "up") {
 		return usagef("usage: posagent demo provider down|up")
 	}
-	c, err := cf.client()
-	if err != nil {
+	if printed, err := cf.call(ctx, std, "POST", "/v1/demo/provider/"+rest[1], nil, nil); printed || err != nil {
 		return err
-	}
-	raw, err := c.do(ctx, "POST", "/v1/demo/provider/"+rest[1], nil)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(std.out, raw)
 	}
 	if rest[1] == "down" {
 		fmt.Fprintln(std.out, "the provider stand-in is down: sales go on and queue up (watch `posagent status`)")
