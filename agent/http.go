@@ -422,18 +422,11 @@ func (a *Agent) handleVoid(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, ok := readBody(w, r, maxSmallBody)
+	reason, ok := readReason(w, r)
 	if !ok {
 		return
 	}
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := decodeStrict(body, &req); err != nil {
-		malformed(w, err)
-		return
-	}
-	v, err := a.VoidInvoice(r.Context(), n, req.Reason)
+	v, err := a.VoidInvoice(r.Context(), n, reason)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -524,18 +517,11 @@ func (a *Agent) handleVoidAllowance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, ok := readBody(w, r, maxSmallBody)
+	reason, ok := readReason(w, r)
 	if !ok {
 		return
 	}
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := decodeStrict(body, &req); err != nil {
-		malformed(w, err)
-		return
-	}
-	al, err := a.VoidAllowance(r.Context(), n, r.PathValue("allowance"), req.Reason)
+	al, err := a.VoidAllowance(r.Context(), n, r.PathValue("allowance"), reason)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -713,4 +699,21 @@ func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("demo: provider stand-in switched", "down", a.demo.ProviderDown())
 	writeJSON(w, http.StatusOK, map[string]bool{"provider_down": a.demo.ProviderDown()})
+}
+
+// readReason reads a {"reason": "…"} body, answering the error itself when the
+// body is missing or malformed.
+func readReason(w http.ResponseWriter, r *http.Request) (string, bool) {
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return "", false
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeStrict(body, &req); err != nil {
+		malformed(w, err)
+		return "", false
+	}
+	return req.Reason, true
 }
