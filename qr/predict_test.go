@@ -215,7 +215,9 @@ func FuzzPredict(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) == 0 || len(data) > qr.Capacity(qr.MaxQRVersion) {
+		// Up to version 15: the proof never goes past 11, and go-qrcode takes
+		// milliseconds per large symbol, which starves the fuzzer.
+		if len(data) == 0 || len(data) > qr.Capacity(15) {
 			return
 		}
 		p := qr.Predict(data)
