@@ -32,6 +32,7 @@ type Config struct {
 	Sync     Sync     `toml:"sync"`
 	Alarms   Alarms   `toml:"alarms"`
 	Booklets Booklets `toml:"booklets"`
+	HQ       HQ       `toml:"hq"`
 	Log      Log      `toml:"log"`
 }
 
@@ -129,6 +130,21 @@ type Booklets struct {
 	// LeaseAhead: lease the next period's booklets this long before it starts.
 	LeaseAhead Duration `toml:"lease_ahead"`
 }
+
+// HQ is the shop's MySQL head office, for a shop with several tills: when DSN
+// is set, the agent leases its booklets there instead of from the provider,
+// and still uploads to the provider.
+type HQ struct {
+	// DSN is a go-sql-driver/mysql DSN ("user:pass@tcp(host:3306)/posagent"):
+	// it holds the password, so it is a Secret.
+	DSN Secret `toml:"dsn"`
+	// Terminal is this till's name in the head office's ledger; empty is
+	// terminal.machine_id.
+	Terminal string `toml:"terminal"`
+}
+
+// Enabled reports whether a head office is configured.
+func (h HQ) Enabled() bool { return !h.DSN.IsZero() }
 
 // Log is the daemon's logging.
 type Log struct {
@@ -234,6 +250,9 @@ func Parse(data []byte) (Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
+	}
+	if cfg.HQ.Enabled() && cfg.HQ.Terminal == "" {
+		cfg.HQ.Terminal = cfg.Terminal.MachineID
 	}
 	return cfg, nil
 }
@@ -368,6 +387,9 @@ func (c *Config) Validate() error {
 	case b.LeaseAhead.Duration < 0 || b.LeaseAhead.Duration > 30*24*time.Hour:
 		return fieldErr("booklets.lease_ahead", "must be between 0 and 720h")
 	}
+	if err := c.validateHQ(); err != nil {
+		return err
+	}
 	switch {
 	case !slices.Contains(logLevels, c.Log.Level):
 		return fieldErr("log.level", "must be one of %s", strings.Join(logLevels, ", "))
@@ -398,6 +420,26 @@ func (c *Config) validateProvider() error {
 		return fieldErr("provider.ecpay.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
 	case e.Timeout.Duration <= 0:
 		return fieldErr("provider.ecpay.timeout", "must be more than 0")
+	}
+	return nil
+}
+
+func (c *Config) validateHQ() error {
+	h := c.HQ
+	if h.DSN.IsZero() {
+		if h.Terminal != "" {
+			return fieldErr("hq.dsn", "is required when hq.terminal is set: the head office's MySQL DSN")
+		}
+		return nil
+	}
+	// Only the shape is checked here, and the value is never echoed: it holds
+	// the password. hq.Open parses it fully and also refuses it by field name.
+	dsn := h.DSN.Reveal()
+	if !strings.Contains(dsn, "/") {
+		return fieldErr("hq.dsn", "must be a MySQL DSN such as user:pass@tcp(127.0.0.1:3306)/posagent")
+	}
+	if len(h.Terminal) > 64 || strings.TrimSpace(h.Terminal) != h.Terminal {
+		return fieldErr("hq.terminal", "must be 1 to 64 characters without surrounding spaces (default: terminal.machine_id)")
 	}
 	return nil
 }

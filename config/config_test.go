@@ -254,3 +254,76 @@ func TestLoadLoose(t *testing.T) {
 	_, err = config.LoadLoose(filepath.Join(t.TempDir(), "missing.toml"))
 	require.Error(t, err)
 }
+
+const hqDSN = "posagent:s3cret-hq-pass@tcp(10.0.0.5:3306)/posagent"
+
+func TestHQSection(t *testing.T) {
+	t.Run("absent: no head office", func(t *testing.T) {
+		cfg, err := config.Parse([]byte(valid))
+		require.NoError(t, err)
+		require.False(t, cfg.HQ.Enabled())
+		require.Empty(t, cfg.HQ.Terminal)
+	})
+	t.Run("dsn from the environment, terminal defaults to machine id", func(t *testing.T) {
+		t.Setenv("POSAGENT_HQ_DSN", hqDSN)
+		cfg, err := config.Parse([]byte(valid + "[hq]\ndsn = \"${POSAGENT_HQ_DSN}\"\n"))
+		require.NoError(t, err)
+		require.True(t, cfg.HQ.Enabled())
+		require.Equal(t, hqDSN, cfg.HQ.DSN.Reveal())
+		require.Equal(t, "POS01", cfg.HQ.Terminal)
+	})
+	t.Run("explicit terminal", func(t *testing.T) {
+		cfg, err := config.Parse([]byte(valid + "[hq]\ndsn = \"" + hqDSN + "\"\nterminal = \"front-till-2\"\n"))
+		require.NoError(t, err)
+		require.Equal(t, "front-till-2", cfg.HQ.Terminal)
+	})
+	cases := []struct{ name, section, field string }{
+		{"terminal without dsn", "[hq]\nterminal = \"POS01\"\n", "hq.dsn"},
+		{"not a dsn", "[hq]\ndsn = \"s3cret-hq-pass@localhost\"\n", "hq.dsn"},
+		{"unset variable", "[hq]\ndsn = \"${POSAGENT_HQ_DSN_UNSET_X}\"\n", "hq.dsn"},
+		{"long terminal", "[hq]\ndsn = \"" + hqDSN + "\"\nterminal = \"" + strings.Repeat("x", 65) + "\"\n", "hq.terminal"},
+		{"padded terminal", "[hq]\ndsn = \"" + hqDSN + "\"\nterminal = \" POS01\"\n", "hq.terminal"},
+		{"unknown key", "[hq]\ndsn = \"" + hqDSN + "\"\npassword = \"x\"\n", "hq.password"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(valid + tc.section))
+			var fe *config.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, tc.field, fe.Field)
+			require.NotContains(t, err.Error(), "s3cret-hq-pass", "the DSN's password leaked into the error")
+		})
+	}
+}
+
+// The DSN holds the head office's password: no way of printing or logging the
+// configuration may show it.
+func TestHQDSNIsRedacted(t *testing.T) {
+	cfg, err := config.Parse([]byte(valid + "[hq]\ndsn = \"" + hqDSN + "\"\n"))
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "hq", cfg.HQ, "cfg", cfg)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "hq", cfg.HQ, "dsn", cfg.HQ.DSN)
+	j, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	for _, out := range []string{
+		logs.String(), string(j), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg.HQ),
+	} {
+		require.NotContains(t, out, "s3cret-hq-pass")
+	}
+	require.Contains(t, logs.String(), "[redacted]")
+}
+
+func TestExampleHQSectionParsesWhenUncommented(t *testing.T) {
+	t.Setenv("POSAGENT_QR_KEY", testQRKey)
+	t.Setenv("ECPAY_HASH_KEY", testHashKey)
+	t.Setenv("ECPAY_HASH_IV", testHashIV)
+	t.Setenv("POSAGENT_HQ_DSN", hqDSN)
+	ex := config.Example("tok-0123456789abcdef")
+	require.Contains(t, ex, "# [hq]")
+	uncommented := strings.NewReplacer("# [hq]", "[hq]", "# dsn ", "dsn ", "# terminal ", "terminal ").Replace(ex)
+	cfg, err := config.Parse([]byte(uncommented))
+	require.NoError(t, err)
+	require.Equal(t, hqDSN, cfg.HQ.DSN.Reveal())
+	require.Equal(t, "POS01", cfg.HQ.Terminal)
+}

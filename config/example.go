@@ -113,6 +113,12 @@ low_water   = 100                     # lease more below this many numbers left
 lease       = 2                       # booklets of 50 per lease
 lease_ahead = "72h"                   # lease the next period's numbers this early
 
+# A shop with several tills shares one MySQL head office that leases each till
+# its booklets (uploads still go to the provider above). Uncomment to use it.
+# [hq]
+# dsn      = "${POSAGENT_HQ_DSN}"       # user:pass@tcp(host:3306)/posagent; holds a password
+# terminal = "POS01"                  # this till in the head office's ledger; default machine_id
+
 [log]
 level  = "info"                       # debug, info, warn, error
 format = "text"                       # text or json
