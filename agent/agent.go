@@ -29,7 +29,12 @@ type Options struct {
 	Render   Renderer
 	Coder    Coder
 	Provider posagent.Provider
-	Logger   *slog.Logger
+	// BookletSource is where the booklet keeper leases numbers. nil is the
+	// provider when it leases (posagent.BookletSource), else none: booklets
+	// are then added by hand. A shop with a head office sets it to hq.Source
+	// and keeps uploading to the provider.
+	BookletSource posagent.BookletSource
+	Logger        *slog.Logger
 	// Now is the clock; nil is time.Now. Tests inject their own.
 	Now func() time.Time
 	// Jitter returns a factor in [0.8, 1.2) for backoff delays; nil is random.
@@ -56,12 +61,16 @@ type Agent struct {
 	render   Renderer
 	coder    Coder
 	provider posagent.Provider
-	log      *slog.Logger
-	now      func() time.Time
-	jitter   func() float64
-	demo     DemoControl
-	poll     time.Duration
-	grace    time.Duration
+	source   posagent.BookletSource // nil: this terminal cannot lease
+	// sourceIsProvider: leasing shares the provider's rate-limit pause; a
+	// head office is another server and leases while the provider rests.
+	sourceIsProvider bool
+	log              *slog.Logger
+	now              func() time.Time
+	jitter           func() float64
+	demo             DemoControl
+	poll             time.Duration
+	grace            time.Duration
 
 	syncWake    chan struct{}
 	printWake   chan struct{}
@@ -93,13 +102,18 @@ func New(opt Options) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: opt.Config, store: opt.Store, printer: opt.Printer, render: opt.Render, coder: opt.Coder,
-		provider: opt.Provider, log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo,
+		provider: opt.Provider, source: opt.BookletSource, log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo,
 		poll: opt.PollInterval, grace: opt.ShutdownGrace,
 		syncWake: make(chan struct{}, 1), printWake: make(chan struct{}, 1), bookletWake: make(chan struct{}, 1),
 		metrics: newMetrics(),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.source == nil {
+		if src, ok := opt.Provider.(posagent.BookletSource); ok {
+			a.source, a.sourceIsProvider = src, true
+		}
 	}
 	if a.now == nil {
 		a.now = time.Now

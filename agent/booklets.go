@@ -60,7 +60,7 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 		return
 	}
 	a.metrics.setNumbersLeft(p, left)
-	src, canLease := a.provider.(posagent.BookletSource)
+	src, canLease := a.source, a.source != nil
 	if left < low {
 		if canLease {
 			a.lease(ctx, src, p, now)
@@ -107,7 +107,7 @@ func (a *Agent) lease(ctx context.Context, src posagent.BookletSource, p posagen
 	if now.Before(k.nextLease) {
 		return
 	}
-	if v := a.healthView(now); v.Paused {
+	if v := a.healthView(now); v.Paused && a.sourceIsProvider {
 		return
 	}
 	lctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.CallTimeout.Duration)

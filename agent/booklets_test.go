@@ -170,3 +170,60 @@ func TestDeadlineAlarms(t *testing.T) {
 	require.Contains(t, h.logs.String(), "level=ERROR msg=ALARM code=upload_deadline")
 	require.Contains(t, h.logs.String(), "the legal limit is 48h")
 }
+
+type sourceFunc func(req posagent.LeaseRequest) ([]posagent.Booklet, error)
+
+func (f sourceFunc) LeaseBooklets(ctx context.Context, req posagent.LeaseRequest) ([]posagent.Booklet, error) {
+	return f(req)
+}
+
+// A head office replaces a provider's leasing: the keeper asks the source it
+// was given, not the provider, and a paused provider (bad credentials) does not
+// stop it, because the head office is another server.
+func TestExplicitBookletSourceReplacesTheProvider(t *testing.T) {
+	c := taipeiClock()
+	var fromProvider, fromSource []posagent.LeaseRequest
+	h := newHarness(t, c.Now, func(o *Options) {
+		fp := newFakeProvider(c.Now)
+		fp.lease = func(req posagent.LeaseRequest) ([]posagent.Booklet, error) {
+			fromProvider = append(fromProvider, req)
+			return nil, posagent.Errorf(posagent.KindInternal, "the provider was asked")
+		}
+		o.Provider = leasingProvider{fp}
+		o.BookletSource = sourceFunc(func(req posagent.LeaseRequest) ([]posagent.Booklet, error) {
+			fromSource = append(fromSource, req)
+			return []posagent.Booklet{{Track: "HQ", First: 50000000, Last: 50000049, Source: "hq"}}, nil
+		})
+		o.Config.Booklets.LowWater = 150
+	})
+	h.agent.health.mu.Lock()
+	h.agent.health.pausedUntil = c.Now().Add(time.Hour)
+	h.agent.health.mu.Unlock()
+	ctx := context.Background()
+	h.agent.keepBooklets(ctx)
+	require.Empty(t, fromProvider)
+	require.Len(t, fromSource, 1)
+	bs, err := h.store.Booklets(ctx)
+	require.NoError(t, err)
+	require.Len(t, bs, 2)
+	require.Equal(t, "hq", bs[1].Source)
+	left, err := h.store.NumbersLeft(ctx, posagent.PeriodOf(c.Now()))
+	require.NoError(t, err)
+	require.Equal(t, 150, left)
+}
+
+// Without an explicit source a paused provider is not asked for numbers either.
+func TestPausedProviderIsNotAskedToLease(t *testing.T) {
+	c := taipeiClock()
+	h, asked := leasingHarness(t, c, func(req posagent.LeaseRequest) ([]posagent.Booklet, error) {
+		return []posagent.Booklet{{Track: "CD", First: 100, Last: 199}}, nil
+	})
+	h.agent.health.mu.Lock()
+	h.agent.health.pausedUntil = c.Now().Add(time.Hour)
+	h.agent.health.mu.Unlock()
+	for i := range 45 {
+		sell(t, h, fmt.Sprintf("s-%d", i))
+	}
+	h.agent.keepBooklets(context.Background())
+	require.Empty(t, *asked)
+}
