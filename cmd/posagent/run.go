@@ -81,8 +81,10 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opt))
 }
 
-// buildAgent wires the store, printer, proof kit and provider from cfg. The
-// returned func closes what the agent does not (the printer device).
+// buildAgent wires the store, printer, proof kit, provider and, with [hq], the
+// head office as booklet source from cfg. The returned func closes what the
+// agent does not (the printer device, the head office's pool); call it after
+// Run returns, when the booklet loop has stopped.
 func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl) (*agent.Agent, func(), error) {
 	kit, err := agent.NewProofKit(cfg, log)
 	if err != nil {
@@ -110,29 +112,43 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 			return nil, nil, fmt.Errorf("store.path: %w", err)
 		}
 	}
-	st, err := queue.Open(cfg.Store.Path, queue.Options{Logger: log.With("component", "store")})
-	if err != nil {
+	var office *headOffice
+	var source posagent.BookletSource // nil: the provider's, when it leases
+	if cfg.HQ.Enabled() {
+		office, err = connectHeadOffice(ctx, cfg.HQ.DSN.Reveal(), cfg.Terminal.SellerTaxID, cfg.HQ.Terminal, log.With("component", "hq"))
+		if err != nil {
+			if dev != nil {
+				dev.Close()
+			}
+			return nil, nil, err
+		}
+		source = office
+	}
+	closeRest := func() {
+		if office != nil {
+			if err := office.Close(); err != nil {
+				log.Warn("close head office", "err", err)
+			}
+		}
 		if dev != nil {
 			dev.Close()
 		}
+	}
+	st, err := queue.Open(cfg.Store.Path, queue.Options{Logger: log.With("component", "store")})
+	if err != nil {
+		closeRest()
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
 	a, err := agent.New(agent.Options{
 		Config: cfg, Store: &agent.QueueStore{S: st}, Printer: pr, Render: kit.Render, Coder: kit.Coder,
-		Provider: prov, Logger: log, Demo: demo,
+		Provider: prov, BookletSource: source, Logger: log, Demo: demo,
 	})
 	if err != nil {
 		st.Close()
-		if dev != nil {
-			dev.Close()
-		}
+		closeRest()
 		return nil, nil, err
 	}
-	return a, func() {
-		if dev != nil {
-			dev.Close()
-		}
-	}, nil
+	return a, closeRest, nil
 }
 
 func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
