@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"booklets":    {"list invoice number booklets or add one", runBooklets},
 	"demo":        {"switch the demo's provider stand-in down or up", runDemo},
 	"run":         {"run the agent daemon (--demo: the self-contained demo)", runRun},
+	"hq":          {"the MySQL head office: add a number range, list leases", runHQ},
 	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},

@@ -82,3 +82,12 @@ func TestHeadOfficeLeasesAsTheConfiguredTerminal(t *testing.T) {
 	require.Equal(t, 150, got[0].First)
 	require.NoError(t, h.Close())
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func leaseOne(t *testing.T, period string) posagent.LeaseRequest {
+	t.Helper()
+	p, err := posagent.ParsePeriod(period)
+	require.NoError(t, err)
+	return posagent.LeaseRequest{Period: p, MachineID: "ignored", Booklets: 1}
+}
