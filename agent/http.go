@@ -323,6 +323,16 @@ func pathNumber(w http.ResponseWriter, r *http.Request) (posagent.InvoiceNumber,
 	return n, true
 }
 
+// pathJobID reads the {id} of a jobs path, answering 400 itself when it is not one.
+func pathJobID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "id", Message: "a job id is a positive whole number"})
+		return 0, false
+	}
+	return id, true
+}
+
 // InvoiceAnswer is the answer to GET /v1/invoices/{number}.
 type InvoiceAnswer struct {
 	Number     string           `json:"number"`
@@ -586,9 +596,8 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 // handleResolve closes a dead job a person settled outside posagent, with a
 // note of what was done.
 func (a *Agent) handleResolve(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "id", Message: "a job id is a positive whole number"})
+	id, ok := pathJobID(w, r)
+	if !ok {
 		return
 	}
 	body, ok := readBody(w, r, maxSmallBody)
@@ -612,9 +621,8 @@ func (a *Agent) handleResolve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Agent) handleRevive(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "id", Message: "a job id is a positive whole number"})
+	id, ok := pathJobID(w, r)
+	if !ok {
 		return
 	}
 	if err := a.store.Revive(r.Context(), id); err != nil {
