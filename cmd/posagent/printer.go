@@ -104,20 +104,31 @@ func (d *deviceFlags) open() (printer.Device, error) {
 	return dev, nil
 }
 
-func runPrinterStatus(ctx context.Context, std stdio, args []string) error {
-	fs := newFlags("printer status", std, printerUsage)
+// openPrinter parses the device flags of a printer subcommand, fills what they
+// leave out from the config file, checks the positional arguments, and only
+// then opens the device.
+func openPrinter(std stdio, name string, args []string, wantArgs int, argsUsage string) (printer.Device, []string, error) {
+	fs := newFlags(name, std, printerUsage)
 	d := addDeviceFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := configDefaults(fs, std, printerFromConfig); err != nil {
-		return err
+		return nil, nil, err
 	}
-	if len(pos) != 0 {
-		return usagef("printer status takes no arguments; usage: posagent %s", printerUsage)
+	if len(pos) != wantArgs {
+		return nil, nil, usagef("%s; usage: posagent %s", argsUsage, printerUsage)
 	}
 	dev, err := d.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	return dev, pos, nil
+}
+
+func runPrinterStatus(ctx context.Context, std stdio, args []string) error {
+	dev, _, err := openPrinter(std, "printer status", args, 0, "printer status takes no arguments")
 	if err != nil {
 		return err
 	}
@@ -143,19 +154,7 @@ func runPrinterStatus(ctx context.Context, std stdio, args []string) error {
 }
 
 func runPrinterPrint(ctx context.Context, std stdio, args []string) error {
-	fs := newFlags("printer print", std, printerUsage)
-	d := addDeviceFlags(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := configDefaults(fs, std, printerFromConfig); err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want one job file (- for standard input); usage: posagent %s", printerUsage)
-	}
-	dev, err := d.open()
+	dev, pos, err := openPrinter(std, "printer print", args, 1, "want one job file (- for standard input)")
 	if err != nil {
 		return err
 	}
