@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +21,8 @@ import (
 
 // The crash test re-executes the test binary as a child that works the store
 // as fast as it can and reports each operation on stdout only after its
-// commit returned. The parent kills it with SIGKILL at random moments,
+// commit returned. The parent kills it at random moments (SIGKILL; on
+// Windows TerminateProcess, see crash_kill_*_test.go),
 // reopens the store and checks that everything reported is there.
 const (
 	crashChildEnv = "POSAGENT_QUEUE_CRASH_CHILD" // the store path, in the child
@@ -183,7 +183,7 @@ func TestCrashKill(t *testing.T) {
 			delay = time.Duration(5+rand.IntN(80)) * time.Millisecond
 		}
 		time.Sleep(delay)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := killHard(cmd.Process); err != nil {
 			t.Fatalf("round %d: kill: %v", round, err)
 		}
 		for l := range lines {
@@ -193,7 +193,7 @@ func TestCrashKill(t *testing.T) {
 			}
 		}
 		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		if !killedHard(cmd.ProcessState) {
 			t.Fatalf("round %d: the child ended by itself (%v): %s", round, err, stderr.String())
 		}
 		verifyCrash(t, path, reported, round)

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -173,7 +172,13 @@ func writerDSN(abs string, busy time.Duration) string {
 // fileURI builds an SQLite URI filename; the path is escaped so that '?' or
 // '#' in a directory name cannot be taken for parameters.
 func fileURI(abs string, q url.Values) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		// A Windows path (C:/ProgramData/…): SQLite wants file:///C:/…,
+		// not file://C:/…, whose "C:" it would take for a host.
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
 	return u.String()
 }
 
@@ -415,36 +420,17 @@ func (s *Store) storageError(op string, err error) error {
 					Err: fmt.Errorf("%w: %s; nothing was written: %v", ErrReadOnly, why, se)}
 			}
 		case sqlite3.ErrIoErr:
-			if se.SystemErrno == syscall.ENOSPC {
+			if diskFullErrno(se.SystemErrno) {
 				return &posagent.Error{Kind: posagent.KindInternal, Message: op,
 					Err: fmt.Errorf("%w (%s); nothing was written: %v", ErrDiskFull, s.path, se)}
 			}
-			if se.SystemErrno == syscall.EROFS {
+			if readOnlyErrno(se.SystemErrno) {
 				return &posagent.Error{Kind: posagent.KindInternal, Message: op,
 					Err: fmt.Errorf("%w (%s); nothing was written: %v", ErrReadOnly, s.path, se)}
 			}
 		}
 	}
 	return &posagent.Error{Kind: posagent.KindInternal, Message: op, Err: fmt.Errorf("%s: %w", s.path, err)}
-}
-
-// unwritable explains why the store's file or directory cannot be written,
-// or returns "" when both can (or the file does not exist yet).
-func (s *Store) unwritable() string {
-	const wOK = 2
-	dir := filepath.Dir(s.path)
-	for _, p := range []string{s.path, dir} {
-		err := syscall.Access(p, wOK)
-		switch {
-		case err == nil, errors.Is(err, syscall.ENOENT):
-			continue
-		case errors.Is(err, syscall.EROFS):
-			return "the file system holding " + p + " is read-only"
-		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-			return "no permission to write " + p
-		}
-	}
-	return ""
 }
 
 // isBusy reports whether err is SQLite's "database is locked".
