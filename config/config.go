@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/private"
 )
 
 // Config is the whole configuration of one terminal's agent.
@@ -74,8 +75,10 @@ type ECPay struct {
 type Printer struct {
 	// Device: a serial port ("/dev/ttyUSB0", "serial:/dev/ttyS0"), a network
 	// printer ("tcp://192.168.1.50:9100"), a write-only line printer node
-	// ("lp:/dev/usb/lp0"), a file jobs are appended to ("file:out.bin"), or
-	// "none" (no printer: proofs stay pending and the answer says so).
+	// ("lp:/dev/usb/lp0"), a printer installed in Windows, through its spooler
+	// ("winspool:EPSON TM-T82III Receipt"), a file jobs are appended to
+	// ("file:out.bin"), or "none" (no printer: proofs stay pending and the
+	// answer says so). Windows serial ports are "COM3" or "\\.\COM12".
 	Device   string   `toml:"device"`
 	Baud     int      `toml:"baud"`
 	DataBits int      `toml:"data_bits"`
@@ -180,7 +183,7 @@ func DefaultConfig() Config {
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
 			Profile: "58mm", Timeout: Duration{10 * time.Second},
 		},
-		Store: Store{Path: "/var/lib/posagent/posagent.db"},
+		Store: Store{Path: DefaultStorePath()},
 		API:   API{Address: DefaultAddress},
 		Sync: Sync{
 			// ECPay rate-limits per merchant and answers 403 to parallel requests
@@ -215,9 +218,9 @@ func Load(path string, log *slog.Logger) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && log != nil {
-		log.Warn("the config file holds secrets and others may read it; chmod 600 it",
-			"path", path, "mode", fi.Mode().Perm().String())
+	if why, err := private.Exposed(path); err == nil && why != "" && log != nil {
+		log.Warn("the config file holds secrets and others may read it; "+private.Hint,
+			"path", path, "why", why)
 	}
 	cfg, err := Parse(data)
 	if err != nil {
@@ -456,14 +459,18 @@ func (c *Config) validatePrinter() error {
 		if h, _, err := net.SplitHostPort(host); err != nil || h == "" {
 			return fieldErr("printer.device", "tcp:// needs a host, e.g. tcp://192.168.1.50:9100")
 		}
+	case strings.HasPrefix(d, "winspool:"):
+		if strings.TrimSpace(strings.TrimPrefix(d, "winspool:")) == "" {
+			return fieldErr("printer.device", "winspool: needs the printer's name as Windows shows it, e.g. winspool:EPSON TM-T82III Receipt")
+		}
 	case strings.HasPrefix(d, "serial:") || strings.HasPrefix(d, "lp:") || strings.HasPrefix(d, "file:"):
 		if _, rest, _ := strings.Cut(d, ":"); rest == "" {
 			return fieldErr("printer.device", "%s needs a path", d)
 		}
-	case strings.HasPrefix(d, "/") || strings.HasPrefix(strings.ToUpper(d), "COM"):
-		// A bare serial port path.
+	case strings.HasPrefix(d, "/") || strings.HasPrefix(strings.ToUpper(d), "COM") || strings.HasPrefix(strings.ToUpper(d), `\\.\COM`):
+		// A bare serial port path: /dev/ttyUSB0, COM3, \\.\COM12.
 	default:
-		return fieldErr("printer.device", "must be a serial port (/dev/ttyUSB0 or serial:/dev/ttyS0), tcp://HOST:9100, lp:/dev/usb/lp0, file:PATH or none")
+		return fieldErr("printer.device", "must be a serial port (/dev/ttyUSB0, COM3, \\\\.\\COM12 or serial:/dev/ttyS0), tcp://HOST:9100, lp:/dev/usb/lp0, winspool:PRINTER NAME, file:PATH or none")
 	}
 	switch {
 	case !slices.Contains(bauds, p.Baud):

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/posagent/posagent/internal/private"
 )
 
 // NewToken returns a fresh API token: 32 random bytes, URL-safe base64.
@@ -24,7 +26,7 @@ func NewToken() (string, error) {
 // seller, machine, QR key and ECPay credentials are placeholders the shop
 // replaces; the secrets are read from the environment.
 func Example(token string) string {
-	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
+	return strings.NewReplacer("@TOKEN@", token, "@STORE@", DefaultStorePath()).Replace(exampleTemplate)
 }
 
 // WriteExample writes Example with a fresh token to path, readable by the
@@ -35,7 +37,7 @@ func WriteExample(path string) error {
 		return err
 	}
 	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := private.MkdirAll(dir); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
@@ -50,7 +52,15 @@ func WriteExample(path string) error {
 		f.Close()
 		return fmt.Errorf("write config: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	// On Windows the 0600 above means nothing: the file would inherit its
+	// folder's access, which in %ProgramData% lets every user read it.
+	if err := private.Restrict(path); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
 }
 
 const exampleTemplate = `# posagent configuration (TOML). Written by "posagent init"; readable by its
@@ -91,7 +101,7 @@ details   = true                      # print the item lines under the proof
 timeout   = "10s"
 
 [store]
-path = "/var/lib/posagent/posagent.db"
+path = '@STORE@'                      # a TOML literal string: backslashes stay as they are
 
 [api]
 address = "127.0.0.1:8765"            # loopback only unless allow_remote = true

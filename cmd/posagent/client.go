@@ -22,8 +22,10 @@ import (
 
 // defaultConfigPaths are tried in order when neither --config nor
 // POSAGENT_CONFIG names a file: the working directory, the demo's folder
-// (make run writes var/posagent.toml), the system-wide place.
-var defaultConfigPaths = []string{"posagent.toml", "var/posagent.toml", "/etc/posagent/posagent.toml"}
+// (make run writes var/posagent.toml), the system-wide place
+// (/etc/posagent/posagent.toml; on Windows %ProgramData%\posagent\posagent.toml,
+// where `posagent service install` puts it).
+var defaultConfigPaths = []string{"posagent.toml", "var/posagent.toml", config.SystemConfigPath()}
 
 // findConfig returns the config file to use, or "" when none exists.
 func findConfig(flagPath string) string {
@@ -48,7 +50,7 @@ type clientFlags struct {
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.config, "config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, ./var/posagent.toml, /etc/posagent/posagent.toml)")
+	fs.StringVar(&c.config, "config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, ./var/posagent.toml, "+config.SystemConfigPath()+")")
 	fs.StringVar(&c.addr, "addr", "", "the agent's API address host:port (default: $POSAGENT_ADDR or api.address)")
 	fs.StringVar(&c.token, "token", "", "the API token (default: $POSAGENT_TOKEN or api.token)")
 	fs.BoolVar(&c.json, "json", false, "print the agent's JSON answer")

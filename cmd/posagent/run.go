@@ -14,6 +14,7 @@ import (
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/internal/private"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/providers/ecpay"
 	"github.com/posagent/posagent/providers/fake"
@@ -26,7 +27,7 @@ const runUsage = "run [--config PATH] [--demo [--dir var]]"
 // or `posagent run --demo` for the self-contained demo (make run).
 func runRun(ctx context.Context, std stdio, args []string) error {
 	fs := newFlags("run", std, runUsage)
-	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
+	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, "+config.SystemConfigPath()+")")
 	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
 	rest, err := parseFlags(fs, args)
@@ -108,7 +109,9 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 		pr = agent.DevicePrinter{D: dev}
 	}
 	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		// The store holds buyer data: its folder is private (0700, or on
+		// Windows an access-control list), unless it existed already.
+		if err := private.MkdirAll(dir); err != nil {
 			return nil, nil, fmt.Errorf("store.path: %w", err)
 		}
 	}
