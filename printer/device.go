@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -127,6 +128,9 @@ type DeviceConfig struct {
 	//   lp:/dev/usb/lp0              a line-printer device node, write-only
 	//                                (/dev/usb/lp* and /dev/lp* are taken as such)
 	//   file:out.bin                 a plain file jobs are appended to (tests, dry runs)
+	//   winspool:EPSON TM-T82III     a printer installed in Windows, through the
+	//                                spooler in RAW mode (write-only, see device_spool.go)
+	//   COM3, \\.\COM12              a serial port on Windows
 	Address string
 
 	// Serial line settings: Baud (default 9600), DataBits (default 8), Parity
@@ -263,13 +267,18 @@ func NewDevice(cfg DeviceConfig) (Device, error) {
 		return newFileDevice(cfg, strings.TrimPrefix(addr, "file:"), false)
 	case strings.HasPrefix(addr, "lp:"):
 		return newFileDevice(cfg, strings.TrimPrefix(addr, "lp:"), true)
+	case strings.HasPrefix(addr, "winspool:"):
+		if runtime.GOOS != "windows" {
+			return nil, fmt.Errorf("printer address: %q: winspool: printers exist only on Windows", addr)
+		}
+		return newSpoolDevice(cfg, strings.TrimPrefix(addr, "winspool:"), systemSpooler())
 	case strings.HasPrefix(addr, "serial:"):
 		return newSerialDevice(cfg, strings.TrimPrefix(addr, "serial:"))
 	case strings.HasPrefix(addr, "/dev/usb/lp"), strings.HasPrefix(addr, "/dev/lp"):
 		// Line-printer nodes are no serial ports (no termios): write-only.
 		return newFileDevice(cfg, addr, true)
 	case strings.Contains(addr, "://"):
-		return nil, fmt.Errorf("printer address: %q has an unknown scheme (serial:, tcp://, lp:, file:)", addr)
+		return nil, fmt.Errorf("printer address: %q has an unknown scheme (serial:, tcp://, lp:, file:, winspool:)", addr)
 	}
 	return newSerialDevice(cfg, addr)
 }

@@ -33,7 +33,8 @@ type Status struct {
 	ErrorOccurred bool
 
 	// Known is a bit set of the parts this status holds: KnownPrinter (n=1),
-	// KnownOffline (n=2), KnownError (n=3), KnownPaper (n=4), KnownASB.
+	// KnownOffline (n=2), KnownError (n=3), KnownPaper (n=4), KnownASB,
+	// KnownSpooler.
 	Known uint8
 }
 
@@ -44,6 +45,9 @@ const (
 	KnownError                     // DLE EOT 3 answered
 	KnownPaper                     // DLE EOT 4 answered
 	KnownASB                       // an ASB block arrived
+	// KnownSpooler: the Windows print spooler's word on the printer (its
+	// driver's, really); see device_spool.go for how far that goes.
+	KnownSpooler
 )
 
 // Real-time status request DLE EOT n (escpos.md §9).
