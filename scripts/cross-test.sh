@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Cross-test: build each package's test binary for another platform and run
+# it there, from the package's folder (testdata/ is found as under go test).
+#
+#   scripts/cross-test.sh windows   windows/amd64 binaries under Wine
+#   scripts/cross-test.sh arm64     linux/arm64 binaries under qemu-user
+#
+# Windows skips the packages whose tests drive the printer simulator, which
+# needs Linux pseudo-terminals (PTY_PACKAGES below); the README lists them.
+# Any package that fails to build or run fails the script; a missing Wine or
+# qemu fails it too (CI must not pass with the tests not run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=${1:?usage: scripts/cross-test.sh windows|arm64}
+# Packages whose tests need the printer simulator's pseudo-terminals.
+PTY_PACKAGES='/agent$|/cmd/posagent$|/printer$|/printer/printersim$'
+# Run arguments for every binary: the same as make test's unit run.
+args=(-test.count=1 -test.timeout=20m)
+
+export CGO_ENABLED=1
+case $target in
+windows)
+	export GOOS=windows GOARCH=amd64 CC=${CC_WINDOWS:-x86_64-w64-mingw32-gcc}
+	wine=${WINE:-wine}
+	command -v "$wine" >/dev/null || { echo "cross-test: $wine not found (apt-get install wine64 wine)" >&2; exit 1; }
+	# A prefix of our own, quiet, without the Mono and Gecko install prompts.
+	export WINEPREFIX=${WINEPREFIX:-$HOME/.wine-posagent} WINEDEBUG=${WINEDEBUG:--all}
+	export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
+	[ -d "$WINEPREFIX" ] || "$wine" wineboot --init >/dev/null 2>&1 || true
+	# Go's runtime needs bcryptprimitives.dll, which Wine 8.0 lacks: our
+	# stand-in (scripts/wine/bcryptprimitives.c) goes into system32.
+	"$CC" -shared -O2 -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
+		scripts/wine/bcryptprimitives.c -ladvapi32
+	# Go's os.RemoveAll needs a call Wine 8.0 lacks: build with Go's
+	# fallback for older Windows (scripts/wine/deleteat_fallback.go.in).
+	overlay_dir=$(mktemp -d)
+	cp scripts/wine/deleteat_fallback.go.in "$overlay_dir/deleteat_fallback.go"
+	printf '{"Replace":{"%s/src/internal/syscall/windows/zz_wine_deleteat_fallback.go":"%s/deleteat_fallback.go"}}' \
+		"$(go env GOROOT)" "$overlay_dir" >"$overlay_dir/overlay.json"
+	build_flags=(-overlay "$overlay_dir/overlay.json")
+	runner=("$wine")
+	ext=.exe
+	pkgs=$(go list ./... | grep -Ev "$PTY_PACKAGES")
+	;;
+arm64)
+	export GOOS=linux GOARCH=arm64 CC=${CC_ARM64:-aarch64-linux-gnu-gcc}
+	command -v qemu-aarch64 >/dev/null || { echo "cross-test: qemu-aarch64 not found (apt-get install qemu-user)" >&2; exit 1; }
+	runner=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+	build_flags=()
+	ext=
+	pkgs=$(go list ./...)
+	;;
+*)
+	echo "cross-test: unknown target $target (windows or arm64)" >&2
+	exit 2
+	;;
+esac
+command -v "$CC" >/dev/null || { echo "cross-test: $CC not found" >&2; exit 1; }
+
+out=$(mktemp -d)
+trap 'rm -rf "$out" ${overlay_dir:-}' EXIT
+module=$(go list -m)
+failed=()
+start=$SECONDS
+for pkg in $pkgs; do
+	dir=${pkg#"$module"}
+	dir=.${dir:-/}
+	bin=$out/$(echo "${pkg#"$module"}" | tr / _)root.test$ext
+	if ! go test "${build_flags[@]}" -c -o "$bin" "$pkg"; then
+		failed+=("$pkg (build)")
+		continue
+	fi
+	[ -f "$bin" ] || { echo "no tests  $pkg"; continue; }
+	t=$SECONDS
+	if (cd "$dir" && "${runner[@]}" "$bin" "${args[@]}" >"$out/log" 2>&1); then
+		echo "ok        $pkg ($((SECONDS - t)) s under ${runner[0]})"
+	else
+		cat "$out/log"
+		echo "FAIL      $pkg ($((SECONDS - t)) s under ${runner[0]})"
+		failed+=("$pkg")
+	fi
+done
+echo "cross-test $target: $((SECONDS - start)) s"
+if [ ${#failed[@]} -gt 0 ]; then
+	printf 'cross-test %s failed: %s\n' "$target" "${failed[*]}" >&2
+	exit 1
+fi
