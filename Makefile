@@ -12,7 +12,7 @@ TEST_FUZZTIME ?= 10000x
 
 export CGO_ENABLED := 1
 
-.PHONY: all build run test unit fuzz-short fuzz bench lint clean
+.PHONY: all build run test unit fuzz-short fuzz bench lint clean dist cross-test
 
 all: lint test build
 
@@ -55,5 +55,16 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The release archives for linux/amd64, linux/arm64 and windows/amd64 in dist/,
+# with SHA256SUMS (cross-compilers: see scripts/dist.sh).
+dist:
+	VERSION=$(VERSION) scripts/dist.sh
+
+# The tests again, as windows/amd64 binaries under Wine and linux/arm64 ones
+# under qemu-user (see scripts/cross-test.sh for what each leaves out).
+cross-test:
+	scripts/cross-test.sh windows
+	scripts/cross-test.sh arm64
+
 clean:
-	rm -rf bin var bench.txt
+	rm -rf bin var bench.txt dist

@@ -3,11 +3,18 @@ package config
 import (
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/windows"
 )
 
-// ProgramDataDir is %ProgramData%\posagent, the service's folder.
+// ProgramDataDir is %ProgramData%\posagent, the service's folder. The known
+// folder is asked first: a service's environment is not the installer's
+// (under Wine it even names another folder).
 func ProgramDataDir() string {
-	base := os.Getenv("ProgramData")
+	base, err := windows.KnownFolderPath(windows.FOLDERID_ProgramData, 0)
+	if err != nil || base == "" {
+		base = os.Getenv("ProgramData")
+	}
 	if base == "" {
 		base = `C:\ProgramData` // its place since Windows Vista
 	}

@@ -41,13 +41,20 @@ windows)
 	build_flags=(-overlay "$overlay_dir/overlay.json")
 	runner=("$wine")
 	ext=.exe
-	pkgs=$(go list ./... | grep -Ev "$PTY_PACKAGES")
+	pkgs="$(go list ./... | grep -Ev "$PTY_PACKAGES") $(go list ./printer)"
+	# The printer package's device tests need the simulator; its spooler
+	# tests do not (the fake, and the real winspool.drv for a printer that
+	# does not exist).
+	declare -A only=([$(go list ./printer)]=Spool)
+	# The Wine prefix is ours: the service tests may install services in it.
+	export POSAGENT_TEST_SERVICE=1
 	;;
 arm64)
 	export GOOS=linux GOARCH=arm64 CC=${CC_ARM64:-aarch64-linux-gnu-gcc}
 	command -v qemu-aarch64 >/dev/null || { echo "cross-test: qemu-aarch64 not found (apt-get install qemu-user)" >&2; exit 1; }
 	runner=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
 	build_flags=()
+	declare -A only=()
 	ext=
 	pkgs=$(go list ./...)
 	;;
@@ -73,14 +80,27 @@ for pkg in $pkgs; do
 	fi
 	[ -f "$bin" ] || { echo "no tests  $pkg"; continue; }
 	t=$SECONDS
-	if (cd "$dir" && "${runner[@]}" "$bin" "${args[@]}" >"$out/log" 2>&1); then
-		echo "ok        $pkg ($((SECONDS - t)) s under ${runner[0]})"
+	run_args=("${args[@]}")
+	[ -z "${only[$pkg]:-}" ] || run_args+=(-test.run="${only[$pkg]}")
+	if (cd "$dir" && "${runner[@]}" "$bin" "${run_args[@]}" >"$out/log" 2>&1); then
+		echo "ok        $pkg ($((SECONDS - t)) s under ${runner[0]}${only[$pkg]:+, only tests matching ${only[$pkg]}})"
 	else
 		cat "$out/log"
 		echo "FAIL      $pkg ($((SECONDS - t)) s under ${runner[0]})"
 		failed+=("$pkg")
 	fi
 done
+if [ "$target" = windows ]; then
+	# The service end to end: install, start, sell, graceful stop, uninstall.
+	t=$SECONDS
+	if go build -o "$out/posagent.exe" ./cmd/posagent && scripts/wine/service-smoke.sh "$out/posagent.exe" >"$out/log" 2>&1; then
+		echo "ok        service smoke test ($((SECONDS - t)) s under $wine)"
+	else
+		cat "$out/log"
+		echo "FAIL      service smoke test"
+		failed+=("service smoke test")
+	fi
+fi
 echo "cross-test $target: $((SECONDS - start)) s"
 if [ ${#failed[@]} -gt 0 ]; then
 	printf 'cross-test %s failed: %s\n' "$target" "${failed[*]}" >&2

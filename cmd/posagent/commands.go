@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},
 	"printer-sim": {"a receipt printer on a pseudo-terminal, saving each job as PNG", runPrinterSim},
+	"service":     {"install, start, stop, query or remove the Windows service", runService},
 }
 
 // usageError makes run print the message and exit 2.

@@ -76,11 +76,19 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 		level = slog.LevelError
 	}
 	opt := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opt)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opt))
+		h = slog.NewJSONHandler(w, opt)
 	}
-	return slog.New(slog.NewTextHandler(w, opt))
+	if serviceEventLog != nil {
+		h = slog.NewMultiHandler(h, serviceEventLog)
+	}
+	return slog.New(h)
 }
+
+// serviceEventLog is set when posagent runs as a Windows service: the
+// agent's warnings and errors go to the event log as well as the log file.
+var serviceEventLog slog.Handler
 
 // buildAgent wires the store, printer, proof kit, provider and, with [hq], the
 // head office as booklet source from cfg. The returned func closes what the

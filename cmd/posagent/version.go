@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -19,6 +20,6 @@ func runVersion(_ context.Context, std stdio, args []string) error {
 			v = info.Main.Version
 		}
 	}
-	fmt.Fprintf(std.out, "posagent %s\n", v)
+	fmt.Fprintf(std.out, "posagent %s (%s/%s)\n", v, runtime.GOOS, runtime.GOARCH)
 	return nil
 }

@@ -21,13 +21,17 @@ import (
 // ErrNotWindows is returned by every service call off Windows.
 var ErrNotWindows = errors.New("Windows services exist only on Windows; on Linux use the systemd unit (posagent.service)")
 
+// StopTimeout bounds how long Run waits for the work to finish after the
+// service manager said stop; the manager is told to expect that much.
+const StopTimeout = 30 * time.Second
+
 // Spec is what Install asks the service control manager for.
 type Spec struct {
 	// Name is the service's key name (sc query NAME); DisplayName and
 	// Description are what services.msc shows.
 	Name, DisplayName, Description string
 	// Exe is the absolute path of posagent.exe; Args follow it on the
-	// service's command line (run --config PATH).
+	// service's command line (service run --config PATH).
 	Exe  string
 	Args []string
 	// Restart lists the delays of the service manager's restarts after the
@@ -40,7 +44,9 @@ type Spec struct {
 
 // NewSpec is posagent's service: started automatically at boot as
 // LocalSystem, restarted 5 s, 30 s and 60 s after failures, running
-// `posagent run --config configPath`.
+// `posagent service run --config configPath`. The explicit "service run"
+// (rather than guessing from the parent process, as svc.IsWindowsService
+// does, which Wine defeats) tells posagent to talk to the service manager.
 func NewSpec(exe, configPath string) Spec {
 	return Spec{
 		Name:        "posagent",
@@ -48,7 +54,7 @@ func NewSpec(exe, configPath string) Spec {
 		Description: "Issues Taiwanese e-invoices (電子發票) for this till, prints their proofs and uploads them; see " +
 			"posagent status.",
 		Exe:        exe,
-		Args:       []string{"run", "--config", configPath},
+		Args:       []string{"service", "run", "--config", configPath},
 		Restart:    []time.Duration{5 * time.Second, 30 * time.Second, 60 * time.Second},
 		ResetAfter: 24 * time.Hour,
 	}

@@ -12,7 +12,7 @@ func TestNewSpec(t *testing.T) {
 	s := NewSpec(`C:\Program Files\posagent\posagent.exe`, `C:\ProgramData\posagent\posagent.toml`)
 	require.NoError(t, s.Validate())
 	require.Equal(t, "posagent", s.Name)
-	require.Equal(t, []string{"run", "--config", `C:\ProgramData\posagent\posagent.toml`}, s.Args)
+	require.Equal(t, []string{"service", "run", "--config", `C:\ProgramData\posagent\posagent.toml`}, s.Args)
 	require.Equal(t, []time.Duration{5 * time.Second, 30 * time.Second, 60 * time.Second}, s.Restart)
 	require.Equal(t, 24*time.Hour, s.ResetAfter)
 	require.NotEmpty(t, s.DisplayName)

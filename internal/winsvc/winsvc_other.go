@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// IsService is false off Windows.
-func IsService() bool { return false }
-
 func Install(Spec) error                    { return ErrNotWindows }
 func Uninstall(string, time.Duration) error { return ErrNotWindows }
 func Start(string, time.Duration) error     { return ErrNotWindows }

@@ -15,13 +15,6 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
-// IsService reports whether the process was started by the service control
-// manager (then it must call Run promptly).
-func IsService() bool {
-	ok, err := svc.IsWindowsService()
-	return err == nil && ok
-}
-
 // Install creates the service and its event-log source. It refuses when a
 // service of that name exists.
 func Install(s Spec) error {
@@ -103,7 +96,7 @@ func Uninstall(name string, wait time.Duration) error {
 // that stops again at once (a bad config) is an error naming its exit code.
 func Start(name string, wait time.Duration) error {
 	return withService(name, func(s *mgr.Service) error {
-		if err := s.Start(); err != nil {
+		if err := s.Start(); err != nil && !errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
 		st, err := waitFor(s, svc.Running, wait)
@@ -243,10 +236,6 @@ func stateOf(s svc.State) State {
 	}
 	return State(fmt.Sprintf("state %d", s))
 }
-
-// StopTimeout bounds how long Run waits for the work to finish after the
-// service manager said stop; the manager is told to expect that much.
-const StopTimeout = 30 * time.Second
 
 // Run runs work as the service name until it returns or the service manager
 // says stop (or the machine shuts down); then work's context is cancelled
