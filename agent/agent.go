@@ -86,6 +86,7 @@ type Agent struct {
 	metrics       *metrics
 	inflight      sync.WaitGroup // provider calls
 	stopping      atomic.Bool
+	console       http.Handler // the operator console, on the paths the API does not own
 }
 
 // New checks the options and builds an agent; Run starts it.
