@@ -181,6 +181,9 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if a.console != nil {
+		a.log.Info("operator console", "url", "http://"+ln.Addr().String()+"/")
+	}
 	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.provider.Name(),
 		"machine_id", a.cfg.Terminal.MachineID, "seller", a.cfg.Terminal.SellerTaxID)
 

@@ -145,3 +145,9 @@ func (a *Agent) DemoProvider() (down, ok bool) {
 // MountConsole serves h on every path the API does not own (/v1/…,
 // /metrics, /healthz stay the API's). Call it before Run or Serve.
 func (a *Agent) MountConsole(h http.Handler) { a.console = h }
+
+// Terminal names the till, as status does.
+func (a *Agent) Terminal() TerminalView {
+	return TerminalView{MachineID: a.cfg.Terminal.MachineID, SellerTaxID: a.cfg.Terminal.SellerTaxID,
+		SellerName: a.cfg.Terminal.SellerName}
+}
