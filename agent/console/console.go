@@ -145,6 +145,10 @@ func (c *Console) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	// Browsers ask for /favicon.ico on their own; the pages name the icon.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/icon.svg", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("GET /login", c.loginPage)
 	mux.HandleFunc("POST /login", c.login)
 	mux.HandleFunc("GET /lang/{lang}", c.switchLang)
@@ -391,7 +395,13 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, req *request, status int, v loginView) {
 	// The sign-in form's CSRF token is bound to a cookie of its own: a form
 	// posted from elsewhere cannot sign this browser in to someone's session.
-	req.csrf = randomToken()
+	// A token already in this browser is kept: another tab's sign-in page
+	// (or a request the browser makes on its own) must not spoil this one's.
+	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == 43 {
+		req.csrf = ck.Value
+	} else {
+		req.csrf = randomToken()
+	}
 	http.SetCookie(w, c.cookie(r, loginCookie, req.csrf, 3600))
 	v.HasPassword = c.hasPass
 	c.render(w, req, status, "login", "", v)

@@ -209,6 +209,11 @@ func (r *rig) do(c *http.Client, method, path string, form url.Values, hdr ...st
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	for _, secret := range []string{testToken, testPassword} {
+		if strings.Contains(string(b), secret) || strings.Contains(fmt.Sprint(resp.Header), secret) {
+			r.t.Errorf("%s %s: the answer carries a secret", method, path)
+		}
+	}
 	return answer{status: resp.StatusCode, body: string(b), header: resp.Header}
 }
 

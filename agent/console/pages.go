@@ -66,7 +66,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, req *request)
 		v.Alarms = append(v.Alarms, alarmView{Level: al.Level, Code: al.Code, Message: al.Message})
 	}
 	if u := s.Queue.OldestUnsent; u != nil {
-		v.Left = u.Deadline.Sub(c.now())
+		v.Left = u.Deadline.Sub(s.Time)
 		v.Overdue = v.Left <= 0
 	}
 	c.render(w, req, http.StatusOK, "overview", "overview", v)

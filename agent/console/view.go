@@ -84,8 +84,7 @@ var funcs = template.FuncMap{
 		if d < 0 {
 			d = -d
 		}
-		h := int(d.Hours())
-		return fmt.Sprintf("%d:%02d", h, int(d.Minutes())%60)
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	},
 	"printed": func(n posagent.InvoiceNumber) string { return n.Printed() },
 	"dec":     func(d posagent.Decimal) string { return d.String() },
