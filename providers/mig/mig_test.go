@@ -219,7 +219,9 @@ func TestGoldenOtherMessages(t *testing.T) {
 		{"business.F0501", func() (Message, error) {
 			return F0501(business, posagent.Void{Number: business.Number, VoidedAt: later(business, time.Hour), Reason: "統編打錯"})
 		}},
-		{"consumer.F0701", func() (Message, error) { return F0701(consumer, later(consumer, 2*time.Hour), "載具號碼輸入錯誤") }},
+		{"consumer.F0701", func() (Message, error) {
+			return F0701(consumer, later(consumer, 2*time.Hour), "載具號碼輸入錯誤")
+		}},
 		{"consumer.G0401", func() (Message, error) {
 			return G0401(consumer, posagent.Allowance{Number: "AL0001", InvoiceNumber: consumer.Number, IssuedAt: later(consumer, 24*time.Hour),
 				Items: []posagent.Item{{Name: "美式咖啡", Quantity: posagent.MustDecimal("1"), UnitPrice: posagent.MustDecimal("65"), Amount: posagent.MustDecimal("65")}},
@@ -275,7 +277,7 @@ func TestBlankReportsGroupAndMerge(t *testing.T) {
 		{Track: "CD", First: 100, Last: 149, Period: p},
 		{Track: "AB", First: 250, Last: 299, Period: p},
 		{Track: "AB", First: 17, Last: 49, Period: p},
-		{Track: "AB", First: 50, Last: 99, Period: p}, // touches 17–49
+		{Track: "AB", First: 50, Last: 99, Period: p},   // touches 17–49
 		{Track: "AB", First: 260, Last: 270, Period: p}, // inside 250–299
 	})
 	if err != nil {
