@@ -98,6 +98,9 @@ func open(path string, opts Options, target int) (*Store, error) {
 		readers = 4
 	}
 
+	if err := protectFiles(abs); err != nil {
+		s.log.Warn("the store's files may be readable by other local users", "err", err)
+	}
 	s.writer, err = sql.Open("sqlite3", writerDSN(abs, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
