@@ -50,7 +50,15 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if left := cfg.ExampleLeftovers(); len(left) > 0 {
+		return fmt.Errorf("config %s still holds the example's values of `posagent init`; a till would issue invoices as the example shop. Edit:\n  %s",
+			path, strings.Join(left, "\n  "))
+	}
 	log := newLogger(std.err, cfg.Log)
+	if cfg.OnTestPlatform() {
+		log.Warn("invoices go to ECPay's TEST platform: they are not legal invoices; for real sales set provider.ecpay.base_url to https://"+config.ECPayProductionHost+" with your merchant's id and keys",
+			"base_url", cfg.Provider.ECPay.BaseURL)
+	}
 	a, closeAll, err := buildAgent(ctx, cfg, log, nil)
 	if err != nil {
 		return err
