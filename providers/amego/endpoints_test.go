@@ -184,7 +184,9 @@ func TestUploadMapping(t *testing.T) {
 	}{
 		{"mobile carrier", func(i *posagent.Invoice) {
 			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierMobile, ID: "/ABC+123"}
-		}, func(g amegotest.Invoice) bool { return g.CarrierType == "3J0002" && g.CarrierID == "/ABC+123" && g.PrintMark == "N" }},
+		}, func(g amegotest.Invoice) bool {
+			return g.CarrierType == "3J0002" && g.CarrierID == "/ABC+123" && g.PrintMark == "N"
+		}},
 		{"citizen carrier", func(i *posagent.Invoice) {
 			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierCitizen, ID: "AB12345678901234"}
 		}, func(g amegotest.Invoice) bool { return g.CarrierType == "CQ0001" }},
@@ -192,7 +194,9 @@ func TestUploadMapping(t *testing.T) {
 			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierMember, ID: "M0001"}
 		}, func(g amegotest.Invoice) bool { return g.CarrierType == "amego" && g.CarrierID == "M0001" }},
 		{"donation", func(i *posagent.Invoice) { i.Print, i.LoveCode = false, "168001" },
-			func(g amegotest.Invoice) bool { return g.NPOBAN == "168001" && g.PrintMark == "N" && g.CarrierType == "" }},
+			func(g amegotest.Invoice) bool {
+				return g.NPOBAN == "168001" && g.PrintMark == "N" && g.CarrierType == ""
+			}},
 		{"business buyer", func(i *posagent.Invoice) { i.Buyer = posagent.Buyer{TaxID: "53212539"} },
 			func(g amegotest.Invoice) bool {
 				return g.Buyer == "53212539" && g.BuyerName == "53212539" && g.Sales == 100 && g.Tax == 5 && g.Total == 105

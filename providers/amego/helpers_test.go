@@ -20,8 +20,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 type env struct {
 	t    *testing.T
@@ -83,8 +87,8 @@ func (e *env) sale(id string) posagent.Invoice {
 	e.next++
 	inv := posagent.Invoice{
 		Number: n, RandomCode: "4321", IssuedAt: time.Now().Add(-time.Minute).Truncate(time.Second),
-		Seller:  posagent.Seller{TaxID: amegotest.DemoSeller, Name: "光貿測試"},
-		Print:   true, TaxType: posagent.TaxTaxable, SaleID: id,
+		Seller: posagent.Seller{TaxID: amegotest.DemoSeller, Name: "光貿測試"},
+		Print:  true, TaxType: posagent.TaxTaxable, SaleID: id,
 		Items: []posagent.Item{
 			{Name: "咖啡", Quantity: posagent.MustDecimal("1"), UnitPrice: posagent.MustDecimal("65"), Amount: posagent.MustDecimal("65")},
 			{Name: "可頌", Quantity: posagent.MustDecimal("2"), Unit: "個", UnitPrice: posagent.MustDecimal("20"), Amount: posagent.MustDecimal("40")},
