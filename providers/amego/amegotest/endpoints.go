@@ -164,9 +164,15 @@ var (
 // f0401Custom checks and keeps invoices the caller numbered. Every failure is
 // code 99 with "第n筆 發票號碼X <field> 錯誤" (providers.md §1.3, §5.2 A.2).
 func (s *Server) f0401Custom(data json.RawMessage, now time.Time) (any, *refusal) {
-	var recs []record
-	if err := decodeStrict(data, &recs); err != nil {
-		return nil, refuse(99, "資料格式錯誤: %v", err)
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return nil, refuse(23, "資料 必須為陣列")
+	}
+	recs := make([]record, len(raws))
+	for i, raw := range raws {
+		if err := decodeStrict(raw, &recs[i]); err != nil {
+			return nil, refuse(99, "第%d筆 資料格式錯誤: %v", i+1, err)
+		}
 	}
 	if len(recs) == 0 {
 		return nil, refuse(17, "資料 不可空白")
