@@ -15,6 +15,8 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/printer/printersim"
+	"github.com/posagent/posagent/providers/amego"
+	"github.com/posagent/posagent/providers/amego/amegotest"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
 )
 
@@ -34,9 +36,17 @@ const demoSale = `{
   ]
 }`
 
-// demoProvider switches the in-process ECPay stand-in off and on.
+// standIn is a provider stand-in the demo runs in-process.
+type standIn interface {
+	URL() string
+	Down()
+	Up()
+	Close()
+}
+
+// demoProvider switches the in-process stand-in off and on.
 type demoProvider struct {
-	srv  *ecpaytest.Server
+	srv  standIn
 	down atomic.Bool
 }
 
@@ -51,9 +61,24 @@ func (d *demoProvider) SetProviderDown(down bool) {
 
 func (d *demoProvider) ProviderDown() bool { return d.down.Load() }
 
-// runDemoAgent runs the agent with an ECPay stand-in and a printer simulator
-// in-process, a store and receipts under dir, until ctx ends (Ctrl-C).
-func runDemoAgent(ctx context.Context, std stdio, dir string) error {
+// runDemoAgent runs the agent with a provider stand-in (ECPay's, or Amego's
+// with provider "amego") and a printer simulator in-process, a store and
+// receipts under dir, until ctx ends (Ctrl-C).
+func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
+	var stand standIn
+	var title string
+	switch provider {
+	case "ecpay", "":
+		provider, title = "ecpay", "ECPay"
+		stand = ecpaytest.New(ecpaytest.Options{})
+	case "amego":
+		// The stand-in holds the demo's QR key, as Amego must hold the till's.
+		title = "Amego"
+		stand = amegotest.New(amegotest.Options{Seller: demoSeller})
+	default:
+		return usagef("run --demo --provider must be ecpay or amego")
+	}
+	defer stand.Close()
 	receipts := filepath.Join(dir, "receipts")
 	// The stand-in keeps nothing between runs (machine, tracks, invoices), so
 	// the demo's store and receipts start afresh too: numbers and uploads must
@@ -71,8 +96,6 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
-	stand := ecpaytest.New(ecpaytest.Options{})
-	defer stand.Close()
 	sim, err := printersim.Start(printersim.Options{
 		Dir: receipts,
 		Render: func(job []byte, w io.Writer) error {
@@ -94,6 +117,10 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return err
 	}
 	cfg := demoConfig(dir, stand.URL(), sim.Path(), token)
+	if provider == "amego" {
+		cfg.Provider.Name = "amego"
+		cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -116,7 +143,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return err
 	}
 	defer closeAll()
-	// Lease the demo booklet through the real ECPay client before the first sale.
+	// Lease the demo booklet through the real provider client before the first sale.
 	a.KeepBooklets(ctx)
 	sold := demoFirstSale(ctx, a, sim)
 
@@ -124,7 +151,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 posagent demo is running — Ctrl-C to stop.
 
   local API      http://%s/v1/   (token in %s)
-  ECPay stand-in %s   (in-process; switch it off: posagent demo provider down)
+  %-14s %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
   store          %s
   first sale     %s
@@ -133,7 +160,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/providers/amego"
+	"github.com/posagent/posagent/providers/amego/amegotest"
+)
+
+func TestInitWritesAnAmegoConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.toml")
+	code, out, errOut := runOperator(t, "", "init", "--provider", "amego", path)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "AMEGO_APP_KEY")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	t.Setenv("POSAGENT_QR_KEY", demoQRKey)
+	t.Setenv("AMEGO_APP_KEY", amego.TestAppKey)
+	cfg, err := config.Parse(data)
+	require.NoError(t, err)
+	require.Equal(t, "amego", cfg.Provider.Name)
+
+	code, _, errOut = runOperator(t, "", "init", "--provider", "wixtar9", filepath.Join(t.TempDir(), "x.toml"))
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "ecpay or amego")
+	// --provider picks a demo's stand-in; a configured agent reads its file.
+	code, _, errOut = runOperator(t, "", "run", "--provider", "amego", "--config", path)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--demo")
+}
+
+// The configured Amego provider is the real client, with the till's QR key,
+// and leases from the stand-in.
+func TestNewProviderAmego(t *testing.T) {
+	stand := amegotest.New(amegotest.Options{Seller: demoSeller})
+	defer stand.Close()
+	cfg := demoConfig(t.TempDir(), stand.URL(), "/dev/null", "0123456789abcdef0123")
+	cfg.Provider.Name = "amego"
+	cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
+	require.NoError(t, cfg.Validate())
+	prov, err := newProvider(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.Equal(t, "amego", prov.Name())
+	src, ok := prov.(posagent.BookletSource)
+	require.True(t, ok)
+	bs, err := src.LeaseBooklets(context.Background(), posagent.LeaseRequest{Period: posagent.PeriodOf(time.Now()), Booklets: 1})
+	require.NoError(t, err)
+	require.Len(t, bs, 1)
+	_, ok = prov.(posagent.AlarmReporter)
+	require.True(t, ok)
+	// A wrong app key is refused by Amego as set-up (code 16), not by us.
+	cfg.Provider.Amego.AppKey = "wrong-key-000000"
+	prov, err = newProvider(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	_, err = prov.(posagent.BookletSource).LeaseBooklets(context.Background(), posagent.LeaseRequest{Period: posagent.PeriodOf(time.Now())})
+	require.True(t, posagent.IsKind(err, posagent.KindConfig), "%v", err)
+	require.NotContains(t, err.Error(), "wrong-key-000000")
+}
