@@ -286,3 +286,52 @@ func TestAmegoQRKeyMismatchAlarm(t *testing.T) {
 	_, st = ok.call("GET", "/v1/status", "")
 	require.Equal(t, "ok", st["level"], "%v", st["alarms"])
 }
+
+// BenchmarkAmegoDrain queues invoices while the Amego stand-in is down, then
+// brings it back with 20 ms of latency per call and measures how fast the
+// sync loop drains the queue at Amego's default concurrency, 1: one call at a
+// time keeps uploads reaching Amego in number order (it tracks the last
+// number used per track) and spares its "too many users" limit (code 21),
+// whose threshold is unpublished.
+func BenchmarkAmegoDrain(b *testing.B) {
+	const invoices, concurrency = 10000, 1
+	b.Run(fmt.Sprintf("%d-invoices-concurrency-%d", invoices, concurrency), func(b *testing.B) {
+		var rate float64
+		for b.Loop() {
+			b.StopTimer()
+			e := startAmegoE2E(b, demoKey(b), concurrency)
+			for left := invoices; left > 0; left -= 100 * posagent.BookletSize {
+				e.lease(min(100, (left+posagent.BookletSize-1)/posagent.BookletSize))
+			}
+			e.stand.Down()
+			ctx := context.Background()
+			for i := range invoices {
+				sale, err := e.agent.PrepareSale(posagent.Invoice{SaleID: fmt.Sprintf("drain-%d", i),
+					Items: []posagent.Item{{Name: "拿鐵", Quantity: posagent.MustDecimal("1"), UnitPrice: posagent.MustDecimal("65"), Amount: posagent.MustDecimal("65")}},
+					Total: 65, SalesAmount: 62, TaxAmount: 3, TaxType: posagent.TaxTaxable, Print: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.agent.Sell(ctx, sale); err != nil {
+					b.Fatal(err)
+				}
+			}
+			e.stand.SetLatency(20 * time.Millisecond)
+			b.StartTimer()
+			start := time.Now()
+			e.stand.Up()
+			e.waitUploaded(20 * time.Minute)
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if got := len(e.stand.Invoices()); got != invoices {
+				b.Fatalf("the stand-in holds %d invoices, want %d", got, invoices)
+			}
+			rate = float64(invoices) / elapsed.Seconds()
+			b.ReportMetric(elapsed.Seconds(), "drain-s")
+			b.StartTimer()
+		}
+		b.ReportMetric(rate, "invoices/s")
+		b.ReportMetric(concurrency, "concurrency")
+		b.ReportMetric(0, "ns/op")
+	})
+}

@@ -331,20 +331,30 @@ func (c *Client) post(ctx context.Context, endpoint, data string) (json.RawMessa
 		c.log.LogAttrs(ctx, slog.LevelWarn, "amego HTTP error", attrs...)
 		return nil, err
 	}
+	out, err := decodeAnswer(endpoint, raw)
+	switch e := apiError(err); {
+	case e != nil:
+		c.log.LogAttrs(ctx, slog.LevelInfo, "amego refused", append(attrs, slog.Int64("code", e.Code), slog.String("msg", e.Msg))...)
+	case err != nil:
+		c.log.LogAttrs(ctx, slog.LevelWarn, "amego malformed answer", attrs...)
+	default:
+		c.log.LogAttrs(ctx, slog.LevelDebug, "amego ok", attrs...)
+	}
+	return out, err
+}
+
+// decodeAnswer reads an answer's envelope: its data on code 0, else the code
+// as an error of its kind. An answer that is not Amego's JSON is transient:
+// proxies and captive portals answer 200 with HTML, and the request may or
+// may not have arrived.
+func decodeAnswer(endpoint string, raw []byte) (json.RawMessage, error) {
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil || !env.Code.set {
-		// Proxies and captive portals answer 200 with HTML; the request may or
-		// may not have arrived.
-		c.log.LogAttrs(ctx, slog.LevelWarn, "amego malformed answer", attrs...)
 		return nil, &posagent.Error{Kind: posagent.KindTransient, Message: "amego " + endpoint + ": answer is not Amego's JSON"}
 	}
-	attrs = append(attrs, slog.Int64("code", env.Code.n))
 	if env.Code.n != 0 {
-		e := &APIError{Endpoint: endpoint, Code: env.Code.n, Msg: env.msg()}
-		c.log.LogAttrs(ctx, slog.LevelInfo, "amego refused", append(attrs, slog.String("msg", e.Msg))...)
-		return nil, e.asError()
+		return nil, (&APIError{Endpoint: endpoint, Code: env.Code.n, Msg: env.msg()}).asError()
 	}
-	c.log.LogAttrs(ctx, slog.LevelDebug, "amego ok", attrs...)
 	return env.Data, nil
 }
 

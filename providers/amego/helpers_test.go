@@ -28,7 +28,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	srv  *amegotest.Server
 	c    *amego.Client
