@@ -2,6 +2,7 @@ package amego_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -541,4 +542,34 @@ func TestWrongCredentials(t *testing.T) {
 			t.Fatalf("%s: the error shows the key: %v", name, err)
 		}
 	}
+}
+
+// TestFastClockHoldsUploadsBack: this till's clock runs 5 minutes ahead of
+// Amego's, so a fresh invoice is dated in Amego's future: the upload is a
+// clock error with the skew (an alarm), not a dead job, and goes through
+// once the clocks agree.
+func TestFastClockHoldsUploadsBack(t *testing.T) {
+	e := newEnv(t)
+	inv := e.sale("FAST1")
+	e.srv.SetClockOffset(-5 * time.Minute)
+	err := e.c.Upload(e.ctx, inv)
+	e.checkErr(err, posagent.KindClock)
+	var pe *posagent.Error
+	if !errors.As(err, &pe) || pe.Skew < 4*time.Minute || pe.Skew > 6*time.Minute {
+		t.Fatalf("error %+v", pe)
+	}
+	if len(e.srv.Invoices()) != 0 {
+		t.Fatal("uploaded anyway")
+	}
+	// Now the offset is known: the next try is held back before any call.
+	sent := e.srv.Count("f0401_custom")
+	e.checkErr(e.c.Upload(e.ctx, inv), posagent.KindClock)
+	if e.srv.Count("f0401_custom") != sent {
+		t.Fatal("an upload Amego must refuse was sent")
+	}
+	e.srv.SetClockOffset(0)
+	if err := e.c.SyncTime(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.upload(inv)
 }

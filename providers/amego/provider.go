@@ -44,9 +44,19 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 	if inv.Seller.TaxID != c.cfg.Seller {
 		return posagent.Invalid("seller.tax_id", "%s is not the Amego account's seller %s", inv.Seller.TaxID, c.cfg.Seller)
 	}
+	if err := c.checkIssueTime(ctx, inv); err != nil {
+		return err
+	}
 	data, err := c.call(ctx, "f0401_custom", []Record{c.record(inv)})
 	if posagent.IsKind(err, posagent.KindDuplicate) {
 		return c.adopt(ctx, inv, err)
+	}
+	if e := apiError(err); e != nil && e.Code == codeRecord {
+		// A code 15 on the way may have moved Amego's clock offset: an
+		// InvoiceDate refused because our clock is ahead is a clock error.
+		if cerr := c.checkIssueTime(ctx, inv); cerr != nil {
+			return cerr
+		}
 	}
 	if err != nil {
 		return err
@@ -63,6 +73,24 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 			c.checkCodes(ctx, inv, got)
 			break
 		}
+	}
+	return nil
+}
+
+// checkIssueTime holds back an invoice issued more than ClockWindow after
+// Amego's now: Amego would refuse its InvoiceDate as a data error and the job
+// would die, when the fault is this till's clock. KindClock carries the skew
+// for the agent's alarm; the upload goes through once the clocks agree.
+func (c *Client) checkIssueTime(ctx context.Context, inv posagent.Invoice) error {
+	c.ensureTime(ctx)
+	skew, _, ok := c.ClockSkew()
+	if !ok {
+		return nil
+	}
+	if ahead := inv.IssuedAt.Sub(c.amegoNow()); ahead > ClockWindow {
+		return &posagent.Error{Kind: posagent.KindClock, Skew: skew, Message: fmt.Sprintf(
+			"amego f0401_custom: invoice %s is issued at %s, %s after Amego's clock (this till's clock is ahead by %s)",
+			inv.Number, inv.IssuedAt.In(posagent.Taipei).Format("2006-01-02 15:04:05"), ahead.Round(time.Second), skew.Round(time.Second))}
 	}
 	return nil
 }
