@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +65,48 @@ func TestNewProviderAmego(t *testing.T) {
 	_, err = prov.(posagent.BookletSource).LeaseBooklets(context.Background(), posagent.LeaseRequest{Period: posagent.PeriodOf(time.Now())})
 	require.True(t, posagent.IsKind(err, posagent.KindConfig), "%v", err)
 	require.NotContains(t, err.Error(), "wrong-key-000000")
+}
+
+// TestDemoOnAmego is the README's Amego demo: `posagent run --demo --provider
+// amego`, a sale from the shell, printed and uploaded to the Amego stand-in.
+func TestDemoOnAmego(t *testing.T) {
+	t.Setenv("POSAGENT_ADDR", "")
+	t.Setenv("POSAGENT_TOKEN", "")
+	t.Setenv("POSAGENT_CONFIG", "")
+	dir := t.TempDir()
+	code, _, errOut := runOperator(t, "", "run", "--demo", "--provider", "turnkey9", "--dir", dir)
+	require.Equal(t, 2, code, errOut)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs := &lockedWriter{}, &lockedWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--demo", "--provider", "amego", "--dir", dir, "--addr", "127.0.0.1:0"},
+			stdio{in: strings.NewReader(""), out: out, err: errs})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			require.Equal(t, 0, code, "%s", errs.String())
+		case <-time.After(30 * time.Second):
+			t.Error("the demo did not stop")
+		}
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
+		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
+	require.Contains(t, out.String(), "Amego stand-in")
+	require.Contains(t, out.String(), "receipt ")
+	cfgPath := filepath.Join(dir, "posagent.toml")
+	sale := filepath.Join(t.TempDir(), "sale.json")
+	require.NoError(t, os.WriteFile(sale, []byte(`{"sale_id":"amego-demo-1","items":[{"name":"拿鐵","quantity":1,"unit_price":65}]}`), 0o600))
+	code, sold, errOut := runOperator(t, "", "sell", sale, "--config", cfgPath)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, sold, "proof: printed")
+	require.Eventually(t, func() bool {
+		code, status, _ := runOperator(t, "", "status", "--json", "--config", cfgPath)
+		return code == 0 && strings.Contains(status, `"name": "amego"`) && strings.Contains(status, `"pending": 0`) &&
+			strings.Contains(status, `"done": 2`)
+	}, 20*time.Second, 100*time.Millisecond, "the sales were not uploaded to the Amego stand-in")
+	require.NotContains(t, errs.String(), amego.TestAppKey)
 }
