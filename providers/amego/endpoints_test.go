@@ -321,10 +321,15 @@ func TestVoidAllowanceAndTheirVoids(t *testing.T) {
 	if len(al) != 1 || al[0].Number != "A1" || al[0].Type != 2 || al[0].Total != 20 || al[0].Tax != 1 || al[0].InvoiceNo != string(inv2.Number) {
 		t.Fatalf("allowances %+v", al)
 	}
-	// Our number again: already there, adopted.
+	// Our number again: already there, confirmed with invoice_query, adopted.
 	if err := e.c.Allow(e.ctx, inv2, a); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(e.logs.String(), "amego allowance already there; adopted") {
+		t.Fatal("the allowance was not confirmed")
+	}
+	// Our number with another amount: a conflict, not adopted.
+	e.checkErr(e.c.Allow(e.ctx, inv2, allowanceOf(inv2, "A1", 10)), posagent.KindConflict)
 	// More than what is left: 4040173, invalid.
 	e.checkErr(e.c.Allow(e.ctx, inv2, allowanceOf(inv2, "A2", 100)), posagent.KindInvalid)
 	// An invoice with an allowance can no longer be voided (3050141).
