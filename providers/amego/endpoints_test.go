@@ -578,3 +578,34 @@ func TestFastClockHoldsUploadsBack(t *testing.T) {
 	}
 	e.upload(inv)
 }
+
+// TestUploadAnswerShapes: an answer of one object is read like a list of one;
+// a success without QR texts keeps the invoice uploaded and skips the check.
+func TestUploadAnswerShapes(t *testing.T) {
+	e := newEnv(t, func(o *amegotest.Options, _ *amego.Config) {
+		if o != nil {
+			o.QRKey = qr.DeriveKey("another seed")
+		}
+	})
+	inv := e.sale("SHAPE1")
+	// The object carries a verification field that is not the till's.
+	left := string(inv.Number) + strings.Repeat("0", 7+4+32) + strings.Repeat("A", 24) + ":**********:1:1:0:"
+	e.srv.Inject(amegotest.Fault{Kind: amegotest.FaultData, Endpoint: "f0401_custom",
+		Data: `{"invoice_number":"` + string(inv.Number) + `","qrcode_left":"` + left + `","qrcode_right":"**"}`}, 1)
+	e.upload(inv)
+	if al := e.c.ProviderAlarms(); len(al) != 1 {
+		t.Fatalf("the object answer was not checked: %+v", al)
+	}
+	for _, data := range []string{`null`, `[]`, `"ok"`, `[{"invoice_number":"` + string(inv.Number) + `"}]`} {
+		other := newEnv(t)
+		s := other.sale("SHAPE2")
+		other.srv.Inject(amegotest.Fault{Kind: amegotest.FaultData, Endpoint: "f0401_custom", Data: data}, 1)
+		other.upload(s)
+		if len(other.c.ProviderAlarms()) != 0 || len(other.srv.Invoices()) != 1 {
+			t.Fatalf("%s: alarms %+v", data, other.c.ProviderAlarms())
+		}
+		if !strings.Contains(other.logs.String(), "check is skipped") {
+			t.Fatalf("%s: the skipped check was not logged", data)
+		}
+	}
+}

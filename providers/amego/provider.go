@@ -63,6 +63,14 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 	}
 	var codes []Codes
 	if json.Unmarshal(data, &codes) != nil {
+		// One record was sent: an answer of one object rather than a list of
+		// one [U] is read too.
+		var one Codes
+		if json.Unmarshal(data, &one) == nil && one.Left != "" {
+			codes = []Codes{one}
+		}
+	}
+	if len(codes) == 0 {
 		// The invoice is at Amego (code 0); only the check is lost.
 		c.log.LogAttrs(ctx, slog.LevelWarn, "amego f0401_custom: success without readable QR texts; the QR key check is skipped",
 			attrNumber(inv.Number))
