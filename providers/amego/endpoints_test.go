@@ -321,10 +321,15 @@ func TestVoidAllowanceAndTheirVoids(t *testing.T) {
 	if len(al) != 1 || al[0].Number != "A1" || al[0].Type != 2 || al[0].Total != 20 || al[0].Tax != 1 || al[0].InvoiceNo != string(inv2.Number) {
 		t.Fatalf("allowances %+v", al)
 	}
-	// Our number again: already there, adopted.
+	// Our number again: already there, confirmed with invoice_query, adopted.
 	if err := e.c.Allow(e.ctx, inv2, a); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(e.logs.String(), "amego allowance already there; adopted") {
+		t.Fatal("the allowance was not confirmed")
+	}
+	// Our number with another amount: a conflict, not adopted.
+	e.checkErr(e.c.Allow(e.ctx, inv2, allowanceOf(inv2, "A1", 10)), posagent.KindConflict)
 	// More than what is left: 4040173, invalid.
 	e.checkErr(e.c.Allow(e.ctx, inv2, allowanceOf(inv2, "A2", 100)), posagent.KindInvalid)
 	// An invoice with an allowance can no longer be voided (3050141).
@@ -572,4 +577,35 @@ func TestFastClockHoldsUploadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.upload(inv)
+}
+
+// TestUploadAnswerShapes: an answer of one object is read like a list of one;
+// a success without QR texts keeps the invoice uploaded and skips the check.
+func TestUploadAnswerShapes(t *testing.T) {
+	e := newEnv(t, func(o *amegotest.Options, _ *amego.Config) {
+		if o != nil {
+			o.QRKey = qr.DeriveKey("another seed")
+		}
+	})
+	inv := e.sale("SHAPE1")
+	// The object carries a verification field that is not the till's.
+	left := string(inv.Number) + strings.Repeat("0", 7+4+32) + strings.Repeat("A", 24) + ":**********:1:1:0:"
+	e.srv.Inject(amegotest.Fault{Kind: amegotest.FaultData, Endpoint: "f0401_custom",
+		Data: `{"invoice_number":"` + string(inv.Number) + `","qrcode_left":"` + left + `","qrcode_right":"**"}`}, 1)
+	e.upload(inv)
+	if al := e.c.ProviderAlarms(); len(al) != 1 {
+		t.Fatalf("the object answer was not checked: %+v", al)
+	}
+	for _, data := range []string{`null`, `[]`, `"ok"`, `[{"invoice_number":"` + string(inv.Number) + `"}]`} {
+		other := newEnv(t)
+		s := other.sale("SHAPE2")
+		other.srv.Inject(amegotest.Fault{Kind: amegotest.FaultData, Endpoint: "f0401_custom", Data: data}, 1)
+		other.upload(s)
+		if len(other.c.ProviderAlarms()) != 0 || len(other.srv.Invoices()) != 1 {
+			t.Fatalf("%s: alarms %+v", data, other.c.ProviderAlarms())
+		}
+		if !strings.Contains(other.logs.String(), "check is skipped") {
+			t.Fatalf("%s: the skipped check was not logged", data)
+		}
+	}
 }
