@@ -648,3 +648,13 @@ func TestTimeRefresh(t *testing.T) {
 		t.Fatalf("skew %v", skew)
 	}
 }
+
+// No Amego endpoint for blank numbers is known: the client must not claim to
+// report them, so that the agent's blank-report job says what to file by hand
+// on the MOF platform, and by when.
+func TestNoBlankReporter(t *testing.T) {
+	e := newEnv(t)
+	if _, ok := any(e.c).(posagent.BlankReporter); ok {
+		t.Fatal("the Amego client claims to report blank numbers")
+	}
+}
