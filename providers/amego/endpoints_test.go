@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -607,5 +608,53 @@ func TestUploadAnswerShapes(t *testing.T) {
 		if !strings.Contains(other.logs.String(), "check is skipped") {
 			t.Fatalf("%s: the skipped check was not logged", data)
 		}
+	}
+}
+
+// TestTimeRefresh: the offset is fetched again once it is older than
+// TimeRefresh, so a local clock that jumps does not cost a code 15.
+func TestTimeRefresh(t *testing.T) {
+	var mu sync.Mutex
+	jump := time.Duration(0)
+	e := newEnv(t, func(_ *amegotest.Options, c *amego.Config) {
+		if c != nil {
+			c.TimeRefresh = 5 * time.Minute
+			c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(jump) }
+		}
+	})
+	for range 3 {
+		if _, err := e.c.Tracks(e.ctx, e.period()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.srv.Count("time"); n != 1 {
+		t.Fatalf("/json/time fetched %d times within TimeRefresh", n)
+	}
+	mu.Lock()
+	jump = 6 * time.Minute // our clock jumps ahead; Amego's does not
+	mu.Unlock()
+	if _, err := e.c.Tracks(e.ctx, e.period()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.srv.Count("time"); n != 2 {
+		t.Fatalf("/json/time fetched %d times, want 2", n)
+	}
+	for _, r := range e.srv.Requests() {
+		if r.Code == 15 {
+			t.Fatalf("a request was refused for its time: %+v", r)
+		}
+	}
+	if skew, _, _ := e.c.ClockSkew(); skew < 5*time.Minute || skew > 7*time.Minute {
+		t.Fatalf("skew %v", skew)
+	}
+}
+
+// No Amego endpoint for blank numbers is known: the client must not claim to
+// report them, so that the agent's blank-report job says what to file by hand
+// on the MOF platform, and by when.
+func TestNoBlankReporter(t *testing.T) {
+	e := newEnv(t)
+	if _, ok := any(e.c).(posagent.BlankReporter); ok {
+		t.Fatal("the Amego client claims to report blank numbers")
 	}
 }
