@@ -80,9 +80,16 @@ func (a *Agent) routes() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("/", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, APIError{Code: string(posagent.KindNotFound), Message: "no such endpoint: " + r.URL.Path})
-	})))
+	}))
+	if a.console != nil {
+		// The console has its own sign-in; the API's paths keep their answers.
+		mux.Handle("/v1/", notFound)
+		mux.Handle("/", a.console)
+	} else {
+		mux.Handle("/", notFound)
+	}
 	return mux
 }
 
@@ -123,6 +130,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, e APIError) { writeJSON(w, status, e) }
 
+// storageFullMessage is what the cashier reads when the till's disk is full.
+// Nothing was written, so the same sale can be rung up again afterwards.
+const storageFullMessage = "the till's disk is full: this was not recorded and no invoice number was used; " +
+	"ask for space to be freed on the till (or call support), then try again"
+
 // fail answers an error by its kind. Internal errors are logged and answered
 // without their text, which may name files or SQL.
 func (a *Agent) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -146,6 +158,12 @@ func (a *Agent) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case posagent.KindExhausted:
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "60")
+	case posagent.KindStorageFull:
+		// 507 Insufficient Storage: the one status that says what happened.
+		// The cashier reads the message; the cause (a path) stays in the log.
+		a.log.Error("request refused: the disk holding the store is full", "method", r.Method, "path", r.URL.Path, "err", err)
+		status = http.StatusInsufficientStorage
+		e = APIError{Code: string(posagent.KindStorageFull), Message: storageFullMessage}
 	default:
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = APIError{Code: string(posagent.KindInternal), Message: "internal error; the agent's log has the details"}
@@ -582,13 +600,10 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	jobs, err := a.store.Jobs(r.Context(), state, limit)
+	jobs, err := a.Jobs(r.Context(), state, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if jobs == nil {
-		jobs = []Job{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": state, "jobs": jobs})
 }
@@ -611,12 +626,10 @@ func (a *Agent) handleResolve(w http.ResponseWriter, r *http.Request) {
 		malformed(w, err)
 		return
 	}
-	if err := a.store.Resolve(r.Context(), id, req.Note); err != nil {
+	if err := a.ResolveJob(r.Context(), id, req.Note); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.log.Warn("dead job resolved by hand", "job", id, "note", req.Note)
-	wake(a.syncWake)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": StateDone})
 }
 
@@ -625,23 +638,18 @@ func (a *Agent) handleRevive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.Revive(r.Context(), id); err != nil {
+	if err := a.ReviveJob(r.Context(), id); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.log.Info("job revived", "job", id)
-	wake(a.syncWake)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": StatePending})
 }
 
 func (a *Agent) handleBooklets(w http.ResponseWriter, r *http.Request) {
-	bs, err := a.store.Booklets(r.Context())
+	bs, err := a.Booklets(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if bs == nil {
-		bs = []BookletInfo{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"booklets": bs})
 }
@@ -678,16 +686,6 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, b)
-}
-
-func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := a.writeMetrics(r.Context(), &buf); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
 }
 
 func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {

@@ -31,3 +31,6 @@ func (s *Store) unwritable() string {
 	}
 	return ""
 }
+
+// protectFilesACL is Windows' form of protectFiles; modes suffice here.
+func protectFilesACL(string) error { return nil }

@@ -7,7 +7,26 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/posagent/posagent/internal/private"
 )
+
+// protectFilesACL is the Windows form of protectFiles' 0600: modes mean
+// nothing there, so the store's file and an existing -wal and -shm get a
+// private access-control list (SYSTEM, Administrators, the owner). SQLite's
+// later -wal and -shm inherit their folder's list instead, which is private
+// when posagent created the folder or `posagent service install` did.
+func protectFilesACL(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if err := private.Restrict(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // diskFullErrno and readOnlyErrno classify the Windows error (GetLastError)
 // SQLite saw behind an I/O error.
