@@ -48,6 +48,10 @@ windows)
 	# tests do not (the fake, and the real winspool.drv for a printer that
 	# does not exist).
 	declare -A only=([$(go list ./printer)]=Spool)
+	# Tests that run Linux tools (xmllint for the MIG messages, Chromium for
+	# the console) cannot under Wine: without CI=true they skip loudly
+	# instead of failing; the README says they were not run there.
+	declare -A noci=([$(go list ./providers/mig)]=1 [$(go list ./agent/console)]=1)
 	# The Wine prefix is ours: the service tests may install services in it.
 	export POSAGENT_TEST_SERVICE=1
 	;;
@@ -65,6 +69,7 @@ arm64)
 	# something a CI container may do.
 	pkgs="$(go list ./... | grep -Ev "$PTY_PACKAGES") $(go list ./printer)"
 	declare -A only=([$(go list ./printer)]=Spool)
+	declare -A noci=()
 	args+=(-test.short)
 	;;
 *)
@@ -91,7 +96,9 @@ for pkg in $pkgs; do
 	t=$SECONDS
 	run_args=("${args[@]}")
 	[ -z "${only[$pkg]:-}" ] || run_args+=(-test.run="${only[$pkg]}")
-	if (cd "$dir" && "${runner[@]}" "$bin" "${run_args[@]}" >"$out/log" 2>&1); then
+	envs=()
+	[ -z "${noci[$pkg]:-}" ] || envs=(-u CI)
+	if (cd "$dir" && env "${envs[@]}" "${runner[@]}" "$bin" "${run_args[@]}" >"$out/log" 2>&1); then
 		echo "ok        $pkg ($((SECONDS - t)) s under ${runner[0]}${only[$pkg]:+, only tests matching ${only[$pkg]}})"
 	else
 		cat "$out/log"
