@@ -27,7 +27,7 @@ mkdir -p "$data"
 cat >"$data/posagent.toml" <<TOML
 [terminal]
 seller_tax_id = "24634102"
-seller_name = "範例商店"
+seller_name = "小林咖啡 smoke test"
 machine_id = "POS01"
 [qr]
 key = "F1A618ED8685B1A3B81E6CB6884617F4"
