@@ -19,7 +19,7 @@ func (s *Store) Activity(ctx context.Context, from, to time.Time) ([]Record, err
 	f, t := from.UnixNano(), to.UnixNano()
 	// Invoices are numbered in the order they are issued, so the id order is
 	// the issue order. Each part of the union reads its own index (migration
-	// 0005): a till's years of invoices are never walked for one day's book.
+	// 0006): a till's years of invoices are never walked for one day's book.
 	rows, err := s.reader.QueryContext(ctx, `SELECT id FROM invoices WHERE issued_at >= ?1 AND issued_at < ?2
 		UNION SELECT id FROM invoices WHERE voided_at >= ?1 AND voided_at < ?2
 		UNION SELECT invoice_id FROM allowances WHERE issued_at >= ?1 AND issued_at < ?2
