@@ -16,7 +16,10 @@ require (
 	rsc.io/qr v0.2.0
 )
 
-require github.com/BurntSushi/toml v1.6.0
+require (
+	github.com/BurntSushi/toml v1.6.0
+	github.com/go-json-experiment/json v1.27.2
+)
 
 require golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 
