@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -96,6 +97,11 @@ func TestSaleAtTheBound(t *testing.T) {
 	require.Equal(t, "ffffffff", strings.ToLower(left[29:37]), "QR total field of %s", left)
 	// 4294967295 ÷ 1.05 = 4090445042.86 → 4090445043, tax 204522252.
 	require.Equal(t, "f3cf3cf3", strings.ToLower(left[21:29]), "QR sales field of %s", left)
+	// And ECPay (the stand-in, through the real client and mapping) takes it.
+	e.waitUploaded(10 * time.Second)
+	held := e.stand.Invoices()
+	require.Len(t, held, 1)
+	require.EqualValues(t, 4294967295, held[0].SalesAmount)
 }
 
 // TestStrictAllowances: allowances go through the same limits, strict JSON and
