@@ -115,10 +115,30 @@ func (a Allowance) DerivedTax(inv Invoice) (int64, error) {
 	if inv.TaxType != TaxMixed {
 		return AllowanceTax(inv, a.Total), nil
 	}
-	mixed := Invoice{TaxType: TaxMixed, Total: a.Total, Items: a.Items}
+	// Each line refunds a line of the invoice: its tax type is that line's
+	// (found by name, as the G0401 writer does), else its own, else taxable.
+	items := make([]Item, len(a.Items))
+	for i, it := range a.Items {
+		items[i] = it
+		items[i].TaxType = allowanceLineTax(inv, it)
+	}
+	mixed := Invoice{TaxType: TaxMixed, Total: a.Total, Items: items}
 	s, err := mixed.SplitTax()
 	if err != nil {
 		return 0, err
 	}
 	return s.Tax, nil
+}
+
+// allowanceLineTax is the tax type of an allowance line on a mixed invoice.
+func allowanceLineTax(inv Invoice, it Item) TaxType {
+	for _, orig := range inv.Items {
+		if orig.Name == it.Name {
+			return inv.itemTaxType(orig)
+		}
+	}
+	if it.TaxType != "" {
+		return it.TaxType
+	}
+	return TaxTaxable
 }

@@ -317,6 +317,19 @@ func TestAllowanceTaxRule(t *testing.T) {
 	if err := mk(48, withTax(item("t", "1", "1000"), posagent.TaxTaxable)).Validate(mixed, mixed.Total); err != nil {
 		t.Errorf("taxable line of a mixed invoice: %v", err)
 	}
+	// A line named like an invoice line refunds that line: its tax type is the line's.
+	byName := mixed
+	byName.Items = append([]posagent.Item(nil), mixed.Items...)
+	for i := range byName.Items {
+		byName.Items[i].TaxType = posagent.TaxTaxable
+	}
+	byName.Items[2].TaxType = posagent.TaxExempt // 牛奶
+	if err := mk(0, item("牛奶", "1", "1000")).Validate(byName, byName.Total); err != nil {
+		t.Errorf("refund of an exempt line: %v", err)
+	}
+	if err := mk(48, item("口罩", "1", "1000")).Validate(byName, byName.Total); err != nil {
+		t.Errorf("refund of a taxable line: %v", err)
+	}
 	huge := mk(0, item("x", "1", "1"))
 	huge.Total = math.MaxInt64
 	if err := huge.Validate(inv, math.MaxInt64); posagent.ErrorField(err) != "total" {
