@@ -16,6 +16,7 @@ var (
 	_ posagent.InvoiceLookup   = (*Client)(nil)
 	_ posagent.CarrierChecker  = (*Client)(nil)
 	_ posagent.AllowanceIssuer = (*Client)(nil)
+	_ posagent.SaleChecker     = (*Client)(nil)
 )
 
 // Upload is OfflineIssue.
@@ -158,7 +159,7 @@ func (c *Client) bindNew(ctx context.Context, p posagent.Period, n int) (posagen
 		return posagent.Booklet{}, err
 	}
 	var used []posagent.Booklet
-	for _, cat := range []string{CategoryOnline, CategoryB2B, CategoryOffline} {
+	for _, cat := range []Category{CategoryOnline, CategoryB2B, CategoryOffline} {
 		ts, err := c.Tracks(ctx, TrackQuery{Period: p, Category: cat})
 		if err != nil {
 			return posagent.Booklet{}, err
