@@ -90,6 +90,15 @@ func (m *metrics) observeUpload(kind string, d time.Duration, err error) {
 	m.mu.Unlock()
 }
 
+// observeWait counts a call the provider client held back, or the provider
+// answered with a wait (a fresh invoice and its clock second): result "wait",
+// not a failure, and no duration — no upload was made.
+func (m *metrics) observeWait(kind string) {
+	m.mu.Lock()
+	m.calls[[2]string{kind, "wait"}]++
+	m.mu.Unlock()
+}
+
 func (m *metrics) setNumbersLeft(p posagent.Period, left int) {
 	m.mu.Lock()
 	m.left[p.Code()] = left
@@ -115,7 +124,7 @@ func (a *Agent) writeMetrics(ctx context.Context, w io.Writer) error {
 	m.saleTime.write(&b, "posagent_sale_duration_seconds", "")
 	help("posagent_upload_duration_seconds", "histogram", "Duration of provider calls (uploads, voids, allowances).")
 	m.upload.write(&b, "posagent_upload_duration_seconds", "")
-	help("posagent_provider_calls_total", "counter", "Provider calls by job kind and result (ok or error kind).")
+	help("posagent_provider_calls_total", "counter", "Provider calls by job kind and result (ok, wait, or error kind).")
 	keys := make([][2]string, 0, len(m.calls))
 	for k := range m.calls {
 		keys = append(keys, k)

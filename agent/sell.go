@@ -62,7 +62,7 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 		}
 		sale.IssuedAt = sale.IssuedAt.In(posagent.Taipei)
 	}
-	t := a.cfg.Terminal
+	t := a.conf().Terminal
 	switch {
 	case sale.Seller.TaxID == "" && sale.Seller.Name == "":
 		sale.Seller = posagent.Seller{TaxID: t.SellerTaxID, Name: t.SellerName, Address: t.SellerAddress}

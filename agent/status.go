@@ -114,8 +114,8 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	}
 	s := Status{
 		Time: now.In(posagent.Taipei),
-		Terminal: TerminalView{MachineID: a.cfg.Terminal.MachineID, SellerTaxID: a.cfg.Terminal.SellerTaxID,
-			SellerName: a.cfg.Terminal.SellerName},
+		Terminal: TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
+			SellerName: a.conf().Terminal.SellerName},
 		Provider: a.healthView(now),
 		Queue: QueueView{Pending: st.Jobs[StatePending], InFlight: st.Jobs[StateClaimed], Dead: st.Jobs[StateDead],
 			Done: st.Jobs[StateDone], LastUpload: st.LastUpload},
@@ -131,10 +131,10 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 			Age: age.Round(time.Second).String(), AgeSeconds: int64(age.Seconds()),
 			Deadline: st.OldestIssuedAt.Add(LegalUploadLimit).In(posagent.Taipei)}
 		switch {
-		case age >= a.cfg.Alarms.UploadCritical.Duration:
+		case age >= a.conf().Alarms.UploadCritical.Duration:
 			s.alarm(LevelCritical, "upload_deadline", "%s is not uploaded %s after it was made; the legal limit is 48h (deadline %s)",
 				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
-		case age >= a.cfg.Alarms.UploadWarning.Duration:
+		case age >= a.conf().Alarms.UploadWarning.Duration:
 			s.alarm(LevelWarning, "upload_deadline", "%s is not uploaded %s after it was made (deadline %s)",
 				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
 		}
@@ -145,7 +145,12 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	pv := s.Provider
 	switch {
 	case pv.Paused:
-		s.alarm(LevelCritical, "provider_config", "%s rejected the set-up; uploads are paused, sales go on: %s", pv.Name, pv.PauseReason)
+		what := "the set-up"
+		if pv.PauseKind == string(posagent.KindAuth) {
+			what = "the credentials"
+		}
+		s.alarm(LevelCritical, "provider_config", "%s rejected %s; uploads are paused and queued, sales go on: %s; %s",
+			pv.Name, what, pv.PauseReason, pv.PauseAction)
 	case !pv.Online:
 		s.alarm(LevelInfo, "provider_offline", "%s is unreachable; sales go on and are queued", pv.Name)
 	}

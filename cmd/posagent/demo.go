@@ -110,7 +110,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return fmt.Errorf("the demo's API address %s is taken (another posagent running?): %w", cfg.API.Address, err)
 	}
 	demo := &demoProvider{srv: stand}
-	a, closeAll, err := buildAgent(ctx, cfg, log, demo)
+	a, closeAll, err := buildAgent(ctx, cfg, log, demo, nil)
 	if err != nil {
 		ln.Close()
 		return err
