@@ -364,13 +364,10 @@ func (c *Client) decode(ctx context.Context, endpoint string, status int, raw []
 	if r.RtnCode != codeSuccess {
 		apiErr := &APIError{Endpoint: endpoint, TransCode: 1, RtnCode: int64(r.RtnCode), Msg: string(r.RtnMsg)}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "ecpay refused", append(attrs, slog.String("msg", apiErr.Msg))...)
-		e := &posagent.Error{Kind: classifyRtn(apiErr.RtnCode, apiErr.Msg), Err: apiErr}
-		if isIssueTimeRefusal(apiErr) {
-			// ECPay's clock has not reached the issue time yet: a wait, not a
-			// failure. OfflineIssue refines the wait from the measured skew.
-			e.RetryAfter = issueTimeWait
-		}
-		return e
+		// An issue-time refusal is KindTransient here (never a dead job);
+		// OfflineIssue turns it into the wait it is, from the skew this very
+		// answer measured (issueTimeRefused).
+		return &posagent.Error{Kind: classifyRtn(apiErr.RtnCode, apiErr.Msg), Err: apiErr}
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "ecpay ok", attrs...)
 	return nil
