@@ -59,7 +59,6 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 		a.log.Error("count numbers left", "period", p.Code(), "err", err)
 		return
 	}
-	a.metrics.setNumbersLeft(p, left)
 	src := a.leaseSource()
 	canLease := src != nil
 	if left < low {
@@ -67,7 +66,6 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 			a.lease(ctx, src, p, now)
 		}
 		left, _ = a.store.NumbersLeft(ctx, p)
-		a.metrics.setNumbersLeft(p, left)
 	}
 	switch {
 	case left >= low:
@@ -91,7 +89,6 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 	if canLease && !now.Add(a.conf().Booklets.LeaseAhead.Duration).Before(p.End()) {
 		next := p.Next()
 		if nleft, err := a.store.NumbersLeft(ctx, next); err == nil {
-			a.metrics.setNumbersLeft(next, nleft)
 			if nleft < low {
 				a.lease(ctx, src, next, now)
 			}

@@ -1,9 +1,9 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -206,9 +206,13 @@ func TestClockWaitIsNotAFailure(t *testing.T) {
 		require.Equal(t, 1, jobs[0].Attempts, "the wait counted as an attempt")
 		require.Empty(t, jobs[0].LastError)
 		require.NotContains(t, h.logs.String(), "job will be retried")
-		var m bytes.Buffer
-		require.NoError(t, h.agent.writeMetrics(context.Background(), &m))
-		require.Contains(t, m.String(), `posagent_provider_calls_total{kind="upload",result="wait"} 1`)
-		require.NotContains(t, m.String(), `result="transient"`)
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		h.handler.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code)
+		m := rec.Body.String()
+		require.Contains(t, m, `posagent_provider_calls_total{kind="upload",result="wait"} 1`)
+		require.NotContains(t, m, `result="transient"`)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
 )
 
 // LegalUploadLimit is the MOF limit from issue to upload for B2C invoices.
@@ -154,8 +155,23 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	case !pv.Online:
 		s.alarm(LevelInfo, "provider_offline", "%s is unreachable; sales go on and are queued", pv.Name)
 	}
+	if a.conf().OnTestPlatform() {
+		s.alarm(LevelWarning, "test_platform", "invoices go to ECPay's test platform (%s): they are not legal invoices; for real sales use %s with your merchant's id and keys",
+			config.ECPayStageHost, config.ECPayProductionHost)
+	}
 	if pv.ClockSkew != "" {
 		s.alarm(LevelCritical, "clock", "this terminal's clock is off by %s from %s; fix the time", pv.ClockSkew, pv.Name)
+	}
+	if ar, ok := a.prov().(posagent.AlarmReporter); ok {
+		// Alarms only the provider can see (Amego: the QR key it holds is not
+		// the till's), shown and logged like the agent's own.
+		for _, al := range ar.ProviderAlarms() {
+			level := al.Level
+			if _, known := levelRank[level]; !known {
+				level = LevelCritical
+			}
+			s.alarm(level, al.Code, "%s: %s", providerTitle(pv.Name), al.Message)
+		}
 	}
 
 	p := posagent.PeriodOf(now)

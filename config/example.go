@@ -27,10 +27,49 @@ func Example(token string) string {
 	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
 }
 
+// Providers whose commented section ExampleFor can write.
+var exampleProviders = []string{"ecpay", "amego"}
+
+// ExampleFor is Example with provider (ecpay or amego) as [provider] name and
+// that provider's section in place of ECPay's.
+func ExampleFor(provider, token string) (string, error) {
+	doc := Example(token)
+	switch provider {
+	case "ecpay", "":
+		return doc, nil
+	case "amego":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		doc = doc[:start] + amegoSection + doc[end:]
+		doc = strings.Replace(doc, "provider calls in flight; ECPay wants 1 per merchant", "provider calls in flight; 1 keeps Amego's uploads in number order", 1)
+		return doc, nil
+	}
+	return "", fmt.Errorf("--provider must be one of %s", strings.Join(exampleProviders, ", "))
+}
+
+const amegoSection = `[provider]
+name = "amego"                        # ecpay, amego, or fake (in memory, for trials)
+
+[provider.amego]
+seller_tax_id  = ""                   # the Amego account's 統一編號; empty: terminal.seller_tax_id
+app_key        = "${AMEGO_APP_KEY}"   # Amego back office → API settings; a secret
+base_url       = "https://invoice-api.amego.tw"   # one host for test and production accounts
+track_api_code = ""                   # optional: the group of "API 配號" tracks to lease from
+timeout        = "15s"
+
+`
+
 // WriteExample writes Example with a fresh token to path, readable by the
 // owner only. It refuses to overwrite an existing file.
-func WriteExample(path string) error {
+func WriteExample(path string) error { return WriteExampleFor(path, "ecpay") }
+
+// WriteExampleFor is WriteExample with the provider's section (ExampleFor).
+func WriteExampleFor(path, provider string) error {
 	token, err := NewToken()
+	if err != nil {
+		return err
+	}
+	doc, err := ExampleFor(provider, token)
 	if err != nil {
 		return err
 	}
@@ -46,7 +85,7 @@ func WriteExample(path string) error {
 	if err != nil {
 		return fmt.Errorf("create config: %w", err)
 	}
-	if _, err := f.WriteString(Example(token)); err != nil {
+	if _, err := f.WriteString(doc); err != nil {
 		f.Close()
 		return fmt.Errorf("write config: %w", err)
 	}
@@ -69,7 +108,7 @@ key      = "${POSAGENT_QR_KEY}"
 encoding = "utf8"                     # item names in the QR texts: utf8, big5, base64
 
 [provider]
-name = "ecpay"                        # ecpay, or fake (in memory, for trials)
+name = "ecpay"                        # ecpay, amego, or fake (in memory, for trials)
 
 [provider.ecpay]
 merchant_id = "2000132"

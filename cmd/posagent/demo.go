@@ -15,6 +15,8 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/printer/printersim"
+	"github.com/posagent/posagent/providers/amego"
+	"github.com/posagent/posagent/providers/amego/amegotest"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
 )
 
@@ -34,9 +36,17 @@ const demoSale = `{
   ]
 }`
 
-// demoProvider switches the in-process ECPay stand-in off and on.
+// standIn is a provider stand-in the demo runs in-process.
+type standIn interface {
+	URL() string
+	Down()
+	Up()
+	Close()
+}
+
+// demoProvider switches the in-process stand-in off and on.
 type demoProvider struct {
-	srv  *ecpaytest.Server
+	srv  standIn
 	down atomic.Bool
 }
 
@@ -51,9 +61,54 @@ func (d *demoProvider) SetProviderDown(down bool) {
 
 func (d *demoProvider) ProviderDown() bool { return d.down.Load() }
 
-// runDemoAgent runs the agent with an ECPay stand-in and a printer simulator
-// in-process, a store and receipts under dir, until ctx ends (Ctrl-C).
-func runDemoAgent(ctx context.Context, std stdio, dir string) error {
+// demoDefaultAddress is where the demo listens unless --addr says otherwise
+// (a variable so that tests can make it a port that is taken).
+var demoDefaultAddress = config.DefaultAddress
+
+// listenDemo takes the demo's API address: addr when given (and only it), or
+// the default, or, when another process holds the default (a posagent
+// already running), a free loopback port.
+func listenDemo(std stdio, addr string) (net.Listener, error) {
+	if addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("the demo's API address %s (--addr): %w", addr, err)
+		}
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", demoDefaultAddress)
+	if err == nil {
+		return ln, nil
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, fmt.Errorf("the demo's API address %s is taken (%v), and no other loopback port is free: %w", demoDefaultAddress, err, err2)
+	}
+	fmt.Fprintf(std.out, "%s is taken (another posagent running?): the demo listens on %s instead.\n", demoDefaultAddress, ln.Addr())
+	return ln, nil
+}
+
+// runDemoAgent runs the agent with a provider stand-in (ECPay's, or Amego's
+// with provider "amego") and a printer simulator in-process, a store and
+// receipts under dir, until ctx ends (Ctrl-C). It
+// holds its API port before it touches dir: the folder's posagent.toml tells
+// the operator commands where the demo is and its token, and must never send
+// them to another agent.
+func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) error {
+	title := "ECPay"
+	switch provider {
+	case "ecpay", "":
+		provider = "ecpay"
+	case "amego":
+		title = "Amego"
+	default:
+		return usagef("run --demo --provider must be ecpay or amego")
+	}
+	ln, err := listenDemo(std, addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	receipts := filepath.Join(dir, "receipts")
 	// The stand-in keeps nothing between runs (machine, tracks, invoices), so
 	// the demo's store and receipts start afresh too: numbers and uploads must
@@ -71,7 +126,13 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
-	stand := ecpaytest.New(ecpaytest.Options{})
+	var stand standIn
+	if provider == "amego" {
+		// The stand-in holds the demo's QR key, as Amego must hold the till's.
+		stand = amegotest.New(amegotest.Options{Seller: demoSeller})
+	} else {
+		stand = ecpaytest.New(ecpaytest.Options{})
+	}
 	defer stand.Close()
 	sim, err := printersim.Start(printersim.Options{
 		Dir: receipts,
@@ -94,6 +155,11 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return err
 	}
 	cfg := demoConfig(dir, stand.URL(), sim.Path(), token)
+	cfg.API.Address = ln.Addr().String()
+	if provider == "amego" {
+		cfg.Provider.Name = "amego"
+		cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -105,18 +171,13 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return fmt.Errorf("write %s: %w", cfgPath, err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.API.Address)
-	if err != nil {
-		return fmt.Errorf("the demo's API address %s is taken (another posagent running?): %w", cfg.API.Address, err)
-	}
 	demo := &demoProvider{srv: stand}
 	a, closeAll, err := buildAgent(ctx, cfg, log, demo, nil)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer closeAll()
-	// Lease the demo booklet through the real ECPay client before the first sale.
+	// Lease the demo booklet through the real provider client before the first sale.
 	a.KeepBooklets(ctx)
 	sold := demoFirstSale(ctx, a, sim)
 
@@ -124,7 +185,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 posagent demo is running — Ctrl-C to stop.
 
   local API      http://%s/v1/   (token in %s)
-  ECPay stand-in %s   (in-process; switch it off: posagent demo provider down)
+  %-14s %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
   store          %s
   first sale     %s
@@ -133,7 +194,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 

@@ -9,7 +9,8 @@ import (
 
 // runInit: posagent init [PATH]
 func runInit(_ context.Context, std stdio, args []string) error {
-	fs := newFlags("init", std, "init [PATH]   (default posagent.toml; never overwrites)")
+	fs := newFlags("init", std, "init [--provider ecpay|amego] [PATH]   (default posagent.toml; never overwrites)")
+	provider := fs.String("provider", "ecpay", "the e-invoice provider whose section to write: ecpay or amego")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -21,10 +22,18 @@ func runInit(_ context.Context, std stdio, args []string) error {
 	if len(rest) == 1 {
 		path = rest[0]
 	}
-	if err := config.WriteExample(path); err != nil {
+	if *provider != "ecpay" && *provider != "amego" {
+		return usagef("init --provider must be ecpay or amego")
+	}
+	if err := config.WriteExampleFor(path, *provider); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.out, "wrote %s (mode 0600) with a fresh API token.\n", path)
+	if *provider == "amego" {
+		fmt.Fprintln(std.out, "Next: fill in [terminal], set POSAGENT_QR_KEY (the key Amego holds for the seller) and AMEGO_APP_KEY in the")
+		fmt.Fprintf(std.out, "agent's environment, point [printer] at the printer, then: posagent run --config %s\n", path)
+		return nil
+	}
 	fmt.Fprintln(std.out, "Next: fill in [terminal], set POSAGENT_QR_KEY, ECPAY_HASH_KEY and ECPAY_HASH_IV in the")
 	fmt.Fprintf(std.out, "agent's environment, point [printer] at the printer, then: posagent run --config %s\n", path)
 	return nil

@@ -17,20 +17,24 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/providers/ecpay"
 	"github.com/posagent/posagent/providers/fake"
+	"github.com/posagent/posagent/qr"
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--dir var]]"
+const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego] [--dir var] [--addr HOST:PORT]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
 func runRun(ctx context.Context, std stdio, args []string) error {
 	fs := newFlags("run", std, runUsage)
 	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
-	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
+	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, or Amego's with --provider amego) and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
+	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default) or amego")
+	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -39,7 +43,13 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		return usagef("run takes no arguments; usage: posagent %s", runUsage)
 	}
 	if *demo {
-		return runDemoAgent(ctx, std, *dir)
+		return runDemoAgent(ctx, std, *dir, *addr, *provider)
+	}
+	if *addr != "" {
+		return usagef("--addr is the demo's; a configured agent listens on api.address")
+	}
+	if *provider != "" {
+		return usagef("--provider goes with --demo; a configured agent takes [provider] name from its config file")
 	}
 	path := *cfgPath
 	if path == "" {
@@ -52,7 +62,15 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if left := cfg.ExampleLeftovers(); len(left) > 0 {
+		return fmt.Errorf("config %s still holds the example's values of `posagent init`; a till would issue invoices as the example shop. Edit:\n  %s",
+			path, strings.Join(left, "\n  "))
+	}
 	log := newLogger(std.err, cfg.Log)
+	if cfg.OnTestPlatform() {
+		log.Warn("invoices go to ECPay's TEST platform: they are not legal invoices; for real sales set provider.ecpay.base_url to https://"+config.ECPayProductionHost+" with your merchant's id and keys",
+			"base_url", cfg.Provider.ECPay.BaseURL)
+	}
 	a, closeAll, err := buildAgent(ctx, cfg, log, nil, fileReloader(path, log))
 	if err != nil {
 		return err
@@ -70,6 +88,10 @@ func fileReloader(path string, log *slog.Logger) agent.Reloader {
 		cfg, err := config.Load(path, log)
 		if err != nil {
 			return config.Config{}, nil, err
+		}
+		if left := cfg.ExampleLeftovers(); len(left) > 0 {
+			return config.Config{}, nil, fmt.Errorf("config %s holds the example's values of `posagent init`; edit %s",
+				path, strings.Join(left, ", "))
 		}
 		prov, err := newProvider(cfg, log)
 		if err != nil {
@@ -214,6 +236,23 @@ func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error)
 			return nil, fmt.Errorf("provider.ecpay: %w", err)
 		}
 		return c, nil
+	case "amego":
+		a := cfg.Provider.Amego
+		seller := a.SellerTaxID
+		if seller == "" {
+			seller = cfg.Terminal.SellerTaxID
+		}
+		// The till's QR key: each upload's answer is checked against it.
+		key, err := qr.ParseKey(cfg.QR.Key.Reveal())
+		if err != nil {
+			return nil, errors.New("qr.key: not a 32-hex-digit AES key")
+		}
+		c, err := amego.New(amego.Config{BaseURL: a.BaseURL, Seller: seller, AppKey: a.AppKey.Reveal(), QRKey: key,
+			TrackAPICode: a.TrackAPICode, Timeout: a.Timeout.Duration, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("provider.amego: %w", err)
+		}
+		return c, nil
 	}
-	return nil, errors.New("provider.name: must be ecpay or fake")
+	return nil, errors.New("provider.name: must be ecpay, amego or fake")
 }
