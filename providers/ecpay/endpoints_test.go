@@ -500,3 +500,30 @@ func TestMemberCarrierECPayCannotKeyIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An account that enables offline tracks on add and refuses a second enable
+// (O'Pay's reading, ecpay.md §12) still leases: the track's status settles it.
+func TestLeaseWhenTracksAreEnabledOnAdd(t *testing.T) {
+	e := newEnv(t, func(o *ecpaytest.Options, _ *ecpay.Config) {
+		if o != nil {
+			o.AutoEnableTracks = true
+		}
+	})
+	bs, err := e.c.LeaseBooklets(e.ctx, posagent.LeaseRequest{Period: e.period(), MachineID: "POS01", Booklets: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].Booklets() != 2 {
+		t.Fatalf("lease = %+v", bs)
+	}
+	if tr := e.srv.Tracks(); len(tr) != 1 || tr[0].UseStatus != 2 {
+		t.Fatalf("tracks %+v", tr)
+	}
+	var refused bool
+	for _, r := range e.srv.Requests() {
+		refused = refused || (r.Endpoint == "UpdateInvoiceWordStatus" && r.RtnCode != 1)
+	}
+	if !refused {
+		t.Fatal("the stand-in did not refuse the second enable: the test tests nothing")
+	}
+}

@@ -234,6 +234,9 @@ func (s *Server) addWord(f *fields, now time.Time) (map[string]any, error) {
 	}
 	t := &Track{ID: s.newID("", 10), Year: y, Term: int(term), InvType: invType, Category: cat, Header: header,
 		Start: start, End: end, UseStatus: 1, MachineID: mid}
+	if s.opt.AutoEnableTracks && cat == "4" {
+		t.UseStatus = 2
+	}
 	s.tracks = append(s.tracks, t)
 	return map[string]any{"TrackID": t.ID}, nil
 }
@@ -309,6 +312,10 @@ func (s *Server) updateWord(f *fields, now time.Time) (map[string]any, error) {
 	}
 	if err := f.unknown(); err != nil {
 		return nil, err
+	}
+	if st == 2 && t.UseStatus == 2 && s.opt.AutoEnableTracks {
+		// O'Pay's reading (ecpay.md §12, low confidence): a second enable is refused.
+		return nil, refuse(codeTrack, "字軌 %s 已啟用", id)
 	}
 	switch st {
 	case 0:

@@ -44,6 +44,10 @@ type Options struct {
 	MerchantID, HashKey, HashIV string
 	// TLS serves HTTPS with a self-signed certificate that HTTPClient trusts.
 	TLS bool
+	// AutoEnableTracks answers as O'Pay's offline API does (ecpay.md §12, low
+	// confidence for ECPay): an offline track is enabled when added, and a
+	// second enable is refused.
+	AutoEnableTracks bool
 	// Pool is the MOF allocation GetGovInvoiceWordSetting reports (default DemoPool).
 	Pool []Allocation
 	// Now is the server's clock (default time.Now); see also SetClockOffset.
