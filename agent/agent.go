@@ -102,6 +102,7 @@ type Agent struct {
 	metrics       *metrics
 	inflight      sync.WaitGroup // provider calls
 	stopping      atomic.Bool
+	console       http.Handler // the operator console, on the paths the API does not own
 }
 
 // New checks the options and builds an agent; Run starts it.
@@ -215,6 +216,9 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if a.console != nil {
+		a.log.Info("operator console", "url", "http://"+ln.Addr().String()+"/")
+	}
 	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.prov().Name(),
 		"machine_id", a.conf().Terminal.MachineID, "seller", a.conf().Terminal.SellerTaxID)
 
