@@ -213,7 +213,10 @@ func scaleSale(id string) posagent.Invoice {
 		},
 		Total: 155,
 	}
-	sp := inv.SplitTax()
+	sp, err := inv.SplitTax()
+	if err != nil {
+		panic(err) // a fixed NT$155 sale always splits
+	}
 	inv.SalesAmount, inv.TaxAmount = sp.Sales(), sp.Tax
 	return inv
 }

@@ -237,7 +237,10 @@ func invoice(i int, track string, seq int, at time.Time) posagent.Invoice {
 		},
 		Total: 155,
 	}
-	sp := inv.SplitTax()
+	sp, err := inv.SplitTax()
+	if err != nil {
+		panic(err) // a fixed NT$155 sale always splits
+	}
 	inv.SalesAmount, inv.TaxAmount = sp.Sales(), sp.Tax
 	return inv
 }
