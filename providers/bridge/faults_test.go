@@ -63,7 +63,10 @@ var matrixOps = []op{
 		}},
 	{bridge.KindAllowance,
 		func(e *env) any { return e.uploaded("M1") },
-		func(e *env, s any) error { inv := s.(posagent.Invoice); return e.c.Allow(e.ctx, inv, allowanceOf(inv, "A1")) },
+		func(e *env, s any) error {
+			inv := s.(posagent.Invoice)
+			return e.c.Allow(e.ctx, inv, allowanceOf(inv, "A1"))
+		},
 		func(t *testing.T, e *env, s any) {
 			d := e.docsOf(bridge.KindAllowance)
 			if len(d) != 1 || d[0].Doc.Allowance.Number != "A1" || d[0].Doc.Allowance.Total != 50 {
@@ -79,7 +82,10 @@ var matrixOps = []op{
 			}
 			return allowed{inv, a}
 		},
-		func(e *env, s any) error { x := s.(allowed); return e.c.VoidAllowance(e.ctx, x.inv, x.a, "退貨取消") },
+		func(e *env, s any) error {
+			x := s.(allowed)
+			return e.c.VoidAllowance(e.ctx, x.inv, x.a, "退貨取消")
+		},
 		func(t *testing.T, e *env, s any) {
 			d := e.docsOf(bridge.KindAllowanceVoid)
 			if len(d) != 1 || d[0].Doc.Reason != "退貨取消" || d[0].Doc.Allowance.Number != "A1" {
