@@ -15,6 +15,7 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/printer/printersim"
+	"github.com/posagent/posagent/providers/bridge/bridgetest"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
 )
 
@@ -34,9 +35,13 @@ const demoSale = `{
   ]
 }`
 
-// demoProvider switches the in-process ECPay stand-in off and on.
+// demoProvider switches the in-process stand-in (ECPay's or the bridge's
+// reference receiver) off and on.
 type demoProvider struct {
-	srv  *ecpaytest.Server
+	srv interface {
+		Down()
+		Up()
+	}
 	down atomic.Bool
 }
 
@@ -51,9 +56,13 @@ func (d *demoProvider) SetProviderDown(down bool) {
 
 func (d *demoProvider) ProviderDown() bool { return d.down.Load() }
 
-// runDemoAgent runs the agent with an ECPay stand-in and a printer simulator
-// in-process, a store and receipts under dir, until ctx ends (Ctrl-C).
-func runDemoAgent(ctx context.Context, std stdio, dir string) error {
+// runDemoAgent runs the agent with a provider stand-in (ECPay's, or the
+// bridge's reference receiver) and a printer simulator in-process, a store and
+// receipts under dir, until ctx ends (Ctrl-C).
+func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
+	if provider != "ecpay" && provider != "bridge" {
+		return usagef("--provider must be ecpay or bridge")
+	}
 	receipts := filepath.Join(dir, "receipts")
 	// The stand-in keeps nothing between runs (machine, tracks, invoices), so
 	// the demo's store and receipts start afresh too: numbers and uploads must
@@ -71,7 +80,19 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
-	stand := ecpaytest.New(ecpaytest.Options{})
+	var stand interface {
+		Down()
+		Up()
+		URL() string
+		Close()
+	}
+	standName := "ECPay stand-in "
+	if provider == "bridge" {
+		stand = bridgetest.New(bridgetest.Options{Logger: log})
+		standName = "bridge receiver"
+	} else {
+		stand = ecpaytest.New(ecpaytest.Options{})
+	}
 	defer stand.Close()
 	sim, err := printersim.Start(printersim.Options{
 		Dir: receipts,
@@ -94,6 +115,12 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return err
 	}
 	cfg := demoConfig(dir, stand.URL(), sim.Path(), token)
+	if provider == "bridge" {
+		cfg.Provider.Name = "bridge"
+		cfg.Provider.Bridge = config.Bridge{Transport: "http", URL: stand.URL(), Secret: bridgetest.DemoSecret,
+			Timeout: config.Duration{Duration: 5 * time.Second}, Lease: true,
+			Credentials: map[string]config.Secret{"store_code": "DEMO", "pos_code": demoMachineID}}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -116,7 +143,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 		return err
 	}
 	defer closeAll()
-	// Lease the demo booklet through the real ECPay client before the first sale.
+	// Lease the demo booklet through the real client before the first sale.
 	a.KeepBooklets(ctx)
 	sold := demoFirstSale(ctx, a, sim)
 
@@ -124,7 +151,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir string) error {
 posagent demo is running — Ctrl-C to stop.
 
   local API      http://%s/v1/   (token in %s)
-  ECPay stand-in %s   (in-process; switch it off: posagent demo provider down)
+  %s %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
   store          %s
   first sale     %s
@@ -133,7 +160,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, standName, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 

@@ -20,7 +20,7 @@ import (
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--dir var]]"
+const runUsage = "run [--config PATH] [--demo [--dir var] [--provider ecpay|bridge]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
@@ -29,6 +29,7 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
 	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
+	demoProv := fs.String("provider", "ecpay", "the demo's provider stand-in: ecpay, or bridge (the bridge's reference receiver)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -37,7 +38,10 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		return usagef("run takes no arguments; usage: posagent %s", runUsage)
 	}
 	if *demo {
-		return runDemoAgent(ctx, std, *dir)
+		return runDemoAgent(ctx, std, *dir, *demoProv)
+	}
+	if *demoProv != "ecpay" {
+		return usagef("--provider is for the demo; a till's provider is [provider] name in its config file")
 	}
 	path := *cfgPath
 	if path == "" {
@@ -164,6 +168,8 @@ func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error)
 			return nil, fmt.Errorf("provider.ecpay: %w", err)
 		}
 		return c, nil
+	case "bridge":
+		return newBridge(cfg, log)
 	}
-	return nil, errors.New("provider.name: must be ecpay or fake")
+	return nil, errors.New("provider.name: must be ecpay, bridge or fake")
 }
