@@ -199,7 +199,7 @@ const DefaultAddress = "127.0.0.1:8765"
 // DefaultConfig is what the agent uses for everything a file leaves out.
 func DefaultConfig() Config {
 	return Config{
-		QR:       QR{Encoding: "utf8"},
+		QR: QR{Encoding: "utf8"},
 		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}},
 			Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
