@@ -199,9 +199,8 @@ const DefaultAddress = "127.0.0.1:8765"
 // DefaultConfig is what the agent uses for everything a file leaves out.
 func DefaultConfig() Config {
 	return Config{
-		QR: QR{Encoding: "utf8"},
-		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}},
-			Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
+		QR:       QR{Encoding: "utf8"},
+		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}}, Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
 			Profile: "58mm", Timeout: Duration{10 * time.Second},
