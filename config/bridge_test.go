@@ -119,3 +119,43 @@ func TestWixtarExample(t *testing.T) {
 	require.Len(t, cfg.Provider.Bridge.Credentials, 5)
 	require.Equal(t, testQRKey, cfg.QR.Key.Reveal())
 }
+
+// TestExampleForBridge: `posagent init --provider bridge` writes a file that
+// parses once its environment is set, with the bridge in place of ECPay.
+func TestExampleForBridge(t *testing.T) {
+	t.Setenv("POSAGENT_QR_KEY", testQRKey)
+	t.Setenv("POSAGENT_BRIDGE_SECRET", testBridgeSecret)
+	doc, err := config.ExampleFor("bridge", "tok-0123456789abcdef")
+	require.NoError(t, err)
+	require.NotContains(t, doc, "[provider.ecpay]")
+	cfg, err := config.Parse([]byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, "bridge", cfg.Provider.Name)
+	require.Equal(t, "https://relay.example.com/posagent", cfg.Provider.Bridge.URL)
+	// The commented Wixtar credentials parse when uncommented.
+	t.Setenv("WIXTAR_STORE_CODE", "S1")
+	t.Setenv("WIXTAR_POS_CODE", "P1")
+	t.Setenv("WIXTAR_PID", "pid")
+	t.Setenv("WIXTAR_RID", "rid")
+	t.Setenv("WIXTAR_PNAME", "pname")
+	var lines []string
+	for _, l := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(l, "# [provider.bridge.credentials]") || strings.HasPrefix(l, "# store_code") ||
+			strings.HasPrefix(l, "# pos_code") || strings.HasPrefix(l, "# pid ") || strings.HasPrefix(l, "# rid ") ||
+			strings.HasPrefix(l, "# pname") {
+			l = strings.TrimPrefix(l, "# ")
+		}
+		lines = append(lines, l)
+	}
+	cfg, err = config.Parse([]byte(strings.Join(lines, "\n")))
+	require.NoError(t, err)
+	require.Len(t, cfg.Provider.Bridge.Credentials, 5)
+
+	path := t.TempDir() + "/posagent.toml"
+	require.NoError(t, config.WriteExampleFor(path, "bridge"))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(data), `name = "bridge"`)
+	_, err = config.ExampleFor("smtp", "tok")
+	require.ErrorContains(t, err, "no example for provider")
+}

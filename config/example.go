@@ -27,10 +27,71 @@ func Example(token string) string {
 	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
 }
 
+// ecpayBlock is the provider part of the example that ExampleFor replaces.
+const ecpayBlock = `[provider]
+name = "ecpay"                        # ecpay, or fake (in memory, for trials)
+
+[provider.ecpay]
+merchant_id = "2000132"
+hash_key    = "${ECPAY_HASH_KEY}"
+hash_iv     = "${ECPAY_HASH_IV}"
+base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einvoice.ecpay.com.tw
+timeout     = "15s"
+`
+
+const bridgeBlock = `[provider]
+name = "bridge"                       # ecpay, bridge, or fake (in memory, for trials)
+
+# The bridge hands every document to the POS vendor's relay (Wixtar and other
+# services without a public API; README "Wixtar and services without a public
+# API"): over HTTP, or by running a program.
+[provider.bridge]
+transport = "http"                    # http or exec
+url       = "https://relay.example.com/posagent"   # http: documents go to url/{kind}
+secret    = "${POSAGENT_BRIDGE_SECRET}"            # http: at least 32 characters, shared with the receiver
+# command = ["/opt/vendor-pos/bin/relay", "--sandbox"]   # exec, instead of url and secret: absolute path, arguments
+timeout   = "15s"                     # one hand-over; at most sync.call_timeout
+lease     = false                     # true: the receiver hands out booklets (kind lease)
+numbered_allowances = false           # true: the receiver numbers allowances and needs the number to void them
+
+# Passed through in every document; every value is a secret. A Wixtar POS:
+# [provider.bridge.credentials]
+# store_code = "${WIXTAR_STORE_CODE}"
+# pos_code   = "${WIXTAR_POS_CODE}"
+# pid        = "${WIXTAR_PID}"
+# rid        = "${WIXTAR_RID}"
+# pname      = "${WIXTAR_PNAME}"
+`
+
+// ExampleProviders are the providers ExampleFor can write a configuration for.
+var ExampleProviders = []string{"ecpay", "bridge"}
+
+// ExampleFor is Example with the provider section for provider ("ecpay" or "bridge").
+func ExampleFor(provider, token string) (string, error) {
+	doc := Example(token)
+	switch provider {
+	case "ecpay":
+		return doc, nil
+	case "bridge":
+		if !strings.Contains(doc, ecpayBlock) {
+			return "", errors.New("config: the example's provider section changed; update ExampleFor")
+		}
+		return strings.Replace(doc, ecpayBlock, bridgeBlock, 1), nil
+	}
+	return "", fmt.Errorf("no example for provider %q (choose one of %s)", provider, strings.Join(ExampleProviders, ", "))
+}
+
 // WriteExample writes Example with a fresh token to path, readable by the
 // owner only. It refuses to overwrite an existing file.
-func WriteExample(path string) error {
+func WriteExample(path string) error { return WriteExampleFor(path, "ecpay") }
+
+// WriteExampleFor is WriteExample with the provider section for provider.
+func WriteExampleFor(path, provider string) error {
 	token, err := NewToken()
+	if err != nil {
+		return err
+	}
+	doc, err := ExampleFor(provider, token)
 	if err != nil {
 		return err
 	}
@@ -46,7 +107,7 @@ func WriteExample(path string) error {
 	if err != nil {
 		return fmt.Errorf("create config: %w", err)
 	}
-	if _, err := f.WriteString(Example(token)); err != nil {
+	if _, err := f.WriteString(doc); err != nil {
 		f.Close()
 		return fmt.Errorf("write config: %w", err)
 	}

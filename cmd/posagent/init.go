@@ -9,7 +9,8 @@ import (
 
 // runInit: posagent init [PATH]
 func runInit(_ context.Context, std stdio, args []string) error {
-	fs := newFlags("init", std, "init [PATH]   (default posagent.toml; never overwrites)")
+	fs := newFlags("init", std, "init [--provider ecpay|bridge] [PATH]   (default posagent.toml; never overwrites)")
+	provider := fs.String("provider", "ecpay", "the provider section to write: ecpay, or bridge (Wixtar and other services through the POS vendor's relay)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -21,10 +22,16 @@ func runInit(_ context.Context, std stdio, args []string) error {
 	if len(rest) == 1 {
 		path = rest[0]
 	}
-	if err := config.WriteExample(path); err != nil {
+	if err := config.WriteExampleFor(path, *provider); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.out, "wrote %s (mode 0600) with a fresh API token.\n", path)
+	if *provider == "bridge" {
+		fmt.Fprintln(std.out, "Next: fill in [terminal] and [provider.bridge] (the relay's URL or program), set POSAGENT_QR_KEY")
+		fmt.Fprintln(std.out, "and POSAGENT_BRIDGE_SECRET in the agent's environment, point [printer] at the printer,")
+		fmt.Fprintf(std.out, "then: posagent run --config %s\n", path)
+		return nil
+	}
 	fmt.Fprintln(std.out, "Next: fill in [terminal], set POSAGENT_QR_KEY, ECPAY_HASH_KEY and ECPAY_HASH_IV in the")
 	fmt.Fprintf(std.out, "agent's environment, point [printer] at the printer, then: posagent run --config %s\n", path)
 	return nil
