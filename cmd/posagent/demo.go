@@ -86,10 +86,10 @@ func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
 		URL() string
 		Close()
 	}
-	standName := "ECPay stand-in "
+	standName := "ECPay stand-in"
 	if provider == "bridge" {
 		stand = bridgetest.New(bridgetest.Options{Logger: log})
-		standName = "bridge receiver"
+		standName = "receiver"
 	} else {
 		stand = ecpaytest.New(ecpaytest.Options{})
 	}
@@ -151,7 +151,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
 posagent demo is running — Ctrl-C to stop.
 
   local API      http://%s/v1/   (token in %s)
-  %s %s   (in-process; switch it off: posagent demo provider down)
+  %-14s %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
   store          %s
   first sale     %s
