@@ -33,6 +33,10 @@ const (
 	// KindConflict: the request contradicts what is stored (e.g. a sale id reused
 	// with different content, a void of a voided invoice).
 	KindConflict Kind = "conflict"
+	// KindStorageFull: the disk holding the store is full. Nothing was
+	// written and no number spent; the sale can be rung up again once space
+	// is freed. A person must free it: alarm, do not retry blindly.
+	KindStorageFull Kind = "storage_full"
 	// KindInternal: anything else; a bug or an unexpected failure.
 	KindInternal Kind = "internal"
 )

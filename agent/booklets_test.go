@@ -227,3 +227,33 @@ func TestPausedProviderIsNotAskedToLease(t *testing.T) {
 	h.agent.keepBooklets(context.Background())
 	require.Empty(t, *asked)
 }
+
+// A till on ECPay's test platform says so in its status, as a warning: its
+// invoices are not legal ones.
+func TestStatusWarnsOnTheTestPlatform(t *testing.T) {
+	c := &clock{t: time.Date(2025, 9, 14, 13, 3, 0, 0, posagent.Taipei)}
+	for _, tc := range []struct {
+		base string
+		want bool
+	}{
+		{"https://einvoice-stage.ecpay.com.tw", true},
+		{"https://einvoice.ecpay.com.tw", false},
+		{"http://127.0.0.1:9", false},
+	} {
+		h := newHarness(t, c.Now, func(o *Options) {
+			o.Config.Provider.Name = "ecpay"
+			o.Config.Provider.ECPay.BaseURL = tc.base
+		})
+		s, err := h.agent.Status(context.Background())
+		require.NoError(t, err)
+		found := false
+		for _, a := range s.Alarms {
+			if a.Code == "test_platform" {
+				found = true
+				require.Equal(t, LevelWarning, a.Level)
+				require.Contains(t, a.Message, "not legal invoices")
+			}
+		}
+		require.Equal(t, tc.want, found, "%s: %+v", tc.base, s.Alarms)
+	}
+}

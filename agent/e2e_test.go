@@ -84,6 +84,9 @@ type e2eOptions struct {
 	lowWater    int
 	// makePrinter, when set, gives the agent its printer (the simulator tests).
 	makePrinter func(t testing.TB, dir string, log *slog.Logger, kit agent.ProofKit) agent.Printer
+	// storeDir, when set, is where the store lives (a small file system of
+	// its own for the full-disk test); the test's temporary directory if not.
+	storeDir string
 }
 
 type e2e struct {
@@ -133,6 +136,9 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 	cfg.Printer.Profile = "58mm"
 	cfg.Printer.Timeout = config.Duration{Duration: 5 * time.Second}
 	cfg.Store.Path = filepath.Join(e.dir, "posagent.db")
+	if o.storeDir != "" {
+		cfg.Store.Path = filepath.Join(o.storeDir, "posagent.db")
+	}
 	cfg.API.Token = e2eToken
 	cfg.Sync.BackoffBase = config.Duration{Duration: 50 * time.Millisecond}
 	cfg.Sync.BackoffCap = config.Duration{Duration: 500 * time.Millisecond}

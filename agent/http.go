@@ -123,6 +123,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, e APIError) { writeJSON(w, status, e) }
 
+// storageFullMessage is what the cashier reads when the till's disk is full.
+// Nothing was written, so the same sale can be rung up again afterwards.
+const storageFullMessage = "the till's disk is full: this was not recorded and no invoice number was used; " +
+	"ask for space to be freed on the till (or call support), then try again"
+
 // fail answers an error by its kind. Internal errors are logged and answered
 // without their text, which may name files or SQL.
 func (a *Agent) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -146,6 +151,12 @@ func (a *Agent) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case posagent.KindExhausted:
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "60")
+	case posagent.KindStorageFull:
+		// 507 Insufficient Storage: the one status that says what happened.
+		// The cashier reads the message; the cause (a path) stays in the log.
+		a.log.Error("request refused: the disk holding the store is full", "method", r.Method, "path", r.URL.Path, "err", err)
+		status = http.StatusInsufficientStorage
+		e = APIError{Code: string(posagent.KindStorageFull), Message: storageFullMessage}
 	default:
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = APIError{Code: string(posagent.KindInternal), Message: "internal error; the agent's log has the details"}

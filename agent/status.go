@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
 )
 
 // LegalUploadLimit is the MOF limit from issue to upload for B2C invoices.
@@ -148,6 +149,10 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		s.alarm(LevelCritical, "provider_config", "%s rejected the set-up; uploads are paused, sales go on: %s", pv.Name, pv.PauseReason)
 	case !pv.Online:
 		s.alarm(LevelInfo, "provider_offline", "%s is unreachable; sales go on and are queued", pv.Name)
+	}
+	if a.cfg.OnTestPlatform() {
+		s.alarm(LevelWarning, "test_platform", "invoices go to ECPay's test platform (%s): they are not legal invoices; for real sales use %s with your merchant's id and keys",
+			config.ECPayStageHost, config.ECPayProductionHost)
 	}
 	if pv.ClockSkew != "" {
 		s.alarm(LevelCritical, "clock", "this terminal's clock is off by %s from %s; fix the time", pv.ClockSkew, pv.Name)

@@ -24,6 +24,7 @@
 //
 // Every method that fails because of the caller's input returns a
 // *posagent.Error whose Kind says what to do: KindInvalid (nothing written),
-// KindNotFound, KindConflict, KindExhausted. Storage failures are KindInternal
-// and match ErrDiskFull or ErrReadOnly with errors.Is when that is the cause.
+// KindNotFound, KindConflict, KindExhausted. A full disk is KindStorageFull
+// and matches ErrDiskFull; other storage failures are KindInternal and match
+// ErrReadOnly with errors.Is when that is the cause.
 package queue

@@ -81,8 +81,8 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	issued, err := fillUntilFailure(t, s, 2000)
-	if !errors.Is(err, queue.ErrDiskFull) || posagent.ErrorKind(err) != posagent.KindInternal {
-		t.Fatalf("the write on a full disk failed with %v, want ErrDiskFull", err)
+	if !errors.Is(err, queue.ErrDiskFull) || posagent.ErrorKind(err) != posagent.KindStorageFull {
+		t.Fatalf("the write on a full disk failed with %v (kind %s), want ErrDiskFull, KindStorageFull", err, posagent.ErrorKind(err))
 	}
 	if !strings.Contains(err.Error(), "full") || !strings.Contains(err.Error(), "nothing was written") {
 		t.Errorf("unclear message: %v", err)
@@ -109,8 +109,8 @@ func TestDiskFullByPageLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	issued, err := fillUntilFailure(t, s, 2000)
-	if !errors.Is(err, queue.ErrDiskFull) {
-		t.Fatalf("the write past the limit failed with %v, want ErrDiskFull", err)
+	if !errors.Is(err, queue.ErrDiskFull) || posagent.ErrorKind(err) != posagent.KindStorageFull {
+		t.Fatalf("the write past the limit failed with %v (kind %s), want ErrDiskFull, KindStorageFull", err, posagent.ErrorKind(err))
 	}
 	checkAfterFailure(t, s, issued)
 	path := s.Path()

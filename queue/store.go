@@ -98,6 +98,9 @@ func open(path string, opts Options, target int) (*Store, error) {
 		readers = 4
 	}
 
+	if err := protectFiles(abs); err != nil {
+		s.log.Warn("the store's files may be readable by other local users", "err", err)
+	}
 	s.writer, err = sql.Open("sqlite3", writerDSN(abs, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
@@ -394,7 +397,8 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx, now in
 }
 
 // storageError passes *posagent.Error values through (with op in front of
-// a storage cause) and turns SQLite failures into clear KindInternal errors.
+// a storage cause) and turns SQLite failures into clear errors: a full disk
+// is KindStorageFull, anything else KindInternal.
 func (s *Store) storageError(op string, err error) error {
 	var pe *posagent.Error
 	if errors.As(err, &pe) {
@@ -404,7 +408,7 @@ func (s *Store) storageError(op string, err error) error {
 	if errors.As(err, &se) {
 		switch se.Code {
 		case sqlite3.ErrFull:
-			return &posagent.Error{Kind: posagent.KindInternal, Message: op,
+			return &posagent.Error{Kind: posagent.KindStorageFull, Message: op,
 				Err: fmt.Errorf("%w (%s); nothing was written: %v", ErrDiskFull, s.path, se)}
 		case sqlite3.ErrReadonly, sqlite3.ErrPerm:
 			return &posagent.Error{Kind: posagent.KindInternal, Message: op,
@@ -416,7 +420,7 @@ func (s *Store) storageError(op string, err error) error {
 			}
 		case sqlite3.ErrIoErr:
 			if se.SystemErrno == syscall.ENOSPC {
-				return &posagent.Error{Kind: posagent.KindInternal, Message: op,
+				return &posagent.Error{Kind: posagent.KindStorageFull, Message: op,
 					Err: fmt.Errorf("%w (%s); nothing was written: %v", ErrDiskFull, s.path, se)}
 			}
 			if se.SystemErrno == syscall.EROFS {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,4 +55,38 @@ func TestNewProviderBridge(t *testing.T) {
 	bs, err := src.LeaseBooklets(t.Context(), posagent.LeaseRequest{Period: posagent.PeriodOf(time.Now()), Booklets: 1})
 	require.NoError(t, err)
 	require.Len(t, bs, 1)
+}
+
+// TestDemoWithBridgeReceiver: `posagent run --demo --provider bridge` leases
+// from the reference receiver, sells, and uploads through the bridge.
+func TestDemoWithBridgeReceiver(t *testing.T) {
+	t.Setenv("POSAGENT_ADDR", "")
+	t.Setenv("POSAGENT_TOKEN", "")
+	t.Setenv("POSAGENT_CONFIG", "")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs := &lockedWriter{}, &lockedWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--demo", "--dir", dir, "--addr", "127.0.0.1:0", "--provider", "bridge"},
+			stdio{in: strings.NewReader(""), out: out, err: errs})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			require.Equal(t, 0, code, "%s", errs.String())
+		case <-time.After(30 * time.Second):
+			t.Error("the demo did not stop")
+		}
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
+		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
+	require.Contains(t, out.String(), "receiver")
+	require.Contains(t, out.String(), "first sale     invoice ZZ-10000000")
+	cfgPath := filepath.Join(dir, "posagent.toml")
+	require.Eventually(t, func() bool {
+		code, status, _ := runOperator(t, "", "status", "--config", cfgPath)
+		return code == 0 && strings.Contains(status, "bridge: online") && strings.Contains(status, "0 waiting")
+	}, 30*time.Second, 100*time.Millisecond, "the demo's first sale was not uploaded through the bridge")
 }

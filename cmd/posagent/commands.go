@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"hq":          {"the MySQL head office: add a number range, list leases", runHQ},
 	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
+	"mig":         {"print a MIG 4.1 message (F0401 F0501 F0701 G0401 G0501 E0402) or check one", runMig},
 	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},

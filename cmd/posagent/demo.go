@@ -56,13 +56,48 @@ func (d *demoProvider) SetProviderDown(down bool) {
 
 func (d *demoProvider) ProviderDown() bool { return d.down.Load() }
 
+// demoDefaultAddress is where the demo listens unless --addr says otherwise
+// (a variable so that tests can make it a port that is taken).
+var demoDefaultAddress = config.DefaultAddress
+
+// listenDemo takes the demo's API address: addr when given (and only it), or
+// the default, or, when another process holds the default (a posagent
+// already running), a free loopback port.
+func listenDemo(std stdio, addr string) (net.Listener, error) {
+	if addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("the demo's API address %s (--addr): %w", addr, err)
+		}
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", demoDefaultAddress)
+	if err == nil {
+		return ln, nil
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, fmt.Errorf("the demo's API address %s is taken (%v), and no other loopback port is free: %w", demoDefaultAddress, err, err2)
+	}
+	fmt.Fprintf(std.out, "%s is taken (another posagent running?): the demo listens on %s instead.\n", demoDefaultAddress, ln.Addr())
+	return ln, nil
+}
+
 // runDemoAgent runs the agent with a provider stand-in (ECPay's, or the
 // bridge's reference receiver) and a printer simulator in-process, a store and
-// receipts under dir, until ctx ends (Ctrl-C).
-func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
+// receipts under dir, until ctx ends (Ctrl-C). It
+// holds its API port before it touches dir: the folder's posagent.toml tells
+// the operator commands where the demo is and its token, and must never send
+// them to another agent.
+func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) error {
 	if provider != "ecpay" && provider != "bridge" {
 		return usagef("--provider must be ecpay or bridge")
 	}
+	ln, err := listenDemo(std, addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	receipts := filepath.Join(dir, "receipts")
 	// The stand-in keeps nothing between runs (machine, tracks, invoices), so
 	// the demo's store and receipts start afresh too: numbers and uploads must
@@ -121,6 +156,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
 			Timeout: config.Duration{Duration: 5 * time.Second}, Lease: true,
 			Credentials: map[string]config.Secret{"store_code": "DEMO", "pos_code": demoMachineID}}
 	}
+	cfg.API.Address = ln.Addr().String()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -132,14 +168,9 @@ func runDemoAgent(ctx context.Context, std stdio, dir, provider string) error {
 		return fmt.Errorf("write %s: %w", cfgPath, err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.API.Address)
-	if err != nil {
-		return fmt.Errorf("the demo's API address %s is taken (another posagent running?): %w", cfg.API.Address, err)
-	}
 	demo := &demoProvider{srv: stand}
 	a, closeAll, err := buildAgent(ctx, cfg, log, demo)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer closeAll()

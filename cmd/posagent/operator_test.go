@@ -286,3 +286,31 @@ func TestRunRefusesABadConfig(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "api.adress: unknown key")
 }
+
+// `posagent run` on the file `posagent init` wrote, with only the secrets
+// filled in, refuses to start as the example shop, names every field to edit,
+// and creates no store.
+func TestRunRefusesTheUneditedExample(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "posagent.toml")
+	code, _, errOut := runOperator(t, "", "init", path)
+	require.Equal(t, 0, code, errOut)
+	t.Setenv("POSAGENT_QR_KEY", "F1A618ED8685B1A3B81E6CB6884617F4")
+	t.Setenv("ECPAY_HASH_KEY", "ejCk326UnaZWKisg")
+	t.Setenv("ECPAY_HASH_IV", "q9jcZX8Ib9LM8wYk")
+	// The store path points into the test's directory, to see nothing is made.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	store := filepath.Join(dir, "state", "posagent.db")
+	data = []byte(strings.Replace(string(data), "/var/lib/posagent/posagent.db", store, 1))
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+
+	code, _, errOut = runOperator(t, "", "run", "--config", path)
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "example")
+	require.Contains(t, errOut, "terminal.seller_name")
+	require.Contains(t, errOut, "terminal.seller_tax_id")
+	require.NotContains(t, errOut, "ejCk326UnaZWKisg")
+	_, err = os.Stat(filepath.Dir(store))
+	require.ErrorIs(t, err, os.ErrNotExist, "a refused start made the store's directory")
+}

@@ -20,7 +20,7 @@ import (
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--dir var] [--provider ecpay|bridge]]"
+const runUsage = "run [--config PATH] [--demo [--dir var] [--addr HOST:PORT] [--provider ecpay|bridge]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
@@ -30,6 +30,7 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
 	demoProv := fs.String("provider", "ecpay", "the demo's provider stand-in: ecpay, or bridge (the bridge's reference receiver)")
+	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -38,7 +39,10 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		return usagef("run takes no arguments; usage: posagent %s", runUsage)
 	}
 	if *demo {
-		return runDemoAgent(ctx, std, *dir, *demoProv)
+		return runDemoAgent(ctx, std, *dir, *addr, *demoProv)
+	}
+	if *addr != "" {
+		return usagef("--addr is the demo's; a configured agent listens on api.address")
 	}
 	if *demoProv != "ecpay" {
 		return usagef("--provider is for the demo; a till's provider is [provider] name in its config file")
@@ -54,7 +58,15 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if left := cfg.ExampleLeftovers(); len(left) > 0 {
+		return fmt.Errorf("config %s still holds the example's values of `posagent init`; a till would issue invoices as the example shop. Edit:\n  %s",
+			path, strings.Join(left, "\n  "))
+	}
 	log := newLogger(std.err, cfg.Log)
+	if cfg.OnTestPlatform() {
+		log.Warn("invoices go to ECPay's TEST platform: they are not legal invoices; for real sales set provider.ecpay.base_url to https://"+config.ECPayProductionHost+" with your merchant's id and keys",
+			"base_url", cfg.Provider.ECPay.BaseURL)
+	}
 	a, closeAll, err := buildAgent(ctx, cfg, log, nil)
 	if err != nil {
 		return err
