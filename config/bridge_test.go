@@ -67,6 +67,7 @@ func TestBridgeSection(t *testing.T) {
 		{"timeout over call timeout", `transport = "http"`, "transport = \"http\"\ntimeout = \"1m\"", "provider.bridge.timeout"},
 		{"credential name", `pid = "PID-secret-1"`, `PID = "x"`, "provider.bridge.credentials.PID"},
 		{"empty credential", `pid = "PID-secret-1"`, `pid = ""`, "provider.bridge.credentials.pid"},
+		{"mig without address", `transport = "http"`, "transport = \"http\"\nmig = true", "terminal.seller_address"},
 		{"unknown key", `transport = "http"`, "transport = \"http\"\nsignature = \"x\"", "provider.bridge.signature"},
 	}
 	for _, tt := range tests {

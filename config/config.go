@@ -80,6 +80,8 @@ type Bridge struct {
 	Lease bool `toml:"lease"`
 	// NumberedAllowances: the receiver numbers allowances and needs the number to void them.
 	NumberedAllowances bool `toml:"numbered_allowances"`
+	// MIG adds the MIG 4.1 XML (F0401, F0501, G0401, E0402) to the documents.
+	MIG bool `toml:"mig"`
 	// Credentials are passed through in every document (a Wixtar shop's store
 	// code, POS code, PID, RID, PNAME); every value is a secret.
 	Credentials map[string]Secret `toml:"credentials"`
@@ -507,6 +509,9 @@ func (c *Config) validateBridge() error {
 		return fieldErr("provider.bridge.timeout", "must be more than 0")
 	case b.Timeout.Duration > c.Sync.CallTimeout.Duration:
 		return fieldErr("provider.bridge.timeout", "must be at most sync.call_timeout (%s), which bounds every provider call", c.Sync.CallTimeout.Duration)
+	}
+	if b.MIG && strings.TrimSpace(c.Terminal.SellerAddress) == "" {
+		return fieldErr("terminal.seller_address", "is required with provider.bridge.mig: Turnkey refuses MIG invoices without the seller's address")
 	}
 	for name, v := range b.Credentials {
 		if !credentialName.MatchString(name) {

@@ -53,6 +53,7 @@ secret    = "${POSAGENT_BRIDGE_SECRET}"            # http: at least 32 character
 timeout   = "15s"                     # one hand-over; at most sync.call_timeout
 lease     = false                     # true: the receiver hands out booklets (kind lease)
 numbered_allowances = false           # true: the receiver numbers allowances and needs the number to void them
+mig       = false                     # true: add the MIG 4.1 XML (needs terminal.seller_address)
 
 # Passed through in every document; every value is a secret. A Wixtar POS:
 # [provider.bridge.credentials]

@@ -33,7 +33,8 @@ func newBridge(cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
 			}
 			return bridge.Texts{Barcode: p.Barcode, QRLeft: p.QRLeft, QRRight: p.QRRight}, nil
 		},
-		Lease: b.Lease, NumberedAllowances: b.NumberedAllowances,
+		Lease: b.Lease, NumberedAllowances: b.NumberedAllowances, MIG: b.MIG,
+		SellerName: cfg.Terminal.SellerName, SellerAddress: cfg.Terminal.SellerAddress,
 		// A relay that echoes the QR key or the API token must not put it in a job's history.
 		Redact: []string{cfg.QR.Key.Reveal(), cfg.API.Token.Reveal()},
 		Logger: log,

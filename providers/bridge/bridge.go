@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/providers/mig"
 )
 
 // Transport names.
@@ -57,6 +58,8 @@ type Config struct {
 	// SellerTaxID and MachineID name the shop and this till in every document.
 	SellerTaxID string
 	MachineID   string
+	// SellerName and SellerAddress are checked at start when MIG is set.
+	SellerName, SellerAddress string
 	// Credentials are passed through in every document (values are secrets).
 	Credentials map[string]string
 	// Texts computes an invoice's barcode and QR texts as printed. Required:
@@ -68,6 +71,11 @@ type Config struct {
 	// NumberedAllowances: the receiver answers each allowance with its own
 	// number and needs it to void the allowance (posagent.AllowanceIssuer).
 	NumberedAllowances bool
+	// MIG adds the MOF MIG 4.1 messages to the documents that have one
+	// (providers/mig): F0401, F0501, G0401 and E0402. An allowance void has
+	// none: G0501 needs the void's time, which the provider seam does not
+	// carry. The seller's address is then required (Turnkey's rule).
+	MIG bool
 	// Redact lists further values (e.g. the QR key) never to let through from
 	// a receiver's message or a program's standard error.
 	Redact []string
@@ -114,6 +122,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	if !machineIDText.MatchString(cfg.MachineID) {
 		return bad("MachineID %q must be 1 to 10 letters or digits", cfg.MachineID)
+	}
+	if cfg.MIG {
+		if err := mig.CheckSeller(posagent.Seller{TaxID: cfg.SellerTaxID, Name: cfg.SellerName, Address: cfg.SellerAddress}); err != nil {
+			return bad("MIG: %v", err)
+		}
 	}
 	if cfg.Texts == nil {
 		return bad("Texts is required: the receiver gets the invoice's barcode and QR texts")
@@ -216,6 +229,11 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 	if err != nil {
 		return err
 	}
+	if c.cfg.MIG {
+		if err := c.addMIG(&doc, func() (mig.Message, error) { return mig.F0401(inv, mig.Options{}) }); err != nil {
+			return err
+		}
+	}
 	_, err = c.deliver(ctx, doc)
 	return err
 }
@@ -234,8 +252,24 @@ func (c *Client) Void(ctx context.Context, inv posagent.Invoice, v posagent.Void
 	}
 	v.VoidedAt = v.VoidedAt.In(posagent.Taipei)
 	doc.Void = &v
+	if c.cfg.MIG {
+		if err := c.addMIG(&doc, func() (mig.Message, error) { return mig.F0501(inv, v) }); err != nil {
+			return err
+		}
+	}
 	_, err = c.deliver(ctx, doc)
 	return err
+}
+
+// addMIG writes a MIG message into doc; a refusal names its field and is
+// invalid (the platform would refuse the message too).
+func (c *Client) addMIG(doc *Document, build func() (mig.Message, error)) error {
+	m, err := build()
+	if err != nil {
+		return fmt.Errorf("bridge %s: the MIG message: %w", doc.Kind, err)
+	}
+	doc.MIG = append(doc.MIG, MIGMessage{Type: m.Type, Identifier: m.Identifier, XML: string(m.XML)})
+	return nil
 }
 
 // Allow hands over an allowance (kind allowance).
@@ -250,6 +284,11 @@ func (c *Client) allowNumbered(ctx context.Context, inv posagent.Invoice, a posa
 	doc, err := c.allowanceDoc(KindAllowance, inv, a)
 	if err != nil {
 		return "", err
+	}
+	if c.cfg.MIG {
+		if err := c.addMIG(&doc, func() (mig.Message, error) { return mig.G0401(inv, a) }); err != nil {
+			return "", err
+		}
 	}
 	ans, err := c.deliver(ctx, doc)
 	return ans.ProviderNumber, err
@@ -286,6 +325,17 @@ func (c *Client) ReportBlank(ctx context.Context, p posagent.Period, unused []po
 	doc := c.doc(KindBlank, fmt.Sprintf("blank:%s:%s:%s:%s", c.cfg.SellerTaxID, c.cfg.MachineID, p.Code(),
 		hex.EncodeToString(h.Sum(nil))[:16]))
 	doc.Blank = b
+	if c.cfg.MIG {
+		reports, err := mig.BlankReports(c.cfg.SellerTaxID, c.cfg.SellerTaxID, p, unused)
+		if err != nil {
+			return err
+		}
+		for _, r := range reports {
+			if err := c.addMIG(&doc, func() (mig.Message, error) { return mig.E0402(r) }); err != nil {
+				return err
+			}
+		}
+	}
 	_, err := c.deliver(ctx, doc)
 	return err
 }

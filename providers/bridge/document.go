@@ -52,9 +52,20 @@ type Document struct {
 	Reason string `json:"reason,omitempty"`
 	Blank  *Blank `json:"blank,omitempty"`
 	Lease  *Lease `json:"lease,omitempty"`
+	// MIG holds the document's MOF MIG 4.1 messages when the client is set up
+	// with MIG: F0401, F0501, G0401 or the E0402s (one per track).
+	MIG []MIGMessage `json:"mig,omitempty"`
 	// Credentials are the values of [provider.bridge.credentials], passed
 	// through for the receiver (a Wixtar shop's store code, POS code, PID …).
 	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+// MIGMessage is one MIG 4.1 message: its type ("F0401"), the identifier
+// Turnkey would file it under, and the XML document.
+type MIGMessage struct {
+	Type       string `json:"type"`
+	Identifier string `json:"identifier"`
+	XML        string `json:"xml"`
 }
 
 // MOF holds an invoice's MOF texts as printed on its proof.

@@ -30,7 +30,43 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/providers/bridge"
+	"github.com/posagent/posagent/providers/mig"
 )
+
+// migTypes is the MIG message a document of each kind carries.
+var migTypes = map[bridge.Kind]string{bridge.KindInvoice: mig.TypeF0401, bridge.KindVoid: mig.TypeF0501,
+	bridge.KindAllowance: mig.TypeG0401, bridge.KindBlank: mig.TypeE0402}
+
+// checkMIG reads the document's MIG messages back; bad reports a refusal.
+func (s *Server) checkMIG(doc bridge.Document) (int, bridge.Answer, bool) {
+	refused := func(format string, args ...any) (int, bridge.Answer, bool) {
+		return http.StatusUnprocessableEntity, bridge.Answer{Message: fmt.Sprintf(format, args...)}, true
+	}
+	want, has := migTypes[doc.Kind]
+	if len(doc.MIG) == 0 {
+		if s.opt.RequireMIG && has {
+			return refused("mig is required for %s", doc.Kind)
+		}
+		return 0, bridge.Answer{}, false
+	}
+	if !has {
+		return refused("a %s carries no mig", doc.Kind)
+	}
+	for i, m := range doc.MIG {
+		info, err := mig.Inspect([]byte(m.XML))
+		switch {
+		case err != nil:
+			return refused("mig[%d]: %v", i, err)
+		case info.Type != want || m.Type != want:
+			return refused("mig[%d] is %s/%s, a %s carries %s", i, m.Type, info.Type, doc.Kind, want)
+		case info.Identifier != m.Identifier:
+			return refused("mig[%d].identifier %q is not the message's %q", i, m.Identifier, info.Identifier)
+		case doc.Invoice != nil && info.Invoice != string(doc.Invoice.Number):
+			return refused("mig[%d] is about %s, not %s", i, info.Invoice, doc.Invoice.Number)
+		}
+	}
+	return 0, bridge.Answer{}, false
+}
 
 // DemoSecret is the shared secret of the demo and of tests that do not care.
 const DemoSecret = "posagent-demo-bridge-secret-0123456789abcdef"
@@ -47,6 +83,10 @@ type Options struct {
 	// NumberAllowances answers each allowance with a number of the receiver's
 	// own and requires it back in the allowance's void.
 	NumberAllowances bool
+	// RequireMIG refuses (422) an invoice, void, allowance or blank report
+	// without its MIG messages. Messages present are always read back with
+	// mig.Inspect and must be about the document they travel with.
+	RequireMIG bool
 	// Pool is where leases are served from: track and first number, for any
 	// period (default ZZ 10000000, 200 booklets per period).
 	PoolTrack string
@@ -404,6 +444,9 @@ func (s *Server) check(doc bridge.Document) (int, bridge.Answer) {
 	}
 	early := func(format string, args ...any) (int, bridge.Answer) {
 		return http.StatusTooEarly, bridge.Answer{Message: fmt.Sprintf(format, args...)}
+	}
+	if status, ans, bad := s.checkMIG(doc); bad {
+		return status, ans
 	}
 	var inv *invoiceState
 	if doc.Kind != bridge.KindBlank && doc.Kind != bridge.KindLease {
