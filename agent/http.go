@@ -691,16 +691,6 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, b)
 }
 
-func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := a.writeMetrics(r.Context(), &buf); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
-}
-
 func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {
 	switch r.PathValue("state") {
 	case "down":
