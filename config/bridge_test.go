@@ -158,5 +158,5 @@ func TestExampleForBridge(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(data), `name = "bridge"`)
 	_, err = config.ExampleFor("smtp", "tok")
-	require.ErrorContains(t, err, "no example for provider")
+	require.ErrorContains(t, err, "--provider must be one of")
 }

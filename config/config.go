@@ -57,10 +57,11 @@ type QR struct {
 
 // Provider is the e-invoice service the agent uploads to.
 type Provider struct {
-	// Name is "ecpay", "bridge" (an integrator's receiver or program, e.g. for
-	// Wixtar) or "fake" (in memory, for trials without an account).
+	// Name is "ecpay", "amego", "bridge" (an integrator's receiver or program,
+	// e.g. for Wixtar) or "fake" (in memory, for trials without an account).
 	Name   string `toml:"name"`
 	ECPay  ECPay  `toml:"ecpay"`
+	Amego  Amego  `toml:"amego"`
 	Bridge Bridge `toml:"bridge"`
 }
 
@@ -85,6 +86,20 @@ type Bridge struct {
 	// Credentials are passed through in every document (a Wixtar shop's store
 	// code, POS code, PID, RID, PNAME); every value is a secret.
 	Credentials map[string]Secret `toml:"credentials"`
+}
+
+// Amego holds the seller's Amego (光貿) API credentials.
+type Amego struct {
+	// SellerTaxID is the 統一編號 of the Amego account; empty is
+	// terminal.seller_tax_id, and anything else must equal it.
+	SellerTaxID string `toml:"seller_tax_id"`
+	// AppKey signs every request (Amego back office → API settings).
+	AppKey Secret `toml:"app_key"`
+	// BaseURL is the API's root: https://invoice-api.amego.tw, or a stand-in.
+	BaseURL string `toml:"base_url"`
+	// TrackAPICode picks the group of "API 配號" tracks to lease from (optional).
+	TrackAPICode string   `toml:"track_api_code"`
+	Timeout      Duration `toml:"timeout"`
 }
 
 // ECPay holds the merchant's ECPay credentials.
@@ -201,8 +216,10 @@ const DefaultAddress = "127.0.0.1:8765"
 // DefaultConfig is what the agent uses for everything a file leaves out.
 func DefaultConfig() Config {
 	return Config{
-		QR:       QR{Encoding: "utf8"},
-		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}}, Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
+		QR: QR{Encoding: "utf8"},
+		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}},
+			Amego:  Amego{BaseURL: "https://invoice-api.amego.tw", Timeout: Duration{15 * time.Second}},
+			Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
 			Profile: "58mm", Timeout: Duration{10 * time.Second},
@@ -446,8 +463,10 @@ func (c *Config) validateProvider() error {
 	case "bridge":
 		return c.validateBridge()
 	case "ecpay":
+	case "amego":
+		return c.validateAmego()
 	default:
-		return fieldErr("provider.name", "must be one of ecpay, bridge, fake")
+		return fieldErr("provider.name", "must be one of ecpay, amego, bridge, fake")
 	}
 	e := c.Provider.ECPay
 	switch {
@@ -520,6 +539,32 @@ func (c *Config) validateBridge() error {
 		if v.IsZero() {
 			return fieldErr("provider.bridge.credentials."+name, "is empty")
 		}
+	}
+	return nil
+}
+
+var amegoSeller = regexp.MustCompile(`^[0-9]{8}$`)
+
+func (c *Config) validateAmego() error {
+	a := c.Provider.Amego
+	switch {
+	case a.SellerTaxID != "" && !amegoSeller.MatchString(a.SellerTaxID):
+		return fieldErr("provider.amego.seller_tax_id", "must be the 8-digit 統一編號 of the Amego account (or empty: terminal.seller_tax_id)")
+	case a.SellerTaxID != "" && a.SellerTaxID != c.Terminal.SellerTaxID:
+		return fieldErr("provider.amego.seller_tax_id", "%s is not terminal.seller_tax_id (%s): the till can only upload the invoices of the account's seller",
+			a.SellerTaxID, c.Terminal.SellerTaxID)
+	case strings.TrimSpace(a.AppKey.Reveal()) == "":
+		// Never echo the value: it is a secret.
+		return fieldErr("provider.amego.app_key", "is required: the App Key from the Amego back office (API settings)")
+	case len(a.AppKey.Reveal()) > 128 || strings.ContainsAny(a.AppKey.Reveal(), " \t\r\n"):
+		return fieldErr("provider.amego.app_key", "must be the App Key as Amego shows it, without spaces")
+	case !strings.HasPrefix(a.BaseURL, "https://") && !strings.HasPrefix(a.BaseURL, "http://127.0.0.1") &&
+		!strings.HasPrefix(a.BaseURL, "http://localhost"):
+		return fieldErr("provider.amego.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
+	case len(a.TrackAPICode) > 20:
+		return fieldErr("provider.amego.track_api_code", "is at most 20 characters")
+	case a.Timeout.Duration <= 0:
+		return fieldErr("provider.amego.timeout", "must be more than 0")
 	}
 	return nil
 }

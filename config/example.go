@@ -27,20 +27,44 @@ func Example(token string) string {
 	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
 }
 
-// ecpayBlock is the provider part of the example that ExampleFor replaces.
-const ecpayBlock = `[provider]
-name = "ecpay"                        # ecpay, or fake (in memory, for trials)
+// Providers whose commented section ExampleFor can write.
+var exampleProviders = []string{"ecpay", "amego", "bridge"}
 
-[provider.ecpay]
-merchant_id = "2000132"
-hash_key    = "${ECPAY_HASH_KEY}"
-hash_iv     = "${ECPAY_HASH_IV}"
-base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einvoice.ecpay.com.tw
-timeout     = "15s"
+// ExampleFor is Example with provider (ecpay, amego or bridge) as [provider] name and
+// that provider's section in place of ECPay's.
+func ExampleFor(provider, token string) (string, error) {
+	doc := Example(token)
+	switch provider {
+	case "ecpay", "":
+		return doc, nil
+	case "amego":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		doc = doc[:start] + amegoSection + doc[end:]
+		doc = strings.Replace(doc, "provider calls in flight; ECPay wants 1 per merchant", "provider calls in flight; 1 keeps Amego's uploads in number order", 1)
+		return doc, nil
+	case "bridge":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		return doc[:start] + bridgeSection + doc[end:], nil
+	}
+	return "", fmt.Errorf("--provider must be one of %s", strings.Join(exampleProviders, ", "))
+}
+
+const amegoSection = `[provider]
+name = "amego"                        # ecpay, amego, or fake (in memory, for trials)
+
+[provider.amego]
+seller_tax_id  = ""                   # the Amego account's 統一編號; empty: terminal.seller_tax_id
+app_key        = "${AMEGO_APP_KEY}"   # Amego back office → API settings; a secret
+base_url       = "https://invoice-api.amego.tw"   # one host for test and production accounts
+track_api_code = ""                   # optional: the group of "API 配號" tracks to lease from
+timeout        = "15s"
+
 `
 
-const bridgeBlock = `[provider]
-name = "bridge"                       # ecpay, bridge, or fake (in memory, for trials)
+const bridgeSection = `[provider]
+name = "bridge"                       # ecpay, amego, bridge, or fake (in memory, for trials)
 
 # The bridge hands every document to the POS vendor's relay (Wixtar and other
 # services without a public API; README "Wixtar and services without a public
@@ -62,31 +86,14 @@ mig       = false                     # true: add the MIG 4.1 XML (needs termina
 # pid        = "${WIXTAR_PID}"
 # rid        = "${WIXTAR_RID}"
 # pname      = "${WIXTAR_PNAME}"
+
 `
-
-// ExampleProviders are the providers ExampleFor can write a configuration for.
-var ExampleProviders = []string{"ecpay", "bridge"}
-
-// ExampleFor is Example with the provider section for provider ("ecpay" or "bridge").
-func ExampleFor(provider, token string) (string, error) {
-	doc := Example(token)
-	switch provider {
-	case "ecpay":
-		return doc, nil
-	case "bridge":
-		if !strings.Contains(doc, ecpayBlock) {
-			return "", errors.New("config: the example's provider section changed; update ExampleFor")
-		}
-		return strings.Replace(doc, ecpayBlock, bridgeBlock, 1), nil
-	}
-	return "", fmt.Errorf("no example for provider %q (choose one of %s)", provider, strings.Join(ExampleProviders, ", "))
-}
 
 // WriteExample writes Example with a fresh token to path, readable by the
 // owner only. It refuses to overwrite an existing file.
 func WriteExample(path string) error { return WriteExampleFor(path, "ecpay") }
 
-// WriteExampleFor is WriteExample with the provider section for provider.
+// WriteExampleFor is WriteExample with the provider's section (ExampleFor).
 func WriteExampleFor(path, provider string) error {
 	token, err := NewToken()
 	if err != nil {
@@ -131,7 +138,7 @@ key      = "${POSAGENT_QR_KEY}"
 encoding = "utf8"                     # item names in the QR texts: utf8, big5, base64
 
 [provider]
-name = "ecpay"                        # ecpay, or fake (in memory, for trials)
+name = "ecpay"                        # ecpay, amego, or fake (in memory, for trials)
 
 [provider.ecpay]
 merchant_id = "2000132"

@@ -27,7 +27,7 @@ func TestInitWritesABridgeConfig(t *testing.T) {
 	require.Contains(t, string(data), "[provider.bridge]")
 	code, _, errOut = runOperator(t, "", "init", "--provider", "smtp", filepath.Join(t.TempDir(), "x.toml"))
 	require.NotEqual(t, 0, code)
-	require.Contains(t, errOut, "no example for provider")
+	require.Contains(t, errOut, "init --provider must be")
 }
 
 func TestRunProviderFlagIsForTheDemo(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/printer/printersim"
+	"github.com/posagent/posagent/providers/amego"
+	"github.com/posagent/posagent/providers/amego/amegotest"
 	"github.com/posagent/posagent/providers/bridge/bridgetest"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
 )
@@ -35,13 +37,17 @@ const demoSale = `{
   ]
 }`
 
-// demoProvider switches the in-process stand-in (ECPay's or the bridge's
-// reference receiver) off and on.
+// standIn is a provider stand-in the demo runs in-process.
+type standIn interface {
+	URL() string
+	Down()
+	Up()
+	Close()
+}
+
+// demoProvider switches the in-process stand-in off and on.
 type demoProvider struct {
-	srv interface {
-		Down()
-		Up()
-	}
+	srv  standIn
 	down atomic.Bool
 }
 
@@ -83,15 +89,24 @@ func listenDemo(std stdio, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// runDemoAgent runs the agent with a provider stand-in (ECPay's, or the
-// bridge's reference receiver) and a printer simulator in-process, a store and
+// runDemoAgent runs the agent with a provider stand-in (ECPay's, Amego's
+// with provider "amego", or the bridge's reference receiver with provider
+// "bridge") and a printer simulator in-process, a store and
 // receipts under dir, until ctx ends (Ctrl-C). It
 // holds its API port before it touches dir: the folder's posagent.toml tells
 // the operator commands where the demo is and its token, and must never send
 // them to another agent.
 func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) error {
-	if provider != "ecpay" && provider != "bridge" {
-		return usagef("--provider must be ecpay or bridge")
+	title := "ECPay"
+	switch provider {
+	case "ecpay", "":
+		provider = "ecpay"
+	case "amego":
+		title = "Amego"
+	case "bridge":
+		title = "bridge"
+	default:
+		return usagef("run --demo --provider must be ecpay, amego or bridge")
 	}
 	ln, err := listenDemo(std, addr)
 	if err != nil {
@@ -115,17 +130,14 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
-	var stand interface {
-		Down()
-		Up()
-		URL() string
-		Close()
-	}
-	standName := "ECPay stand-in"
-	if provider == "bridge" {
+	var stand standIn
+	switch provider {
+	case "amego":
+		// The stand-in holds the demo's QR key, as Amego must hold the till's.
+		stand = amegotest.New(amegotest.Options{Seller: demoSeller})
+	case "bridge":
 		stand = bridgetest.New(bridgetest.Options{Logger: log})
-		standName = "receiver"
-	} else {
+	default:
 		stand = ecpaytest.New(ecpaytest.Options{})
 	}
 	defer stand.Close()
@@ -150,13 +162,18 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 		return err
 	}
 	cfg := demoConfig(dir, stand.URL(), sim.Path(), token)
+	cfg.API.Address = ln.Addr().String()
+	if provider == "amego" {
+		cfg.Provider.Name = "amego"
+		cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
+	}
 	if provider == "bridge" {
+		// The reference receiver over HTTP, leasing the demo's booklets.
 		cfg.Provider.Name = "bridge"
 		cfg.Provider.Bridge = config.Bridge{Transport: "http", URL: stand.URL(), Secret: bridgetest.DemoSecret,
 			Timeout: config.Duration{Duration: 5 * time.Second}, Lease: true,
 			Credentials: map[string]config.Secret{"store_code": "DEMO", "pos_code": demoMachineID}}
 	}
-	cfg.API.Address = ln.Addr().String()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -174,7 +191,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 		return err
 	}
 	defer closeAll()
-	// Lease the demo booklet through the real client before the first sale.
+	// Lease the demo booklet through the real provider client before the first sale.
 	a.KeepBooklets(ctx)
 	sold := demoFirstSale(ctx, a, sim)
 
@@ -191,7 +208,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, standName, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 

@@ -15,21 +15,23 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/providers/ecpay"
 	"github.com/posagent/posagent/providers/fake"
+	"github.com/posagent/posagent/qr"
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--dir var] [--addr HOST:PORT] [--provider ecpay|bridge]]"
+const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego|bridge] [--dir var] [--addr HOST:PORT]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
 func runRun(ctx context.Context, std stdio, args []string) error {
 	fs := newFlags("run", std, runUsage)
 	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
-	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
+	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, Amego's with --provider amego, the bridge's reference receiver with --provider bridge) and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
-	demoProv := fs.String("provider", "ecpay", "the demo's provider stand-in: ecpay, or bridge (the bridge's reference receiver)")
+	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default), amego or bridge")
 	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -39,13 +41,13 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		return usagef("run takes no arguments; usage: posagent %s", runUsage)
 	}
 	if *demo {
-		return runDemoAgent(ctx, std, *dir, *addr, *demoProv)
+		return runDemoAgent(ctx, std, *dir, *addr, *provider)
 	}
 	if *addr != "" {
 		return usagef("--addr is the demo's; a configured agent listens on api.address")
 	}
-	if *demoProv != "ecpay" {
-		return usagef("--provider is for the demo; a till's provider is [provider] name in its config file")
+	if *provider != "" {
+		return usagef("--provider goes with --demo; a configured agent takes [provider] name from its config file")
 	}
 	path := *cfgPath
 	if path == "" {
@@ -180,8 +182,25 @@ func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error)
 			return nil, fmt.Errorf("provider.ecpay: %w", err)
 		}
 		return c, nil
+	case "amego":
+		a := cfg.Provider.Amego
+		seller := a.SellerTaxID
+		if seller == "" {
+			seller = cfg.Terminal.SellerTaxID
+		}
+		// The till's QR key: each upload's answer is checked against it.
+		key, err := qr.ParseKey(cfg.QR.Key.Reveal())
+		if err != nil {
+			return nil, errors.New("qr.key: not a 32-hex-digit AES key")
+		}
+		c, err := amego.New(amego.Config{BaseURL: a.BaseURL, Seller: seller, AppKey: a.AppKey.Reveal(), QRKey: key,
+			TrackAPICode: a.TrackAPICode, Timeout: a.Timeout.Duration, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("provider.amego: %w", err)
+		}
+		return c, nil
 	case "bridge":
 		return newBridge(cfg, log)
 	}
-	return nil, errors.New("provider.name: must be ecpay, bridge or fake")
+	return nil, errors.New("provider.name: must be ecpay, amego, bridge or fake")
 }
