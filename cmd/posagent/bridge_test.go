@@ -82,7 +82,7 @@ func TestDemoWithBridgeReceiver(t *testing.T) {
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
 		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
-	require.Contains(t, out.String(), "receiver")
+	require.Contains(t, out.String(), "bridge stand-in")
 	require.Contains(t, out.String(), "first sale     invoice ZZ-10000000")
 	cfgPath := filepath.Join(dir, "posagent.toml")
 	require.Eventually(t, func() bool {
