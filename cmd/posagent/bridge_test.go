@@ -33,7 +33,7 @@ func TestInitWritesABridgeConfig(t *testing.T) {
 func TestRunProviderFlagIsForTheDemo(t *testing.T) {
 	code, _, errOut := runOperator(t, "", "run", "--provider", "bridge")
 	require.Equal(t, 2, code, errOut)
-	require.Contains(t, errOut, "--provider is for the demo")
+	require.Contains(t, errOut, "--provider goes with --demo")
 }
 
 // TestNewProviderBridge: [provider.bridge] opens the bridge with the

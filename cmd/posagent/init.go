@@ -23,7 +23,7 @@ func runInit(_ context.Context, std stdio, args []string) error {
 		path = rest[0]
 	}
 	if *provider != "ecpay" && *provider != "amego" && *provider != "bridge" {
-		return usagef("init --provider must be ecpay, amego or bridge")
+		return usagef("init --provider must be bridge, ecpay or amego")
 	}
 	if err := config.WriteExampleFor(path, *provider); err != nil {
 		return err
