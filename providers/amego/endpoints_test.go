@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,10 +322,15 @@ func TestVoidAllowanceAndTheirVoids(t *testing.T) {
 	if len(al) != 1 || al[0].Number != "A1" || al[0].Type != 2 || al[0].Total != 20 || al[0].Tax != 1 || al[0].InvoiceNo != string(inv2.Number) {
 		t.Fatalf("allowances %+v", al)
 	}
-	// Our number again: already there, adopted.
+	// Our number again: already there, confirmed with invoice_query, adopted.
 	if err := e.c.Allow(e.ctx, inv2, a); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(e.logs.String(), "amego allowance already there; adopted") {
+		t.Fatal("the allowance was not confirmed")
+	}
+	// Our number with another amount: a conflict, not adopted.
+	e.checkErr(e.c.Allow(e.ctx, inv2, allowanceOf(inv2, "A1", 10)), posagent.KindConflict)
 	// More than what is left: 4040173, invalid.
 	e.checkErr(e.c.Allow(e.ctx, inv2, allowanceOf(inv2, "A2", 100)), posagent.KindInvalid)
 	// An invoice with an allowance can no longer be voided (3050141).
@@ -572,4 +578,83 @@ func TestFastClockHoldsUploadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.upload(inv)
+}
+
+// TestUploadAnswerShapes: an answer of one object is read like a list of one;
+// a success without QR texts keeps the invoice uploaded and skips the check.
+func TestUploadAnswerShapes(t *testing.T) {
+	e := newEnv(t, func(o *amegotest.Options, _ *amego.Config) {
+		if o != nil {
+			o.QRKey = qr.DeriveKey("another seed")
+		}
+	})
+	inv := e.sale("SHAPE1")
+	// The object carries a verification field that is not the till's.
+	left := string(inv.Number) + strings.Repeat("0", 7+4+32) + strings.Repeat("A", 24) + ":**********:1:1:0:"
+	e.srv.Inject(amegotest.Fault{Kind: amegotest.FaultData, Endpoint: "f0401_custom",
+		Data: `{"invoice_number":"` + string(inv.Number) + `","qrcode_left":"` + left + `","qrcode_right":"**"}`}, 1)
+	e.upload(inv)
+	if al := e.c.ProviderAlarms(); len(al) != 1 {
+		t.Fatalf("the object answer was not checked: %+v", al)
+	}
+	for _, data := range []string{`null`, `[]`, `"ok"`, `[{"invoice_number":"` + string(inv.Number) + `"}]`} {
+		other := newEnv(t)
+		s := other.sale("SHAPE2")
+		other.srv.Inject(amegotest.Fault{Kind: amegotest.FaultData, Endpoint: "f0401_custom", Data: data}, 1)
+		other.upload(s)
+		if len(other.c.ProviderAlarms()) != 0 || len(other.srv.Invoices()) != 1 {
+			t.Fatalf("%s: alarms %+v", data, other.c.ProviderAlarms())
+		}
+		if !strings.Contains(other.logs.String(), "check is skipped") {
+			t.Fatalf("%s: the skipped check was not logged", data)
+		}
+	}
+}
+
+// TestTimeRefresh: the offset is fetched again once it is older than
+// TimeRefresh, so a local clock that jumps does not cost a code 15.
+func TestTimeRefresh(t *testing.T) {
+	var mu sync.Mutex
+	jump := time.Duration(0)
+	e := newEnv(t, func(_ *amegotest.Options, c *amego.Config) {
+		if c != nil {
+			c.TimeRefresh = 5 * time.Minute
+			c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(jump) }
+		}
+	})
+	for range 3 {
+		if _, err := e.c.Tracks(e.ctx, e.period()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.srv.Count("time"); n != 1 {
+		t.Fatalf("/json/time fetched %d times within TimeRefresh", n)
+	}
+	mu.Lock()
+	jump = 6 * time.Minute // our clock jumps ahead; Amego's does not
+	mu.Unlock()
+	if _, err := e.c.Tracks(e.ctx, e.period()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.srv.Count("time"); n != 2 {
+		t.Fatalf("/json/time fetched %d times, want 2", n)
+	}
+	for _, r := range e.srv.Requests() {
+		if r.Code == 15 {
+			t.Fatalf("a request was refused for its time: %+v", r)
+		}
+	}
+	if skew, _, _ := e.c.ClockSkew(); skew < 5*time.Minute || skew > 7*time.Minute {
+		t.Fatalf("skew %v", skew)
+	}
+}
+
+// No Amego endpoint for blank numbers is known: the client must not claim to
+// report them, so that the agent's blank-report job says what to file by hand
+// on the MOF platform, and by when.
+func TestNoBlankReporter(t *testing.T) {
+	e := newEnv(t)
+	if _, ok := any(e.c).(posagent.BlankReporter); ok {
+		t.Fatal("the Amego client claims to report blank numbers")
+	}
 }

@@ -134,6 +134,10 @@ func (c *Client) LeaseBooklets(ctx context.Context, req posagent.LeaseRequest) (
 			if err != nil {
 				return nil, err
 			}
+			if b.Count() != pend.books*posagent.BookletSize {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "amego lease: the recovered range differs from the books asked for",
+					slog.String("range", b.String()), slog.Int("books", pend.books))
+			}
 			c.mu.Lock()
 			delete(c.pending, key)
 			c.mu.Unlock()

@@ -63,6 +63,14 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 	}
 	var codes []Codes
 	if json.Unmarshal(data, &codes) != nil {
+		// One record was sent: an answer of one object rather than a list of
+		// one [U] is read too.
+		var one Codes
+		if json.Unmarshal(data, &one) == nil && one.Left != "" {
+			codes = []Codes{one}
+		}
+	}
+	if len(codes) == 0 {
 		// The invoice is at Amego (code 0); only the check is lost.
 		c.log.LogAttrs(ctx, slog.LevelWarn, "amego f0401_custom: success without readable QR texts; the QR key check is skipped",
 			attrNumber(inv.Number))
@@ -163,20 +171,42 @@ func (c *Client) Void(ctx context.Context, inv posagent.Invoice, v posagent.Void
 
 // Allow uploads an allowance (g0401) under our AllowanceNumber, type 2
 // (seller-issued), with tax-exclusive lines and their tax. "Allowance already
-// exists" for our number means an earlier, unanswered attempt landed: success.
+// exists" (4040161/4040162) for our number means an earlier, unanswered attempt
+// landed: it is confirmed against the invoice's allowances in invoice_query
+// and adopted when the amount agrees (another amount is a conflict).
 func (c *Client) Allow(ctx context.Context, inv posagent.Invoice, a posagent.Allowance) error {
 	if err := a.Validate(inv, inv.Total); err != nil {
 		return err
 	}
 	_, err := c.call(ctx, "g0401", []AllowanceRecord{allowanceRecord(inv, a)})
 	if posagent.IsKind(err, posagent.KindDuplicate) {
-		// The number is ours alone (posagent makes it per till and sale); Amego
-		// has no lookup of allowances by number in the endpoints we use [U].
-		c.log.LogAttrs(ctx, slog.LevelInfo, "amego allowance already there; adopted", attrNumber(inv.Number),
-			slog.String("allowance", a.Number))
-		return nil
+		return c.adoptAllowance(ctx, inv, a, err)
 	}
 	return err
+}
+
+func (c *Client) adoptAllowance(ctx context.Context, inv posagent.Invoice, a posagent.Allowance, dup error) error {
+	q, err := c.Query(ctx, inv.Number, "")
+	if err != nil && !posagent.IsKind(err, posagent.KindNotFound) {
+		return err
+	}
+	for _, got := range q.Allowance {
+		if got.Number != a.Number {
+			continue
+		}
+		if sum := int64(got.Total) + int64(got.Tax); sum != a.Total {
+			return &posagent.Error{Kind: posagent.KindConflict, Err: dup, Message: fmt.Sprintf(
+				"Amego holds allowance %s of invoice %s for NT$%d, ours is NT$%d", a.Number, inv.Number, sum, a.Total)}
+		}
+		c.log.LogAttrs(ctx, slog.LevelInfo, "amego allowance already there; adopted", attrNumber(inv.Number), slog.String("allowance", a.Number))
+		return nil
+	}
+	// Amego says the number exists, and the number is ours (posagent makes it
+	// per invoice); invoice_query did not list it (past 180 days, or its
+	// allowance fields are not the ones we read [U]): taken at its word.
+	c.log.LogAttrs(ctx, slog.LevelWarn, "amego allowance already there but not listed by invoice_query; adopted", attrNumber(inv.Number),
+		slog.String("allowance", a.Number))
+	return nil
 }
 
 // VoidAllowance uploads the void of an allowance (g0501) by our number.
@@ -241,6 +271,13 @@ type Queried struct {
 	OrderID     string  `json:"order_id"`
 	TotalAmount flexInt `json:"total_amount"`
 	CancelDate  flexInt `json:"cancel_date"`
+	// Allowance lists the invoice's allowances (field names [U]: as the
+	// stand-in writes them; invoice_query's allowance lines are not documented).
+	Allowance []struct {
+		Number string  `json:"allowance_number"`
+		Total  flexInt `json:"total_amount"` // without tax
+		Tax    flexInt `json:"tax_amount"`
+	} `json:"allowance"`
 }
 
 // Query is invoice_query by invoice number, or by order id when number is

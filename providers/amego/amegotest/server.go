@@ -154,10 +154,14 @@ const (
 	FaultCode
 	// FaultLoseAnswer processes the request, then drops the connection.
 	FaultLoseAnswer
+	// FaultData processes the request and, when it succeeds, answers code 0
+	// with Data (raw JSON) in place of the stand-in's own data: answers in
+	// shapes the docs do not show.
+	FaultData
 )
 
 func (k FaultKind) String() string {
-	return [...]string{"status", "malformed", "code", "lose_answer"}[k]
+	return [...]string{"status", "malformed", "code", "lose_answer", "data"}[k]
 }
 
 // Fault is one injected failure. Endpoint "" matches any signed endpoint.
@@ -167,6 +171,7 @@ type Fault struct {
 	Status   int
 	Code     int64
 	Msg      string
+	Data     string // FaultData
 }
 
 type pendingFault struct {
@@ -464,6 +469,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if ref != nil {
 		s.answer(w, endpoint, ref.code, ref.msg, nil)
 		return
+	}
+	if fault != nil && fault.Kind == FaultData {
+		out = json.RawMessage(fault.Data)
 	}
 	s.answer(w, endpoint, 0, "", out)
 }
