@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -35,6 +36,7 @@ type Config struct {
 	Alarms   Alarms   `toml:"alarms"`
 	Booklets Booklets `toml:"booklets"`
 	HQ       HQ       `toml:"hq"`
+	Console  Console  `toml:"console"`
 	Log      Log      `toml:"log"`
 }
 
@@ -188,6 +190,18 @@ type HQ struct {
 // Enabled reports whether a head office is configured.
 func (h HQ) Enabled() bool { return !h.DSN.IsZero() }
 
+// Console is the operator console in the browser, served under / on the
+// API's address (loopback unless api.allow_remote).
+type Console struct {
+	// Enabled serves the console (default true); false leaves only the API.
+	Enabled bool `toml:"enabled"`
+	// Password signs in to the console besides api.token, so that the shop's
+	// staff need not know the POS's token. Empty: the token only.
+	Password Secret `toml:"password"`
+	// SessionTimeout signs a browser out after this long without a request.
+	SessionTimeout Duration `toml:"session_timeout"`
+}
+
 // Log is the daemon's logging.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -234,6 +248,7 @@ func DefaultConfig() Config {
 		},
 		Alarms:   Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
 		Booklets: Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
+		Console:  Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -411,6 +426,9 @@ func (c *Config) Validate() error {
 		return fieldErr("store.path", "is required")
 	}
 	if err := c.validateAPI(); err != nil {
+		return err
+	}
+	if err := c.validateConsole(); err != nil {
 		return err
 	}
 	s := c.Sync
@@ -655,6 +673,20 @@ func (c *Config) validateAPI() error {
 	}
 	if len(c.API.Token.Reveal()) < 16 {
 		return fieldErr("api.token", "must be at least 16 characters (posagent init writes a random one)")
+	}
+	return nil
+}
+
+func (c *Config) validateConsole() error {
+	pw := c.Console.Password.Reveal()
+	switch {
+	case pw != "" && utf8.RuneCountInString(pw) < 10:
+		// Never echo the value: only its rule.
+		return fieldErr("console.password", "must be at least 10 characters, or empty to sign in with api.token only")
+	case pw != "" && pw == c.API.Token.Reveal():
+		return fieldErr("console.password", "must differ from api.token")
+	case c.Console.SessionTimeout.Duration < time.Minute || c.Console.SessionTimeout.Duration > 24*time.Hour:
+		return fieldErr("console.session_timeout", "must be between 1m and 24h")
 	}
 	return nil
 }

@@ -188,6 +188,13 @@ lease_ahead = "72h"                   # lease the next period's numbers this ear
 # dsn      = "${POSAGENT_HQ_DSN}"       # user:pass@tcp(host:3306)/posagent; holds a password
 # terminal = "POS01"                  # this till in the head office's ledger; default machine_id
 
+# The operator console in the browser: open http://<api.address>/ and sign in
+# with api.token or this password.
+[console]
+enabled         = true
+# password      = "${POSAGENT_CONSOLE_PASSWORD}"  # at least 10 characters; empty: api.token only
+session_timeout = "2h"                # signed out after this long without a click
+
 [log]
 level  = "info"                       # debug, info, warn, error
 format = "text"                       # text or json

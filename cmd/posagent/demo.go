@@ -198,6 +198,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 	fmt.Fprintf(std.out, `
 posagent demo is running — Ctrl-C to stop.
 
+  console        http://%s/   (open it in a browser; sign in with the token in %s)
   local API      http://%s/v1/   (token in %s)
   %-14s %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
@@ -208,7 +209,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 

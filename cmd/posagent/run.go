@@ -13,6 +13,7 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/console"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/providers/amego"
@@ -165,6 +166,17 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 		st.Close()
 		closeRest()
 		return nil, nil, err
+	}
+	if cfg.Console.Enabled {
+		c, err := console.New(console.Options{Agent: a, Token: cfg.API.Token, Password: cfg.Console.Password,
+			SessionTimeout: cfg.Console.SessionTimeout.Duration, PaperWidth: kit.Profile.Dots,
+			Logger: log.With("component", "console")})
+		if err != nil {
+			st.Close()
+			closeRest()
+			return nil, nil, err
+		}
+		a.MountConsole(c)
 	}
 	return a, closeRest, nil
 }
