@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -297,6 +298,9 @@ func Parse(data []byte) (Config, error) {
 		}
 		return Config{}, err
 	}
+	if err := exactKeys(md); err != nil {
+		return Config{}, err
+	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
 		for i, k := range und {
@@ -314,6 +318,55 @@ func Parse(data []byte) (Config, error) {
 		cfg.HQ.Terminal = cfg.Terminal.MachineID
 	}
 	return cfg, nil
+}
+
+// exactKeys refuses a key written in another case than documented
+// ([API] TOKEN = …). The TOML decoder matches keys to fields in any case, so
+// `[api] token` and `[API] TOKEN` in one file would both be taken, the last
+// silently winning — the same fault as a duplicate key, which TOML refuses.
+func exactKeys(md toml.MetaData) error {
+	root := reflect.TypeFor[Config]()
+	for _, key := range md.Keys() {
+		t := root
+		for i, seg := range key {
+			f, exact, ok := tomlField(t, seg)
+			if !ok {
+				break // unknown: Undecoded names it
+			}
+			if !exact {
+				return fieldErr(strings.Join(key[:i+1], "."), "keys are exact: write %q", tomlName(f))
+			}
+			t = f.Type
+			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(textUnmarshaler) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+func tomlName(f reflect.StructField) string {
+	return strings.Split(f.Tag.Get("toml"), ",")[0]
+}
+
+// tomlField finds the field of struct t that seg names in the file, and
+// whether seg spells its documented name exactly.
+func tomlField(t reflect.Type, seg string) (f reflect.StructField, exact, ok bool) {
+	if t.Kind() != reflect.Struct {
+		return f, false, false
+	}
+	for i := range t.NumField() {
+		switch n := tomlName(t.Field(i)); {
+		case n == "" || n == "-":
+		case n == seg:
+			return t.Field(i), true, true
+		case strings.EqualFold(n, seg):
+			f, ok = t.Field(i), true
+		}
+	}
+	return f, false, ok
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
