@@ -92,3 +92,11 @@ type CarrierChecker interface {
 	MobileBarcodeExists(ctx context.Context, code string) (bool, error)
 	LoveCodeExists(ctx context.Context, code string) (bool, error)
 }
+
+// SaleChecker is a provider with rules of its own on what a sale may be
+// (Turnkey refuses files the MIG schema allows). The agent asks it before a
+// number is spent, so that a sale the provider would refuse is refused at the
+// till, with the field named.
+type SaleChecker interface {
+	CheckSale(sale Invoice) error
+}

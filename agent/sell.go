@@ -73,6 +73,11 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 	if err := sale.Validate(); err != nil {
 		return sale, err
 	}
+	if sc, ok := a.provider.(posagent.SaleChecker); ok {
+		if err := sc.CheckSale(sale); err != nil {
+			return sale, err
+		}
+	}
 	return sale, nil
 }
 
