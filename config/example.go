@@ -24,12 +24,33 @@ func NewToken() (string, error) {
 // seller, machine, QR key and ECPay credentials are placeholders the shop
 // replaces; the secrets are read from the environment.
 func Example(token string) string {
-	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
+	return strings.ReplaceAll(strings.ReplaceAll(exampleTemplate, "@TOKEN@", token), "#@TURNKEY@", "#  ")
+}
+
+// ExampleFor is Example for a provider: "turnkey" names it in [provider] and
+// writes [provider.turnkey] uncommented; anything else is Example.
+func ExampleFor(provider, token string) string {
+	if provider != "turnkey" {
+		return Example(token)
+	}
+	s := strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
+	s = strings.ReplaceAll(s, "#@TURNKEY@", "")
+	s = strings.Replace(s, `name = "ecpay"                        # ecpay, turnkey`, `name = "turnkey"                      # ecpay, turnkey`, 1)
+	// The ECPay section stays, commented out: its ${…} secrets would otherwise be required.
+	if i := strings.Index(s, "[provider.ecpay]"); i >= 0 {
+		end := i + strings.Index(s[i:], "\n\n")
+		s = s[:i] + "# " + strings.ReplaceAll(s[i:end], "\n", "\n# ") + s[end:]
+	}
+	s = strings.Replace(s, `seller_address = ""`, `seller_address = "臺北市中正區重慶南路一段2號"   # required by Turnkey: the registered address`, 1)
+	return s
 }
 
 // WriteExample writes Example with a fresh token to path, readable by the
 // owner only. It refuses to overwrite an existing file.
-func WriteExample(path string) error {
+func WriteExample(path string) error { return WriteExampleFor("", path) }
+
+// WriteExampleFor is WriteExample with ExampleFor(provider).
+func WriteExampleFor(provider, path string) error {
 	token, err := NewToken()
 	if err != nil {
 		return err
@@ -46,7 +67,7 @@ func WriteExample(path string) error {
 	if err != nil {
 		return fmt.Errorf("create config: %w", err)
 	}
-	if _, err := f.WriteString(Example(token)); err != nil {
+	if _, err := f.WriteString(ExampleFor(provider, token)); err != nil {
 		f.Close()
 		return fmt.Errorf("write config: %w", err)
 	}
@@ -69,7 +90,7 @@ key      = "${POSAGENT_QR_KEY}"
 encoding = "utf8"                     # item names in the QR texts: utf8, big5, base64
 
 [provider]
-name = "ecpay"                        # ecpay, or fake (in memory, for trials)
+name = "ecpay"                        # ecpay, turnkey (the MOF's Turnkey), or fake (in memory, for trials)
 
 [provider.ecpay]
 merchant_id = "2000132"
@@ -77,6 +98,21 @@ hash_key    = "${ECPAY_HASH_KEY}"
 hash_iv     = "${ECPAY_HASH_IV}"
 base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einvoice.ecpay.com.tw
 timeout     = "15s"
+
+# Filing straight with the MOF through its Turnkey program: name = "turnkey"
+# above, terminal.seller_address set, and the folders as Turnkey's screens
+# show them ("posagent init --provider turnkey" writes this uncommented).
+#@TURNKEY@[provider.turnkey]
+#@TURNKEY@b2s_root    = "/opt/EINVTurnkey/UpCast/B2SSTORAGE"   # 上傳轉檔來源目錄 of B2S; files go to <root>/<Msg>/SRC
+#@TURNKEY@b2p_root    = "/opt/EINVTurnkey/UpCast/B2PMESSAGE"   # the same for B2P (E0402 blank numbers)
+#@TURNKEY@unpack_root = "/opt/EINVTurnkey/Unpack"              # checked against Turnkey's TASK_CONFIG
+#@TURNKEY@temp_dir    = "/opt/EINVTurnkey/posagent-tmp"        # same file system as the roots, outside SRC
+#@TURNKEY@state_dir   = ""                                     # the drop journal; default: "turnkey" beside the store
+#@TURNKEY@dsn         = "${TURNKEY_DB_DSN}"   # read-only: turnkey_ro:PASSWORD@tcp(127.0.0.1:3306)/EINVOICE
+#@TURNKEY@head_ban    = ""                    # head office 統編 on blank-number reports; default the seller's
+#@TURNKEY@member_carrier_type = ""            # the platform's code for your member carrier, if any
+#@TURNKEY@customs_clearance_mark = "1"        # zero-rated sales: 1 not through customs, 2 through customs
+#@TURNKEY@stuck_after = "2h"                  # alarm when a file is not accepted (C) this long after its drop
 
 [printer]
 device    = "/dev/ttyUSB0"            # a serial port, tcp://HOST:9100, lp:/dev/usb/lp0, file:PATH or none

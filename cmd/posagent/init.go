@@ -9,7 +9,8 @@ import (
 
 // runInit: posagent init [PATH]
 func runInit(_ context.Context, std stdio, args []string) error {
-	fs := newFlags("init", std, "init [PATH]   (default posagent.toml; never overwrites)")
+	fs := newFlags("init", std, "init [--provider ecpay|turnkey] [PATH]   (default posagent.toml; never overwrites)")
+	provider := fs.String("provider", "ecpay", "the provider the config is for: ecpay or turnkey (the MOF's Turnkey program)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -21,10 +22,19 @@ func runInit(_ context.Context, std stdio, args []string) error {
 	if len(rest) == 1 {
 		path = rest[0]
 	}
-	if err := config.WriteExample(path); err != nil {
+	if *provider != "ecpay" && *provider != "turnkey" {
+		return usagef("--provider must be ecpay or turnkey")
+	}
+	if err := config.WriteExampleFor(*provider, path); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.out, "wrote %s (mode 0600) with a fresh API token.\n", path)
+	if *provider == "turnkey" {
+		fmt.Fprintln(std.out, "Next: fill in [terminal] (seller_address is required), set the [provider.turnkey] folders as")
+		fmt.Fprintln(std.out, "Turnkey's screens show them, set POSAGENT_QR_KEY and TURNKEY_DB_DSN (read-only) in the agent's")
+		fmt.Fprintf(std.out, "environment, point [printer] at the printer, then: posagent run --config %s\n", path)
+		return nil
+	}
 	fmt.Fprintln(std.out, "Next: fill in [terminal], set POSAGENT_QR_KEY, ECPAY_HASH_KEY and ECPAY_HASH_IV in the")
 	fmt.Fprintf(std.out, "agent's environment, point [printer] at the printer, then: posagent run --config %s\n", path)
 	return nil
