@@ -100,3 +100,27 @@ type CarrierChecker interface {
 type SaleChecker interface {
 	CheckSale(sale Invoice) error
 }
+
+// Alarm levels a provider may raise, as the agent's status names them.
+const (
+	AlarmWarning  = "warning"
+	AlarmCritical = "critical"
+)
+
+// ProviderAlarm is something a provider found out that a person must act on,
+// beyond the outcome of one call: a wrong QR key that every printed proof
+// carries, for instance. Code is a short stable name ("qr_key_mismatch").
+type ProviderAlarm struct {
+	Level   string
+	Code    string
+	Message string
+	Since   time.Time
+}
+
+// AlarmReporter is a provider that raises alarms of its own. The agent asks
+// for them whenever it gathers its status, shows them with its own alarms
+// and logs them as it logs those. A provider keeps an alarm up until its
+// cause is gone; it must never put a secret in Message.
+type AlarmReporter interface {
+	ProviderAlarms() []ProviderAlarm
+}

@@ -86,6 +86,7 @@ type Agent struct {
 	metrics       *metrics
 	inflight      sync.WaitGroup // provider calls
 	stopping      atomic.Bool
+	console       http.Handler // the operator console, on the paths the API does not own
 }
 
 // New checks the options and builds an agent; Run starts it.
@@ -180,6 +181,9 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if a.console != nil {
+		a.log.Info("operator console", "url", "http://"+ln.Addr().String()+"/")
+	}
 	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.provider.Name(),
 		"machine_id", a.cfg.Terminal.MachineID, "seller", a.cfg.Terminal.SellerTaxID)
 

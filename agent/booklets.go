@@ -59,14 +59,12 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 		a.log.Error("count numbers left", "period", p.Code(), "err", err)
 		return
 	}
-	a.metrics.setNumbersLeft(p, left)
 	src, canLease := a.source, a.source != nil
 	if left < low {
 		if canLease {
 			a.lease(ctx, src, p, now)
 		}
 		left, _ = a.store.NumbersLeft(ctx, p)
-		a.metrics.setNumbersLeft(p, left)
 	}
 	switch {
 	case left >= low:
@@ -90,7 +88,6 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 	if canLease && !now.Add(a.cfg.Booklets.LeaseAhead.Duration).Before(p.End()) {
 		next := p.Next()
 		if nleft, err := a.store.NumbersLeft(ctx, next); err == nil {
-			a.metrics.setNumbersLeft(next, nleft)
 			if nleft < low {
 				a.lease(ctx, src, next, now)
 			}

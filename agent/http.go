@@ -80,9 +80,16 @@ func (a *Agent) routes() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("/", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, APIError{Code: string(posagent.KindNotFound), Message: "no such endpoint: " + r.URL.Path})
-	})))
+	}))
+	if a.console != nil {
+		// The console has its own sign-in; the API's paths keep their answers.
+		mux.Handle("/v1/", notFound)
+		mux.Handle("/", a.console)
+	} else {
+		mux.Handle("/", notFound)
+	}
 	return mux
 }
 
@@ -593,13 +600,10 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	jobs, err := a.store.Jobs(r.Context(), state, limit)
+	jobs, err := a.Jobs(r.Context(), state, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if jobs == nil {
-		jobs = []Job{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": state, "jobs": jobs})
 }
@@ -622,12 +626,10 @@ func (a *Agent) handleResolve(w http.ResponseWriter, r *http.Request) {
 		malformed(w, err)
 		return
 	}
-	if err := a.store.Resolve(r.Context(), id, req.Note); err != nil {
+	if err := a.ResolveJob(r.Context(), id, req.Note); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.log.Warn("dead job resolved by hand", "job", id, "note", req.Note)
-	wake(a.syncWake)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": StateDone})
 }
 
@@ -636,23 +638,18 @@ func (a *Agent) handleRevive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.Revive(r.Context(), id); err != nil {
+	if err := a.ReviveJob(r.Context(), id); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.log.Info("job revived", "job", id)
-	wake(a.syncWake)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": StatePending})
 }
 
 func (a *Agent) handleBooklets(w http.ResponseWriter, r *http.Request) {
-	bs, err := a.store.Booklets(r.Context())
+	bs, err := a.Booklets(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if bs == nil {
-		bs = []BookletInfo{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"booklets": bs})
 }
@@ -689,16 +686,6 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, b)
-}
-
-func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := a.writeMetrics(r.Context(), &buf); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
 }
 
 func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {

@@ -1,151 +1,114 @@
 package agent
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"sort"
+	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posagent/posagent"
 )
 
-// The metrics are few and written by hand in the Prometheus text format: no
-// dependency, and nothing but counts, durations and states (never a secret,
-// never an invoice's content).
-
-type histogram struct {
-	bounds []float64 // seconds
-	counts []uint64  // per bound, not cumulative; last is +Inf
-	sum    float64
-	n      uint64
-}
-
-func newHistogram(bounds ...float64) *histogram {
-	return &histogram{bounds: bounds, counts: make([]uint64, len(bounds)+1)}
-}
-
-func (h *histogram) observe(d time.Duration) {
-	s := d.Seconds()
-	i := sort.SearchFloat64s(h.bounds, s)
-	h.counts[i]++
-	h.sum += s
-	h.n++
-}
-
-func (h *histogram) write(w io.Writer, name, labels string) {
-	var cum uint64
-	sep := ""
-	if labels != "" {
-		sep = ","
-	}
-	for i, b := range h.bounds {
-		cum += h.counts[i]
-		fmt.Fprintf(w, "%s_bucket{%s%sle=\"%g\"} %d\n", name, labels, sep, b, cum)
-	}
-	cum += h.counts[len(h.bounds)]
-	fmt.Fprintf(w, "%s_bucket{%s%sle=\"+Inf\"} %d\n", name, labels, sep, cum)
-	if labels != "" {
-		labels = "{" + labels + "}"
-	}
-	fmt.Fprintf(w, "%s_sum%s %g\n%s_count%s %d\n", name, labels, h.sum, name, labels, h.n)
-}
-
+// The metrics live in a prometheus/client_golang registry of the agent's own
+// (not the global one: tests build many agents in one process), with the
+// process and Go collectors an operator expects beside posagent's. Labels
+// carry only job kinds, error kinds, states, period codes and the provider's
+// name: never a secret, never an invoice's content.
 type metrics struct {
-	sales atomic.Int64
-
-	mu       sync.Mutex
-	saleTime *histogram
-	upload   *histogram
-	calls    map[[2]string]int64 // kind, result
-	left     map[string]int      // period code → numbers left
+	reg      *prometheus.Registry
+	sales    prometheus.Counter
+	saleTime prometheus.Histogram
+	upload   prometheus.Histogram
+	calls    *prometheus.CounterVec // kind, result
 }
 
 func newMetrics() *metrics {
-	return &metrics{
-		saleTime: newHistogram(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-		upload:   newHistogram(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-		calls:    map[[2]string]int64{},
-		left:     map[string]int{},
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		sales: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posagent_sales_total", Help: "Sales issued since the agent started.",
+		}),
+		saleTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "posagent_sale_duration_seconds",
+			Help:    "Ring-up time from the store's issue to the answer, printing included.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		}),
+		upload: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "posagent_upload_duration_seconds",
+			Help:    "Duration of provider calls (uploads, voids, allowances).",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posagent_provider_calls_total", Help: "Provider calls by job kind and result (ok or error kind).",
+		}, []string{"kind", "result"}),
 	}
+	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls,
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector())
+	return m
 }
 
-func (m *metrics) observeSale(d time.Duration) {
-	m.mu.Lock()
-	m.saleTime.observe(d)
-	m.mu.Unlock()
-}
+func (m *metrics) observeSale(d time.Duration) { m.saleTime.Observe(d.Seconds()) }
 
 func (m *metrics) observeUpload(kind string, d time.Duration, err error) {
 	result := "ok"
 	if err != nil {
 		result = string(posagent.ErrorKind(err))
 	}
-	m.mu.Lock()
-	m.upload.observe(d)
-	m.calls[[2]string{kind, result}]++
-	m.mu.Unlock()
+	m.upload.Observe(d.Seconds())
+	m.calls.WithLabelValues(kind, result).Inc()
 }
 
-func (m *metrics) setNumbersLeft(p posagent.Period, left int) {
-	m.mu.Lock()
-	m.left[p.Code()] = left
-	m.mu.Unlock()
+// The gauges read at scrape time from the agent's status: the queue, the
+// numbers left, the printer, the provider and the alarm level.
+var (
+	descQueueJobs      = prometheus.NewDesc("posagent_queue_jobs", "Outbox jobs by state.", []string{"state"}, nil)
+	descOldestUnsent   = prometheus.NewDesc("posagent_oldest_unsent_seconds", "Age of the oldest invoice not yet uploaded (0 when none).", nil, nil)
+	descNumbersLeft    = prometheus.NewDesc("posagent_numbers_left", "Invoice numbers left by period.", []string{"period"}, nil)
+	descPrinterReady   = prometheus.NewDesc("posagent_printer_ready", "1 when the printer last reported ready.", nil, nil)
+	descPrinterState   = prometheus.NewDesc("posagent_printer_state", "The printer's last known state (1 for the current one).", []string{"state"}, nil)
+	descPrintsPending  = prometheus.NewDesc("posagent_prints_pending", "Proofs waiting for the printer.", nil, nil)
+	descProviderOnline = prometheus.NewDesc("posagent_provider_online", "1 when the provider answered the last call.", []string{"provider"}, nil)
+	descProviderPaused = prometheus.NewDesc("posagent_provider_paused", "1 while uploads are paused after a configuration error.", []string{"provider"}, nil)
+	descAlarmLevel     = prometheus.NewDesc("posagent_alarm_level", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", nil, nil)
+)
+
+// statusCollector turns one status reading into the scrape-time gauges. The
+// handler reads the status with the request's context first (a failure is an
+// error answer like any other), then gathers this beside the registry.
+type statusCollector struct{ s Status }
+
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descQueueJobs, descOldestUnsent, descNumbersLeft, descPrinterReady,
+		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel} {
+		ch <- d
+	}
 }
 
-// writeMetrics writes every metric; the queue, printer and provider gauges are
-// read from the store and the loops at scrape time.
-func (a *Agent) writeMetrics(ctx context.Context, w io.Writer) error {
-	s, err := a.Status(ctx)
-	if err != nil {
-		return err
+func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	m := a.metrics
-	var b strings.Builder
-	help := func(name, typ, text string) { fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, typ) }
-
-	help("posagent_sales_total", "counter", "Sales issued since the agent started.")
-	fmt.Fprintf(&b, "posagent_sales_total %d\n", m.sales.Load())
-
-	m.mu.Lock()
-	help("posagent_sale_duration_seconds", "histogram", "Ring-up time from the store's issue to the answer, printing included.")
-	m.saleTime.write(&b, "posagent_sale_duration_seconds", "")
-	help("posagent_upload_duration_seconds", "histogram", "Duration of provider calls (uploads, voids, allowances).")
-	m.upload.write(&b, "posagent_upload_duration_seconds", "")
-	help("posagent_provider_calls_total", "counter", "Provider calls by job kind and result (ok or error kind).")
-	keys := make([][2]string, 0, len(m.calls))
-	for k := range m.calls {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
-	for _, k := range keys {
-		fmt.Fprintf(&b, "posagent_provider_calls_total{kind=%q,result=%q} %d\n", k[0], k[1], m.calls[k])
-	}
-	m.mu.Unlock()
-
-	help("posagent_queue_jobs", "gauge", "Outbox jobs by state.")
 	for _, st := range []struct {
 		name string
 		n    int
 	}{{StatePending, s.Queue.Pending}, {StateClaimed, s.Queue.InFlight}, {StateDead, s.Queue.Dead}, {StateDone, s.Queue.Done}} {
-		fmt.Fprintf(&b, "posagent_queue_jobs{state=%q} %d\n", st.name, st.n)
+		gauge(descQueueJobs, float64(st.n), st.name)
 	}
-	help("posagent_oldest_unsent_seconds", "gauge", "Age of the oldest invoice not yet uploaded (0 when none).")
 	var age int64
 	if s.Queue.OldestUnsent != nil {
 		age = s.Queue.OldestUnsent.AgeSeconds
 	}
-	fmt.Fprintf(&b, "posagent_oldest_unsent_seconds %d\n", age)
-	help("posagent_numbers_left", "gauge", "Invoice numbers left by period.")
+	gauge(descOldestUnsent, float64(age))
 	for _, n := range s.Numbers {
-		fmt.Fprintf(&b, "posagent_numbers_left{period=%q} %d\n", n.Period, n.Left)
+		gauge(descNumbersLeft, float64(n.Left), n.Period)
 	}
-	help("posagent_printer_ready", "gauge", "1 when the printer last reported ready.")
-	fmt.Fprintf(&b, "posagent_printer_ready %d\n", boolInt(s.Printer.Ready))
-	help("posagent_printer_state", "gauge", "The printer's last known state (1 for the current one).")
+	gauge(descPrinterReady, boolFloat(s.Printer.Ready))
 	state := "unknown"
 	switch {
 	case !s.Printer.Configured:
@@ -155,20 +118,35 @@ func (a *Agent) writeMetrics(ctx context.Context, w io.Writer) error {
 	case s.Printer.Known:
 		state = metricLabel(s.Printer.Reason)
 	}
-	fmt.Fprintf(&b, "posagent_printer_state{state=%q} 1\n", state)
-	help("posagent_prints_pending", "gauge", "Proofs waiting for the printer.")
-	fmt.Fprintf(&b, "posagent_prints_pending %d\n", s.Printer.PrintsPending)
-	help("posagent_provider_online", "gauge", "1 when the provider answered the last call.")
-	fmt.Fprintf(&b, "posagent_provider_online{provider=%q} %d\n", s.Provider.Name, boolInt(s.Provider.Online))
-	help("posagent_provider_paused", "gauge", "1 while uploads are paused after a configuration error.")
-	fmt.Fprintf(&b, "posagent_provider_paused{provider=%q} %d\n", s.Provider.Name, boolInt(s.Provider.Paused))
-	help("posagent_alarm_level", "gauge", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.")
-	fmt.Fprintf(&b, "posagent_alarm_level %d\n", levelRank[s.Level])
-	_, err = io.WriteString(w, b.String())
-	return err
+	gauge(descPrinterState, 1, state)
+	gauge(descPrintsPending, float64(s.Printer.PrintsPending))
+	gauge(descProviderOnline, boolFloat(s.Provider.Online), s.Provider.Name)
+	gauge(descProviderPaused, boolFloat(s.Provider.Paused), s.Provider.Name)
+	gauge(descAlarmLevel, float64(levelRank[s.Level]))
 }
 
-func boolInt(b bool) int {
+func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	s, err := a.Status(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	scrape := prometheus.NewRegistry()
+	scrape.MustRegister(statusCollector{s})
+	promhttp.HandlerFor(prometheus.Gatherers{a.metrics.reg, scrape}, promhttp.HandlerOpts{
+		ErrorLog:      promErrorLog{a},
+		ErrorHandling: promhttp.HTTPErrorOnError,
+	}).ServeHTTP(w, r)
+}
+
+// promErrorLog sends promhttp's errors to the agent's log.
+type promErrorLog struct{ a *Agent }
+
+func (l promErrorLog) Println(v ...any) {
+	l.a.log.Error("metrics", "err", fmt.Sprint(v...))
+}
+
+func boolFloat(b bool) float64 {
 	if b {
 		return 1
 	}

@@ -14,7 +14,10 @@ type QueueStore struct {
 	S *queue.Store
 }
 
-var _ Store = (*QueueStore)(nil)
+var (
+	_ Store         = (*QueueStore)(nil)
+	_ InvoiceLister = (*QueueStore)(nil)
+)
 
 // The keys of the proof texts kept with each invoice (queue's Derived).
 const (
@@ -61,6 +64,40 @@ func (q *QueueStore) Invoice(ctx context.Context, n posagent.InvoiceNumber) (Rec
 	if err != nil {
 		return Record{}, err
 	}
+	rec := recordFrom(r)
+	events, err := q.S.Events(ctx, n)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, e := range events {
+		rec.Events = append(rec.Events, Event{At: e.At.In(posagent.Taipei), Kind: string(e.Kind), Detail: e.Detail})
+	}
+	return rec, nil
+}
+
+// Activity lists the invoices touched in [from, to), without their events.
+func (q *QueueStore) Activity(ctx context.Context, from, to time.Time) ([]Record, error) {
+	rs, err := q.S.Activity(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, len(rs))
+	for i, r := range rs {
+		out[i] = recordFrom(r)
+	}
+	return out, nil
+}
+
+// InvoiceBySale finds the invoice of a sale id, without its events.
+func (q *QueueStore) InvoiceBySale(ctx context.Context, saleID string) (Record, error) {
+	r, err := q.S.InvoiceBySale(ctx, saleID)
+	if err != nil {
+		return Record{}, err
+	}
+	return recordFrom(r), nil
+}
+
+func recordFrom(r queue.Record) Record {
 	rec := Record{Invoice: r.Invoice, Proof: proofFrom(r.Derived), UploadState: string(r.Upload), UploadError: r.UploadError,
 		Void: r.Void, Remaining: r.Remaining, Print: PrintState{State: "not_needed"}}
 	if p := r.Print; p != nil {
@@ -71,14 +108,7 @@ func (q *QueueStore) Invoice(ctx context.Context, n posagent.InvoiceNumber) (Rec
 			Upload: string(a.Upload), UploadError: a.UploadError, VoidedAt: a.VoidedAt, VoidReason: a.VoidReason,
 			VoidUpload: string(a.VoidUpload), VoidError: a.VoidError})
 	}
-	events, err := q.S.Events(ctx, n)
-	if err != nil {
-		return Record{}, err
-	}
-	for _, e := range events {
-		rec.Events = append(rec.Events, Event{At: e.At.In(posagent.Taipei), Kind: string(e.Kind), Detail: e.Detail})
-	}
-	return rec, nil
+	return rec
 }
 
 func (q *QueueStore) Void(ctx context.Context, v posagent.Void) error { return q.S.Void(ctx, v) }

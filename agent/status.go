@@ -157,6 +157,17 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	if pv.ClockSkew != "" {
 		s.alarm(LevelCritical, "clock", "this terminal's clock is off by %s from %s; fix the time", pv.ClockSkew, pv.Name)
 	}
+	if ar, ok := a.provider.(posagent.AlarmReporter); ok {
+		// Alarms only the provider can see (Amego: the QR key it holds is not
+		// the till's), shown and logged like the agent's own.
+		for _, al := range ar.ProviderAlarms() {
+			level := al.Level
+			if _, known := levelRank[level]; !known {
+				level = LevelCritical
+			}
+			s.alarm(level, al.Code, "%s: %s", providerTitle(pv.Name), al.Message)
+		}
+	}
 
 	p := posagent.PeriodOf(now)
 	for _, q := range []posagent.Period{p, p.Next()} {

@@ -245,6 +245,8 @@ func providerTitle(name string) string {
 	switch name {
 	case "ecpay":
 		return "ECPay"
+	case "amego":
+		return "Amego"
 	}
 	return name
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -34,6 +35,7 @@ type Config struct {
 	Alarms   Alarms   `toml:"alarms"`
 	Booklets Booklets `toml:"booklets"`
 	HQ       HQ       `toml:"hq"`
+	Console  Console  `toml:"console"`
 	Log      Log      `toml:"log"`
 }
 
@@ -56,11 +58,26 @@ type QR struct {
 
 // Provider is the e-invoice service the agent uploads to.
 type Provider struct {
-	// Name is "ecpay", "turnkey" (the MOF's Turnkey program, fed MIG 4.1
-	// files) or "fake" (in memory, for trials without an account).
+	// Name is "ecpay", "amego", "turnkey" (the MOF's Turnkey program, fed MIG
+	// 4.1 files) or "fake" (in memory, for trials without an account).
 	Name    string  `toml:"name"`
 	ECPay   ECPay   `toml:"ecpay"`
+	Amego   Amego   `toml:"amego"`
 	Turnkey Turnkey `toml:"turnkey"`
+}
+
+// Amego holds the seller's Amego (光貿) API credentials.
+type Amego struct {
+	// SellerTaxID is the 統一編號 of the Amego account; empty is
+	// terminal.seller_tax_id, and anything else must equal it.
+	SellerTaxID string `toml:"seller_tax_id"`
+	// AppKey signs every request (Amego back office → API settings).
+	AppKey Secret `toml:"app_key"`
+	// BaseURL is the API's root: https://invoice-api.amego.tw, or a stand-in.
+	BaseURL string `toml:"base_url"`
+	// TrackAPICode picks the group of "API 配號" tracks to lease from (optional).
+	TrackAPICode string   `toml:"track_api_code"`
+	Timeout      Duration `toml:"timeout"`
 }
 
 // Turnkey is where the MOF's Turnkey program takes files and keeps its
@@ -177,6 +194,18 @@ type HQ struct {
 // Enabled reports whether a head office is configured.
 func (h HQ) Enabled() bool { return !h.DSN.IsZero() }
 
+// Console is the operator console in the browser, served under / on the
+// API's address (loopback unless api.allow_remote).
+type Console struct {
+	// Enabled serves the console (default true); false leaves only the API.
+	Enabled bool `toml:"enabled"`
+	// Password signs in to the console besides api.token, so that the shop's
+	// staff need not know the POS's token. Empty: the token only.
+	Password Secret `toml:"password"`
+	// SessionTimeout signs a browser out after this long without a request.
+	SessionTimeout Duration `toml:"session_timeout"`
+}
+
 // Log is the daemon's logging.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -205,8 +234,9 @@ const DefaultAddress = "127.0.0.1:8765"
 // DefaultConfig is what the agent uses for everything a file leaves out.
 func DefaultConfig() Config {
 	return Config{
-		QR:       QR{Encoding: "utf8"},
-		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}}},
+		QR: QR{Encoding: "utf8"},
+		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}},
+			Amego: Amego{BaseURL: "https://invoice-api.amego.tw", Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
 			Profile: "58mm", Timeout: Duration{10 * time.Second},
@@ -221,6 +251,7 @@ func DefaultConfig() Config {
 		},
 		Alarms:   Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
 		Booklets: Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
+		Console:  Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -387,6 +418,9 @@ func (c *Config) Validate() error {
 	if err := c.validateAPI(); err != nil {
 		return err
 	}
+	if err := c.validateConsole(); err != nil {
+		return err
+	}
 	s := c.Sync
 	switch {
 	case s.Concurrency < 1 || s.Concurrency > 64:
@@ -437,8 +471,10 @@ func (c *Config) validateProvider() error {
 	case "turnkey":
 		return c.validateTurnkey()
 	case "ecpay":
+	case "amego":
+		return c.validateAmego()
 	default:
-		return fieldErr("provider.name", "must be one of ecpay, turnkey, fake")
+		return fieldErr("provider.name", "must be one of ecpay, amego, turnkey, fake")
 	}
 	e := c.Provider.ECPay
 	switch {
@@ -483,6 +519,32 @@ func (c *Config) validateTurnkey() error {
 		return fieldErr("provider.turnkey.customs_clearance_mark", "must be 1 (not through customs) or 2 (through customs)")
 	case t.StuckAfter.Duration < 0:
 		return fieldErr("provider.turnkey.stuck_after", "must not be negative")
+	}
+	return nil
+}
+
+var amegoSeller = regexp.MustCompile(`^[0-9]{8}$`)
+
+func (c *Config) validateAmego() error {
+	a := c.Provider.Amego
+	switch {
+	case a.SellerTaxID != "" && !amegoSeller.MatchString(a.SellerTaxID):
+		return fieldErr("provider.amego.seller_tax_id", "must be the 8-digit 統一編號 of the Amego account (or empty: terminal.seller_tax_id)")
+	case a.SellerTaxID != "" && a.SellerTaxID != c.Terminal.SellerTaxID:
+		return fieldErr("provider.amego.seller_tax_id", "%s is not terminal.seller_tax_id (%s): the till can only upload the invoices of the account's seller",
+			a.SellerTaxID, c.Terminal.SellerTaxID)
+	case strings.TrimSpace(a.AppKey.Reveal()) == "":
+		// Never echo the value: it is a secret.
+		return fieldErr("provider.amego.app_key", "is required: the App Key from the Amego back office (API settings)")
+	case len(a.AppKey.Reveal()) > 128 || strings.ContainsAny(a.AppKey.Reveal(), " \t\r\n"):
+		return fieldErr("provider.amego.app_key", "must be the App Key as Amego shows it, without spaces")
+	case !strings.HasPrefix(a.BaseURL, "https://") && !strings.HasPrefix(a.BaseURL, "http://127.0.0.1") &&
+		!strings.HasPrefix(a.BaseURL, "http://localhost"):
+		return fieldErr("provider.amego.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
+	case len(a.TrackAPICode) > 20:
+		return fieldErr("provider.amego.track_api_code", "is at most 20 characters")
+	case a.Timeout.Duration <= 0:
+		return fieldErr("provider.amego.timeout", "must be more than 0")
 	}
 	return nil
 }
@@ -565,6 +627,20 @@ func (c *Config) validateAPI() error {
 	}
 	if len(c.API.Token.Reveal()) < 16 {
 		return fieldErr("api.token", "must be at least 16 characters (posagent init writes a random one)")
+	}
+	return nil
+}
+
+func (c *Config) validateConsole() error {
+	pw := c.Console.Password.Reveal()
+	switch {
+	case pw != "" && utf8.RuneCountInString(pw) < 10:
+		// Never echo the value: only its rule.
+		return fieldErr("console.password", "must be at least 10 characters, or empty to sign in with api.token only")
+	case pw != "" && pw == c.API.Token.Reveal():
+		return fieldErr("console.password", "must differ from api.token")
+	case c.Console.SessionTimeout.Duration < time.Minute || c.Console.SessionTimeout.Duration > 24*time.Hour:
+		return fieldErr("console.session_timeout", "must be between 1m and 24h")
 	}
 	return nil
 }

@@ -85,6 +85,10 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"missing logo", `[api]`, "[printer]\nlogo = \"/nonexistent/logo.png\"\n[api]", "printer.logo"},
 		{"remote address", `[api]`, "[api]\naddress = \"0.0.0.0:8765\"", "api.address"},
 		{"short token", `token = "0123456789abcdef0123"`, `token = "short"`, "api.token"},
+		{"short console password", `[api]`, "[console]\npassword = \"short-pw\"\n[api]", "console.password"},
+		{"console password is the token", `[api]`, "[console]\npassword = \"0123456789abcdef0123\"\n[api]", "console.password"},
+		{"console session too short", `[api]`, "[console]\nsession_timeout = \"30s\"\n[api]", "console.session_timeout"},
+		{"console session too long", `[api]`, "[console]\nsession_timeout = \"48h\"\n[api]", "console.session_timeout"},
 		{"bad duration", `[api]`, "[sync]\nbackoff_base = \"soon\"\n[api]", ""},
 		{"cap below base", `[api]`, "[sync]\nbackoff_cap = \"1s\"\nbackoff_base = \"5s\"\n[api]", "sync.backoff_cap"},
 		{"critical at 48h", `[api]`, "[alarms]\nupload_critical = \"48h\"\n[api]", "alarms.upload_critical"},
@@ -104,11 +108,25 @@ func TestParseErrorsNameTheField(t *testing.T) {
 			if tc.field != "" {
 				require.True(t, strings.HasPrefix(err.Error(), tc.field+": "), "error %q does not start with %q", err, tc.field)
 			}
-			for _, secret := range []string{testQRKey, testHashKey, testHashIV, "0123456789abcdef0123"} {
+			for _, secret := range []string{testQRKey, testHashKey, testHashIV, "0123456789abcdef0123", "short-pw"} {
 				require.NotContains(t, err.Error(), secret)
 			}
 		})
 	}
+}
+
+// The console is on by default, with a two-hour session; a password is optional.
+func TestConsoleDefaults(t *testing.T) {
+	cfg, err := config.Parse([]byte(valid))
+	require.NoError(t, err)
+	require.True(t, cfg.Console.Enabled)
+	require.True(t, cfg.Console.Password.IsZero())
+	require.Equal(t, 2*time.Hour, cfg.Console.SessionTimeout.Duration)
+	cfg, err = config.Parse([]byte(strings.Replace(valid, "[api]", "[console]\nenabled = false\npassword = \"long-enough-pw\"\nsession_timeout = \"15m\"\n[api]", 1)))
+	require.NoError(t, err)
+	require.False(t, cfg.Console.Enabled)
+	require.Equal(t, "long-enough-pw", cfg.Console.Password.Reveal())
+	require.Equal(t, 15*time.Minute, cfg.Console.SessionTimeout.Duration)
 }
 
 func TestBaudMessageListsChoices(t *testing.T) {
@@ -331,15 +349,14 @@ func TestExampleHQSectionParsesWhenUncommented(t *testing.T) {
 func TestTurnkeyProviderConfig(t *testing.T) {
 	t.Setenv("POSAGENT_QR_KEY", testQRKey)
 	t.Setenv("TURNKEY_DB_DSN", "turnkey_ro:s3cret-pw@tcp(127.0.0.1:3306)/EINVOICE")
-	ex := config.ExampleFor("turnkey", "tok-0123456789abcdef")
+	ex, err := config.ExampleFor("turnkey", "tok-0123456789abcdef")
+	require.NoError(t, err)
 	cfg, err := config.Parse([]byte(ex))
 	require.NoError(t, err)
 	require.Equal(t, "turnkey", cfg.Provider.Name)
 	require.Equal(t, "/opt/EINVTurnkey/UpCast/B2SSTORAGE", cfg.Provider.Turnkey.B2SRoot)
 	require.Equal(t, "turnkey_ro:s3cret-pw@tcp(127.0.0.1:3306)/EINVOICE", cfg.Provider.Turnkey.DSN.Reveal())
 	require.NotContains(t, fmt.Sprintf("%v %+v", cfg, cfg), "s3cret-pw")
-	// The plain example keeps the section commented out and parses as before.
-	require.Contains(t, config.Example("tok-0123456789abcdef"), "#  [provider.turnkey]")
 
 	for _, tc := range []struct{ from, to, field string }{
 		{`seller_address = "臺北市中正區重慶南路一段2號"`, `seller_address = ""`, "terminal.seller_address"},

@@ -24,34 +24,77 @@ func NewToken() (string, error) {
 // seller, machine, QR key and ECPay credentials are placeholders the shop
 // replaces; the secrets are read from the environment.
 func Example(token string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(exampleTemplate, "@TOKEN@", token), "#@TURNKEY@", "#  ")
+	return strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
 }
 
-// ExampleFor is Example for a provider: "turnkey" names it in [provider] and
-// writes [provider.turnkey] uncommented; anything else is Example.
-func ExampleFor(provider, token string) string {
-	if provider != "turnkey" {
-		return Example(token)
+// Providers whose commented section ExampleFor can write.
+var exampleProviders = []string{"ecpay", "amego", "turnkey"}
+
+// ExampleFor is Example with provider (ecpay, amego or turnkey) as [provider] name and
+// that provider's section in place of ECPay's.
+func ExampleFor(provider, token string) (string, error) {
+	doc := Example(token)
+	switch provider {
+	case "ecpay", "":
+		return doc, nil
+	case "amego":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		doc = doc[:start] + amegoSection + doc[end:]
+		doc = strings.Replace(doc, "provider calls in flight; ECPay wants 1 per merchant", "provider calls in flight; 1 keeps Amego's uploads in number order", 1)
+		return doc, nil
+	case "turnkey":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		doc = doc[:start] + turnkeySection + doc[end:]
+		doc = strings.Replace(doc, `seller_address = ""`, `seller_address = "臺北市中正區重慶南路一段2號"   # required by Turnkey: the registered address`, 1)
+		return doc, nil
 	}
-	s := strings.ReplaceAll(exampleTemplate, "@TOKEN@", token)
-	s = strings.ReplaceAll(s, "#@TURNKEY@", "")
-	s = strings.Replace(s, `name = "ecpay"                        # ecpay, turnkey`, `name = "turnkey"                      # ecpay, turnkey`, 1)
-	// The ECPay section stays, commented out: its ${…} secrets would otherwise be required.
-	if i := strings.Index(s, "[provider.ecpay]"); i >= 0 {
-		end := i + strings.Index(s[i:], "\n\n")
-		s = s[:i] + "# " + strings.ReplaceAll(s[i:end], "\n", "\n# ") + s[end:]
-	}
-	s = strings.Replace(s, `seller_address = ""`, `seller_address = "臺北市中正區重慶南路一段2號"   # required by Turnkey: the registered address`, 1)
-	return s
+	return "", fmt.Errorf("--provider must be one of %s", strings.Join(exampleProviders, ", "))
 }
+
+const amegoSection = `[provider]
+name = "amego"                        # ecpay, amego, or fake (in memory, for trials)
+
+[provider.amego]
+seller_tax_id  = ""                   # the Amego account's 統一編號; empty: terminal.seller_tax_id
+app_key        = "${AMEGO_APP_KEY}"   # Amego back office → API settings; a secret
+base_url       = "https://invoice-api.amego.tw"   # one host for test and production accounts
+track_api_code = ""                   # optional: the group of "API 配號" tracks to lease from
+timeout        = "15s"
+
+`
+
+const turnkeySection = `[provider]
+name = "turnkey"                      # ecpay, amego, turnkey (the MOF's Turnkey), or fake (in memory, for trials)
+
+# Filing straight with the MOF through its Turnkey program: the folders as
+# Turnkey's 上傳轉檔來源目錄 screens show them.
+[provider.turnkey]
+b2s_root    = "/opt/EINVTurnkey/UpCast/B2SSTORAGE"   # B2S: invoices, voids, allowances go to <root>/<Msg>/SRC
+b2p_root    = "/opt/EINVTurnkey/UpCast/B2PMESSAGE"   # B2P: E0402 blank numbers
+unpack_root = "/opt/EINVTurnkey/Unpack"              # checked against Turnkey's TASK_CONFIG
+temp_dir    = "/opt/EINVTurnkey/posagent-tmp"        # same file system as the roots, outside SRC
+state_dir   = ""                                     # the drop journal; default: "turnkey" beside the store
+dsn         = "${TURNKEY_DB_DSN}"   # read-only: turnkey_ro:PASSWORD@tcp(127.0.0.1:3306)/EINVOICE
+head_ban    = ""                    # head office 統編 on blank-number reports; default the seller's
+member_carrier_type = ""            # the platform's code for your member carrier, if any
+customs_clearance_mark = "1"        # zero-rated sales: 1 not through customs, 2 through customs
+stuck_after = "2h"                  # alarm when a file is not accepted (C) this long after its drop
+
+`
 
 // WriteExample writes Example with a fresh token to path, readable by the
 // owner only. It refuses to overwrite an existing file.
-func WriteExample(path string) error { return WriteExampleFor("", path) }
+func WriteExample(path string) error { return WriteExampleFor(path, "ecpay") }
 
-// WriteExampleFor is WriteExample with ExampleFor(provider).
-func WriteExampleFor(provider, path string) error {
+// WriteExampleFor is WriteExample with the provider's section (ExampleFor).
+func WriteExampleFor(path, provider string) error {
 	token, err := NewToken()
+	if err != nil {
+		return err
+	}
+	doc, err := ExampleFor(provider, token)
 	if err != nil {
 		return err
 	}
@@ -67,7 +110,7 @@ func WriteExampleFor(provider, path string) error {
 	if err != nil {
 		return fmt.Errorf("create config: %w", err)
 	}
-	if _, err := f.WriteString(ExampleFor(provider, token)); err != nil {
+	if _, err := f.WriteString(doc); err != nil {
 		f.Close()
 		return fmt.Errorf("write config: %w", err)
 	}
@@ -90,7 +133,7 @@ key      = "${POSAGENT_QR_KEY}"
 encoding = "utf8"                     # item names in the QR texts: utf8, big5, base64
 
 [provider]
-name = "ecpay"                        # ecpay, turnkey (the MOF's Turnkey), or fake (in memory, for trials)
+name = "ecpay"                        # ecpay, amego, turnkey (the MOF's Turnkey), or fake (in memory, for trials)
 
 [provider.ecpay]
 merchant_id = "2000132"
@@ -98,21 +141,6 @@ hash_key    = "${ECPAY_HASH_KEY}"
 hash_iv     = "${ECPAY_HASH_IV}"
 base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einvoice.ecpay.com.tw
 timeout     = "15s"
-
-# Filing straight with the MOF through its Turnkey program: name = "turnkey"
-# above, terminal.seller_address set, and the folders as Turnkey's screens
-# show them ("posagent init --provider turnkey" writes this uncommented).
-#@TURNKEY@[provider.turnkey]
-#@TURNKEY@b2s_root    = "/opt/EINVTurnkey/UpCast/B2SSTORAGE"   # 上傳轉檔來源目錄 of B2S; files go to <root>/<Msg>/SRC
-#@TURNKEY@b2p_root    = "/opt/EINVTurnkey/UpCast/B2PMESSAGE"   # the same for B2P (E0402 blank numbers)
-#@TURNKEY@unpack_root = "/opt/EINVTurnkey/Unpack"              # checked against Turnkey's TASK_CONFIG
-#@TURNKEY@temp_dir    = "/opt/EINVTurnkey/posagent-tmp"        # same file system as the roots, outside SRC
-#@TURNKEY@state_dir   = ""                                     # the drop journal; default: "turnkey" beside the store
-#@TURNKEY@dsn         = "${TURNKEY_DB_DSN}"   # read-only: turnkey_ro:PASSWORD@tcp(127.0.0.1:3306)/EINVOICE
-#@TURNKEY@head_ban    = ""                    # head office 統編 on blank-number reports; default the seller's
-#@TURNKEY@member_carrier_type = ""            # the platform's code for your member carrier, if any
-#@TURNKEY@customs_clearance_mark = "1"        # zero-rated sales: 1 not through customs, 2 through customs
-#@TURNKEY@stuck_after = "2h"                  # alarm when a file is not accepted (C) this long after its drop
 
 [printer]
 device    = "/dev/ttyUSB0"            # a serial port, tcp://HOST:9100, lp:/dev/usb/lp0, file:PATH or none
@@ -154,6 +182,13 @@ lease_ahead = "72h"                   # lease the next period's numbers this ear
 # [hq]
 # dsn      = "${POSAGENT_HQ_DSN}"       # user:pass@tcp(host:3306)/posagent; holds a password
 # terminal = "POS01"                  # this till in the head office's ledger; default machine_id
+
+# The operator console in the browser: open http://<api.address>/ and sign in
+# with api.token or this password.
+[console]
+enabled         = true
+# password      = "${POSAGENT_CONSOLE_PASSWORD}"  # at least 10 characters; empty: api.token only
+session_timeout = "2h"                # signed out after this long without a click
 
 [log]
 level  = "info"                       # debug, info, warn, error

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/posagent/posagent/printer/escpos"
+	"github.com/posagent/posagent/printer/internal/code39"
 )
 
 // QR quiet zone: ≥ 2 mm (MOF, ±10 %) = 16 dots at 203 dpi, left, between and
@@ -109,22 +110,6 @@ const (
 	code39Height = 64 // 8 mm, as field receipts print it
 )
 
-// code39Patterns: for each character of escpos.Code39Chars and the * start/stop,
-// its 9 elements (bar, space, bar, …), a 1 for each wide element.
-var code39Patterns = map[byte]string{
-	'0': "000110100", '1': "100100001", '2': "001100001", '3': "101100000",
-	'4': "000110001", '5': "100110000", '6': "001110000", '7': "000100101",
-	'8': "100100100", '9': "001100100", 'A': "100001001", 'B': "001001001",
-	'C': "101001000", 'D': "000011001", 'E': "100011000", 'F': "001011000",
-	'G': "000001101", 'H': "100001100", 'I': "001001100", 'J': "000011100",
-	'K': "100000011", 'L': "001000011", 'M': "101000010", 'N': "000010011",
-	'O': "100010010", 'P': "001010010", 'Q': "000000111", 'R': "100000110",
-	'S': "001000110", 'T': "000010110", 'U': "110000001", 'V': "011000001",
-	'W': "111000000", 'X': "010010001", 'Y': "110010000", 'Z': "011010000",
-	'-': "010000101", '.': "110000100", ' ': "011000100", '*': "010010100",
-	'$': "010101000", '/': "010100010", '+': "010001010", '%': "000101010",
-}
-
 // code39Width is the dots data takes as a symbol with start/stop and quiet zones.
 func code39Width(data string) int {
 	chars := len(data) + 2
@@ -132,31 +117,24 @@ func code39Width(data string) int {
 }
 
 // code39Row draws one row of the symbol for data (no check character: the
-// MOF wants exactly the 19 characters back from a scan).
+// MOF wants exactly the 19 characters back from a scan). The bars come from
+// boombuler/barcode through printer/internal/code39, drawn at narrow 1 dot
+// and wide 3.
 func code39Row(data string) (*escpos.Bitmap, error) {
 	if err := escpos.ValidCode39(data); err != nil {
 		return nil, err
 	}
+	els, err := code39.Elements(data)
+	if err != nil {
+		return nil, err
+	}
+	if w := code39.Width(els, code39Narrow, code39Wide) + 2*code39Quiet; w != code39Width(data) {
+		return nil, fmt.Errorf("code 39 layout: %d dots of %d", w, code39Width(data))
+	}
 	row := escpos.NewBitmap(code39Width(data), 1)
-	x := code39Quiet
-	full := "*" + data + "*"
-	for i := 0; i < len(full); i++ {
-		pattern := code39Patterns[full[i]]
-		for e := 0; e < 9; e++ {
-			w := code39Narrow
-			if pattern[e] == '1' {
-				w = code39Wide
-			}
-			if e%2 == 0 {
-				row.FillRow(0, x, x+w)
-			}
-			x += w
-		}
-		x += code39Narrow
-	}
-	if x-code39Narrow+code39Quiet != row.Width {
-		return nil, fmt.Errorf("code 39 layout: drew %d dots of %d", x-code39Narrow+code39Quiet, row.Width)
-	}
+	code39.Draw(els, code39Narrow, code39Wide, func(x0, x1 int) {
+		row.FillRow(0, code39Quiet+x0, code39Quiet+x1)
+	})
 	return row, nil
 }
 

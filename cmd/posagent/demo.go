@@ -15,6 +15,8 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/printer/printersim"
+	"github.com/posagent/posagent/providers/amego"
+	"github.com/posagent/posagent/providers/amego/amegotest"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
 )
 
@@ -34,9 +36,17 @@ const demoSale = `{
   ]
 }`
 
-// demoProvider switches the in-process ECPay stand-in off and on.
+// standIn is a provider stand-in the demo runs in-process.
+type standIn interface {
+	URL() string
+	Down()
+	Up()
+	Close()
+}
+
+// demoProvider switches the in-process stand-in off and on.
 type demoProvider struct {
-	srv  *ecpaytest.Server
+	srv  standIn
 	down atomic.Bool
 }
 
@@ -78,12 +88,22 @@ func listenDemo(std stdio, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// runDemoAgent runs the agent with an ECPay stand-in and a printer simulator
-// in-process, a store and receipts under dir, until ctx ends (Ctrl-C). It
+// runDemoAgent runs the agent with a provider stand-in (ECPay's, or Amego's
+// with provider "amego") and a printer simulator in-process, a store and
+// receipts under dir, until ctx ends (Ctrl-C). It
 // holds its API port before it touches dir: the folder's posagent.toml tells
 // the operator commands where the demo is and its token, and must never send
 // them to another agent.
-func runDemoAgent(ctx context.Context, std stdio, dir, addr string) error {
+func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) error {
+	title := "ECPay"
+	switch provider {
+	case "ecpay", "":
+		provider = "ecpay"
+	case "amego":
+		title = "Amego"
+	default:
+		return usagef("run --demo --provider must be ecpay or amego")
+	}
 	ln, err := listenDemo(std, addr)
 	if err != nil {
 		return err
@@ -106,7 +126,13 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr string) error {
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
-	stand := ecpaytest.New(ecpaytest.Options{})
+	var stand standIn
+	if provider == "amego" {
+		// The stand-in holds the demo's QR key, as Amego must hold the till's.
+		stand = amegotest.New(amegotest.Options{Seller: demoSeller})
+	} else {
+		stand = ecpaytest.New(ecpaytest.Options{})
+	}
 	defer stand.Close()
 	sim, err := printersim.Start(printersim.Options{
 		Dir: receipts,
@@ -130,6 +156,10 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr string) error {
 	}
 	cfg := demoConfig(dir, stand.URL(), sim.Path(), token)
 	cfg.API.Address = ln.Addr().String()
+	if provider == "amego" {
+		cfg.Provider.Name = "amego"
+		cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -147,15 +177,16 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr string) error {
 		return err
 	}
 	defer closeAll()
-	// Lease the demo booklet through the real ECPay client before the first sale.
+	// Lease the demo booklet through the real provider client before the first sale.
 	a.KeepBooklets(ctx)
 	sold := demoFirstSale(ctx, a, sim)
 
 	fmt.Fprintf(std.out, `
 posagent demo is running — Ctrl-C to stop.
 
+  console        http://%s/   (open it in a browser; sign in with the token in %s)
   local API      http://%s/v1/   (token in %s)
-  ECPay stand-in %s   (in-process; switch it off: posagent demo provider down)
+  %-14s %s   (in-process; switch it off: posagent demo provider down)
   printer        simulator on %s, receipts as PNG in %s/
   store          %s
   first sale     %s
@@ -164,7 +195,7 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
 }
 

@@ -402,7 +402,7 @@ func runBooklets(ctx context.Context, std stdio, args []string) error {
 // runDemo: posagent demo provider down|up (only against `posagent run --demo`)
 func runDemo(ctx context.Context, std stdio, args []string) error {
 	var cf clientFlags
-	fs := newFlags("demo", std, "demo provider down|up   (switch the demo's ECPay stand-in off and on)")
+	fs := newFlags("demo", std, "demo provider down|up   (switch the demo's provider stand-in off and on)")
 	cf.register(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {

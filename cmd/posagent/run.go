@@ -13,24 +13,28 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/console"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/providers/ecpay"
 	"github.com/posagent/posagent/providers/fake"
 	"github.com/posagent/posagent/providers/mig"
 	"github.com/posagent/posagent/providers/turnkey"
+	"github.com/posagent/posagent/qr"
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--dir var] [--addr HOST:PORT]]"
+const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego] [--dir var] [--addr HOST:PORT]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
 func runRun(ctx context.Context, std stdio, args []string) error {
 	fs := newFlags("run", std, runUsage)
 	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
-	demo := fs.Bool("demo", false, "run the demo: ECPay stand-in and printer simulator in-process, store under --dir")
+	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, or Amego's with --provider amego) and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
+	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default) or amego")
 	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -40,10 +44,13 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		return usagef("run takes no arguments; usage: posagent %s", runUsage)
 	}
 	if *demo {
-		return runDemoAgent(ctx, std, *dir, *addr)
+		return runDemoAgent(ctx, std, *dir, *addr, *provider)
 	}
 	if *addr != "" {
 		return usagef("--addr is the demo's; a configured agent listens on api.address")
+	}
+	if *provider != "" {
+		return usagef("--provider goes with --demo; a configured agent takes [provider] name from its config file")
 	}
 	path := *cfgPath
 	if path == "" {
@@ -170,6 +177,17 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 		closeRest()
 		return nil, nil, err
 	}
+	if cfg.Console.Enabled {
+		c, err := console.New(console.Options{Agent: a, Token: cfg.API.Token, Password: cfg.Console.Password,
+			SessionTimeout: cfg.Console.SessionTimeout.Duration, PaperWidth: kit.Profile.Dots,
+			Logger: log.With("component", "console")})
+		if err != nil {
+			st.Close()
+			closeRest()
+			return nil, nil, err
+		}
+		a.MountConsole(c)
+	}
 	return a, closeRest, nil
 }
 
@@ -210,6 +228,23 @@ func newProvider(ctx context.Context, cfg config.Config, log *slog.Logger) (posa
 			return nil, fmt.Errorf("provider.ecpay: %w", err)
 		}
 		return c, nil
+	case "amego":
+		a := cfg.Provider.Amego
+		seller := a.SellerTaxID
+		if seller == "" {
+			seller = cfg.Terminal.SellerTaxID
+		}
+		// The till's QR key: each upload's answer is checked against it.
+		key, err := qr.ParseKey(cfg.QR.Key.Reveal())
+		if err != nil {
+			return nil, errors.New("qr.key: not a 32-hex-digit AES key")
+		}
+		c, err := amego.New(amego.Config{BaseURL: a.BaseURL, Seller: seller, AppKey: a.AppKey.Reveal(), QRKey: key,
+			TrackAPICode: a.TrackAPICode, Timeout: a.Timeout.Duration, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("provider.amego: %w", err)
+		}
+		return c, nil
 	}
-	return nil, errors.New("provider.name: must be ecpay, turnkey or fake")
+	return nil, errors.New("provider.name: must be ecpay, amego, turnkey or fake")
 }

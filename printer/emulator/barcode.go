@@ -1,19 +1,11 @@
 package emulator
 
-import "strings"
+import (
+	"strings"
 
-// code39Alphabet and code39Patterns are the CODE39 symbology: each
-// character is 9 elements (bar, space, bar, …), bit 8 first, 1 = wide.
-const code39Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%*"
-
-var code39Patterns = [...]uint16{
-	0x034, 0x121, 0x061, 0x160, 0x031, 0x130, 0x070, 0x025, 0x124, 0x064, // 0-9
-	0x109, 0x049, 0x148, 0x019, 0x118, 0x058, 0x00D, 0x10C, 0x04C, 0x01C, // A-J
-	0x103, 0x043, 0x142, 0x013, 0x112, 0x052, 0x007, 0x106, 0x046, 0x016, // K-T
-	0x181, 0x0C1, 0x1C0, 0x091, 0x190, 0x0D0, 0x085, 0x184, 0x0C4, // U-Z - . space
-	0x0A8, 0x0A2, 0x08A, 0x02A, // $ / + %
-	0x094, // * (start/stop)
-}
+	"github.com/posagent/posagent/printer/escpos"
+	"github.com/posagent/posagent/printer/internal/code39"
+)
 
 // code39Wide is the wide element per GS w narrow width at 203 dpi:
 // w1 → 3, w2 → 5, w3 → 8 (escpos.md §5, Sinocan P11); 4–6 follow the same
@@ -76,27 +68,20 @@ func (p *printer) barcode(name string) {
 		return
 	}
 	for i := 0; i < len(text); i++ {
-		if c := strings.IndexByte(code39Alphabet, text[i]); c < 0 || text[i] == '*' {
+		if strings.IndexByte(escpos.Code39Chars, text[i]) < 0 {
 			p.problem("GS k CODE39: byte 0x%02X (%q) at data position %d is not a CODE39 character; barcode not drawn", text[i], text[i], i)
 			return
 		}
 	}
-	narrow, wide := p.st.barModule, code39Wide[p.st.barModule]
-	full := "*" + text + "*"
-	w := 0
-	for i := 0; i < len(full); i++ {
-		pat := code39Patterns[strings.IndexByte(code39Alphabet, full[i])]
-		for e := 8; e >= 0; e-- {
-			if pat>>uint(e)&1 == 1 {
-				w += wide
-			} else {
-				w += narrow
-			}
-		}
-		if i < len(full)-1 {
-			w += narrow // inter-character gap
-		}
+	// The bars: boombuler/barcode's symbology, at the firmware's widths.
+	els, err := code39.Elements(text)
+	if err != nil {
+		p.problem("GS k CODE39 %q: %v; barcode not drawn", text, err)
+		return
 	}
+	full := "*" + text + "*"
+	narrow, wide := p.st.barModule, code39Wide[p.st.barModule]
+	w := code39.Width(els, narrow, wide)
 	limit := p.width
 	if p.page != nil {
 		limit = p.st.pageArea.dx - p.page.x
@@ -120,21 +105,7 @@ func (p *printer) barcode(name string) {
 	}
 	bh := p.st.barHeight
 	c := newCanvas(w, above+bh+below)
-	x := 0
-	for i := 0; i < len(full); i++ {
-		pat := code39Patterns[strings.IndexByte(code39Alphabet, full[i])]
-		for e := 8; e >= 0; e-- {
-			ew := narrow
-			if pat>>uint(e)&1 == 1 {
-				ew = wide
-			}
-			if (8-e)%2 == 0 { // bars on even elements
-				c.fill(x, above, x+ew, above+bh, true)
-			}
-			x += ew
-		}
-		x += narrow
-	}
+	code39.Draw(els, narrow, wide, func(x0, x1 int) { c.fill(x0, above, x1, above+bh, true) })
 	// HRI: the printer prints the text with its start/stop characters
 	// [U: Epson shows them for CODE39], centred under or over the bars.
 	if above > 0 {

@@ -1,0 +1,55 @@
+package queue
+
+import (
+	"context"
+	"time"
+
+	"github.com/posagent/posagent"
+)
+
+// MaxActivity caps the records Activity returns: a day at a busy till is a
+// few hundred invoices; a wider window is cut here rather than read whole.
+const MaxActivity = 5000
+
+// Activity returns the records of the invoices touched in [from, to): issued,
+// voided, or with an allowance issued or voided in the window, oldest first,
+// at most MaxActivity (more is KindInvalid on field "to": ask for a shorter
+// window). It is the day's book for the operator console's list and summary.
+func (s *Store) Activity(ctx context.Context, from, to time.Time) ([]Record, error) {
+	f, t := from.UnixNano(), to.UnixNano()
+	// Invoices are numbered in the order they are issued, so the id order is
+	// the issue order.
+	rows, err := s.reader.QueryContext(ctx, `SELECT id FROM invoices
+		WHERE (issued_at >= ?1 AND issued_at < ?2) OR (voided_at >= ?1 AND voided_at < ?2)
+		   OR id IN (SELECT invoice_id FROM allowances
+		              WHERE (issued_at >= ?1 AND issued_at < ?2) OR (voided_at >= ?1 AND voided_at < ?2))
+		ORDER BY id LIMIT ?3`, f, t, MaxActivity+1)
+	if err != nil {
+		return nil, s.storageError("list invoices", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, s.storageError("list invoices", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.storageError("list invoices", err)
+	}
+	if len(ids) > MaxActivity {
+		return nil, posagent.Invalid("to", "more than %d invoices in this window: ask for a shorter one", MaxActivity)
+	}
+	out := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.record(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
