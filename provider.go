@@ -85,20 +85,20 @@ type BlankReporter interface {
 	ReportBlank(ctx context.Context, p Period, unused []Booklet) error
 }
 
+// SaleChecker is a provider that refuses some sales for rules of its own (a
+// carrier it keys differently, say). The agent asks it before a sale spends an
+// invoice number, so that nothing the provider will refuse is ever issued;
+// errors are KindInvalid naming the field.
+type SaleChecker interface {
+	CheckSale(inv Invoice) error
+}
+
 // CarrierChecker asks the provider whether a mobile barcode or a donation code
 // exists. It is advisory: the MOF service behind it has unannounced outages, so
 // a sale never waits on it.
 type CarrierChecker interface {
 	MobileBarcodeExists(ctx context.Context, code string) (bool, error)
 	LoveCodeExists(ctx context.Context, code string) (bool, error)
-}
-
-// SaleChecker is a provider with rules of its own on what a sale may be
-// (Turnkey refuses files the MIG schema allows). The agent asks it before a
-// number is spent, so that a sale the provider would refuse is refused at the
-// till, with the field named.
-type SaleChecker interface {
-	CheckSale(sale Invoice) error
 }
 
 // Alarm levels a provider may raise, as the agent's status names them.

@@ -78,8 +78,14 @@ type Provider struct {
 	journal journal
 	log     *slog.Logger
 	now     func() time.Time
-	mu      sync.Mutex
+	// mu guards the journal. It is shared by every Provider of one state
+	// directory in the process: a configuration reload builds a new provider
+	// while calls on the old one may still run, and two drops of one message
+	// must never interleave.
+	mu *sync.Mutex
 }
+
+var journalLocks sync.Map // cleaned state dir → *sync.Mutex
 
 var (
 	_ posagent.Provider      = (*Provider)(nil)
@@ -122,7 +128,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.StuckAfter <= 0 {
 		cfg.StuckAfter = 2 * time.Hour
 	}
-	p := &Provider{cfg: cfg, journal: journal{dir: filepath.Join(cfg.StateDir, "journal")}, log: cfg.Logger, now: cfg.Now}
+	lock, _ := journalLocks.LoadOrStore(filepath.Clean(cfg.StateDir), &sync.Mutex{})
+	p := &Provider{cfg: cfg, journal: journal{dir: filepath.Join(cfg.StateDir, "journal")}, log: cfg.Logger, now: cfg.Now,
+		mu: lock.(*sync.Mutex)}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
