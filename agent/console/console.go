@@ -167,6 +167,8 @@ func (c *Console) routes() *http.ServeMux {
 	in("GET /jobs", c.jobs)
 	in("POST /jobs/{id}/revive", c.revive)
 	in("POST /jobs/{id}/resolve", c.resolve)
+	in("POST /provider/resume", c.resumeProvider)
+	in("POST /config/reload", c.reloadConfig)
 	in("GET /booklets", c.booklets)
 	in("POST /booklets", c.addBooklet)
 	in("GET /summary", c.summary)

@@ -324,3 +324,30 @@ func TestSummary(t *testing.T) {
 	wantStatus(t, r.get("/summary?date=yesterday"), http.StatusUnprocessableEntity)
 	mustContain(t, r.get("/summary?date=2020-01-01"), "這一天沒有交易")
 }
+
+// A provider that refuses the credentials pauses; the overview says so, since
+// when and what to do, and offers resume and reload, both confirmed first.
+func TestProviderPauseResume(t *testing.T) {
+	r := newRig(t)
+	r.prov.FailNext(fake.Upload, 1, posagent.KindAuth)
+	inv := r.sell("pause-1", 100)
+	waitFor(t, "the pause", func() bool {
+		s, err := r.agent.Status(context.Background())
+		return err == nil && s.Provider.Paused
+	})
+	r.signIn(r.client, testToken)
+	page := r.get("/")
+	mustContain(t, page, "已暫停（金鑰或帳號被拒）", "暫停自", "恢復上傳", "重新讀取設定")
+	a := r.post("/provider/resume", nil)
+	wantStatus(t, a, http.StatusOK)
+	mustContain(t, a, "恢復上傳？")
+	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	wantStatus(t, a, http.StatusSeeOther)
+	waitFor(t, "the upload after resume", func() bool { _, ok := r.prov.Invoice(inv.Number); return ok })
+	mustContain(t, r.get("/"), "佇列開始送出")
+	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	wantStatus(t, a, http.StatusSeeOther)
+	mustContain(t, r.get("/"), "沒有暫停")
+	// This agent was not started from a file: reload is refused, nothing changes.
+	wantStatus(t, r.post("/config/reload", url.Values{"confirm": {"yes"}}), http.StatusConflict)
+}

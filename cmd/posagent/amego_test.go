@@ -32,7 +32,7 @@ func TestInitWritesAnAmegoConfig(t *testing.T) {
 
 	code, _, errOut = runOperator(t, "", "init", "--provider", "wixtar9", filepath.Join(t.TempDir(), "x.toml"))
 	require.Equal(t, 2, code)
-	require.Contains(t, errOut, "ecpay, amego or turnkey")
+	require.Contains(t, errOut, "ecpay, amego, bridge or turnkey")
 	// --provider picks a demo's stand-in; a configured agent reads its file.
 	code, _, errOut = runOperator(t, "", "run", "--provider", "amego", "--config", path)
 	require.Equal(t, 2, code)
