@@ -17,7 +17,7 @@ import (
 // execClient runs the reference program with args instead of the relay.
 func execClient(t *testing.T, timeout time.Duration, args ...string) *bridge.Client {
 	t.Helper()
-	c, err := bridge.New(bridge.Config{Transport: bridge.TransportExec, Command: append([]string{execPath}, args...),
+	c, err := bridge.New(bridge.Config{Transport: bridge.TransportExec, Command: append([]string{execPath(t)}, args...),
 		SellerTaxID: testSeller, MachineID: "POS01", Texts: texts, Timeout: timeout,
 		Credentials: map[string]string{"pid": credPID, "rid": credRID}, Redact: []string{testQRKey}})
 	if err != nil {
@@ -105,7 +105,7 @@ func TestExecCannotRun(t *testing.T) {
 func TestExecSecretOnStderr(t *testing.T) {
 	e := newEnv(t, bridge.TransportExec, func(_ *bridgetest.Options, c *bridge.Config) {
 		if c != nil {
-			c.Command = []string{execPath, "-leak"}
+			c.Command = []string{execPath(t), "-leak"}
 		}
 	})
 	err := e.c.Upload(e.ctx, e.sale("L1"))
