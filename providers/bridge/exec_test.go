@@ -45,7 +45,7 @@ func TestExecExitCodes(t *testing.T) {
 		{65, `{"message":"Buyer_Vat_Id 錯誤"}`, "detail on stderr", posagent.KindInvalid, 0, "Buyer_Vat_Id 錯誤; stderr: detail on stderr"},
 		{65, ``, "only stderr", posagent.KindInvalid, 0, "stderr: only stderr"},
 		{64, ``, "unknown flag", posagent.KindConfig, 0, "exit 64"},
-		{77, ``, "", posagent.KindConfig, 0, "exit 77"},
+		{77, ``, "", posagent.KindAuth, 0, "exit 77"},
 		{78, ``, "", posagent.KindConfig, 0, "exit 78"},
 		{75, ``, "vendor cloud busy", posagent.KindTransient, 0, "vendor cloud busy"},
 		{75, `{"retry_after":90}`, "", posagent.KindRateLimited, 90 * time.Second, ""},
