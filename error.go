@@ -24,6 +24,11 @@ const (
 	KindRateLimited Kind = "rate_limited"
 	// KindConfig: credentials or set-up are wrong. Stop syncing that provider, alarm, keep queueing.
 	KindConfig Kind = "config"
+	// KindAuth: the provider refused the credentials themselves (keys that do
+	// not decrypt, a merchant not enabled for the service). Like KindConfig it
+	// pauses the provider and keeps queueing; the alarm tells the operator to
+	// fix the keys and reload the configuration.
+	KindAuth Kind = "auth"
 	// KindClock: the local clock is too far off the provider's. Alarm with Skew.
 	KindClock Kind = "clock"
 	// KindExhausted: no invoice numbers left for the period.

@@ -82,6 +82,9 @@ type e2eOptions struct {
 	discard     bool // a printer that takes every job at once (rendering still runs)
 	concurrency int
 	lowWater    int
+	// reload lets the agent reload: the new provider is a client with the
+	// stand-in's current keys, as after the operator fixed the config file.
+	reload bool
 	// makePrinter, when set, gives the agent its printer (the simulator tests).
 	makePrinter func(t testing.TB, dir string, log *slog.Logger, kit agent.ProofKit) agent.Printer
 	// storeDir, when set, is where the store lives (a small file system of
@@ -168,9 +171,23 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 	client, err := ecpay.New(ecfg)
 	require.NoError(t, err)
 	e.prov = &recorder{Client: client}
+	var reload agent.Reloader
+	if o.reload {
+		reload = func(ctx context.Context) (config.Config, posagent.Provider, error) {
+			ecfg := e.stand.Config(e2eMachine)
+			ecfg.Logger, ecfg.Timeout = log, 2*time.Second
+			c, err := ecpay.New(ecfg)
+			if err != nil {
+				return config.Config{}, nil, err
+			}
+			next := e.cfg
+			next.Provider.ECPay.HashKey, next.Provider.ECPay.HashIV = config.Secret(ecfg.HashKey), config.Secret(ecfg.HashIV)
+			return next, &recorder{Client: c}, next.Validate()
+		}
+	}
 	e.agent, err = agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: e.store}, Printer: pr,
 		Render: kit.Render, Coder: kit.Coder, Provider: e.prov, Logger: log, PollInterval: 20 * time.Millisecond,
-		ShutdownGrace: 2 * time.Second})
+		ShutdownGrace: 2 * time.Second, Reload: reload})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -67,6 +67,8 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
 	handle("/v1/jobs/{id}/resolve", map[string]http.HandlerFunc{http.MethodPost: a.handleResolve})
 	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
+	handle("/v1/provider/resume", map[string]http.HandlerFunc{http.MethodPost: a.handleResume})
+	handle("/v1/config/reload", map[string]http.HandlerFunc{http.MethodPost: a.handleReload})
 	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
 	if a.demo != nil {
 		handle("/v1/demo/provider/{state}", map[string]http.HandlerFunc{http.MethodPost: a.handleDemoProvider})
@@ -96,7 +98,7 @@ func (a *Agent) routes() http.Handler {
 // authorize requires the bearer token. Both sides are hashed first so that the
 // comparison takes the same time whatever the length of the guess.
 func (a *Agent) authorize(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(a.cfg.API.Token.Reveal()))
+	want := sha256.Sum256([]byte(a.conf().API.Token.Reveal()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		// The scheme is case-insensitive (RFC 7235); the token is not.
@@ -106,7 +108,7 @@ func (a *Agent) authorize(next http.Handler) http.Handler {
 			token = h[7:]
 		}
 		got := sha256.Sum256([]byte(token))
-		if !ok || a.cfg.API.Token.IsZero() || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if !ok || a.conf().API.Token.IsZero() || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
 			msg := "a bearer token is required: Authorization: Bearer <api.token from the config>"
 			if ok {
@@ -686,6 +688,22 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, b)
+}
+
+// handleResume ends a provider's pause (POST /v1/provider/resume).
+func (a *Agent) handleResume(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.Resume())
+}
+
+// handleReload reloads the config file (POST /v1/config/reload). A file that
+// is not usable is 422 naming the field, and changes nothing.
+func (a *Agent) handleReload(w http.ResponseWriter, r *http.Request) {
+	res, err := a.Reload(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {

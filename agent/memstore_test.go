@@ -392,6 +392,20 @@ func (s *memStore) Retry(ctx context.Context, job Job, at time.Time, cause error
 	return nil
 }
 
+func (s *memStore) Postpone(ctx context.Context, job Job, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Postpone"); err != nil {
+		return err
+	}
+	j, err := s.find(job)
+	if err != nil {
+		return err
+	}
+	j.State, j.NextTry, j.Attempts = StatePending, at, max(j.Attempts-1, 0)
+	return nil
+}
+
 func (s *memStore) Dead(ctx context.Context, job Job, reason error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

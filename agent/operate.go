@@ -166,6 +166,6 @@ func (a *Agent) MountConsole(h http.Handler) { a.console = h }
 
 // Terminal names the till, as status does.
 func (a *Agent) Terminal() TerminalView {
-	return TerminalView{MachineID: a.cfg.Terminal.MachineID, SellerTaxID: a.cfg.Terminal.SellerTaxID,
-		SellerName: a.cfg.Terminal.SellerName}
+	return TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
+		SellerName: a.conf().Terminal.SellerName}
 }

@@ -172,6 +172,9 @@ type Store interface {
 	// number for the allowance in the same transaction ("" stores none).
 	DoneAllowance(ctx context.Context, job Job, providerNumber string) error
 	Retry(ctx context.Context, job Job, at time.Time, cause error) error
+	// Postpone puts a claimed job back, due at at, without counting the
+	// attempt or recording a failure: the provider asked for a wait.
+	Postpone(ctx context.Context, job Job, at time.Time) error
 	Dead(ctx context.Context, job Job, reason error) error
 	Jobs(ctx context.Context, state string, limit int) ([]Job, error)
 	Revive(ctx context.Context, id int64) error

@@ -177,6 +177,10 @@ func (q *QueueStore) Retry(ctx context.Context, j Job, at time.Time, cause error
 	return q.S.Retry(ctx, jobTo(j), at, cause)
 }
 
+func (q *QueueStore) Postpone(ctx context.Context, j Job, at time.Time) error {
+	return q.S.Postpone(ctx, jobTo(j), at)
+}
+
 func (q *QueueStore) Dead(ctx context.Context, j Job, reason error) error {
 	return q.S.Dead(ctx, jobTo(j), reason)
 }

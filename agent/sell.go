@@ -62,7 +62,7 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 		}
 		sale.IssuedAt = sale.IssuedAt.In(posagent.Taipei)
 	}
-	t := a.cfg.Terminal
+	t := a.conf().Terminal
 	switch {
 	case sale.Seller.TaxID == "" && sale.Seller.Name == "":
 		sale.Seller = posagent.Seller{TaxID: t.SellerTaxID, Name: t.SellerName, Address: t.SellerAddress}
@@ -72,6 +72,13 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 	}
 	if err := sale.Validate(); err != nil {
 		return sale, err
+	}
+	if c, ok := a.prov().(posagent.SaleChecker); ok {
+		// What only the provider requires (ECPay: a member carrier keyed by
+		// the buyer's e-mail or phone) is refused before a number is spent.
+		if err := c.CheckSale(sale); err != nil {
+			return sale, err
+		}
 	}
 	return sale, nil
 }

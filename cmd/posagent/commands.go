@@ -34,6 +34,8 @@ var commands = map[string]command{
 	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets":    {"list invoice number booklets or add one", runBooklets},
 	"demo":        {"switch the demo's provider stand-in down or up", runDemo},
+	"reload":      {"make the running agent read its config file again (as SIGHUP does)", runReload},
+	"resume":      {"end a paused provider's pause once fixed at the provider", runResume},
 	"run":         {"run the agent daemon (--demo: the self-contained demo)", runRun},
 	"hq":          {"the MySQL head office: add a number range, list leases", runHQ},
 	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},

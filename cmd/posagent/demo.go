@@ -172,7 +172,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 	}
 
 	demo := &demoProvider{srv: stand}
-	a, closeAll, err := buildAgent(ctx, cfg, log, demo)
+	a, closeAll, err := buildAgent(ctx, cfg, log, demo, nil)
 	if err != nil {
 		return err
 	}

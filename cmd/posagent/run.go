@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
@@ -70,12 +72,64 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		log.Warn("invoices go to ECPay's TEST platform: they are not legal invoices; for real sales set provider.ecpay.base_url to https://"+config.ECPayProductionHost+" with your merchant's id and keys",
 			"base_url", cfg.Provider.ECPay.BaseURL)
 	}
-	a, closeAll, err := buildAgent(ctx, cfg, log, nil)
+	a, closeAll, err := buildAgent(ctx, cfg, log, nil, fileReloader(path, log))
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	stopHUP := reloadOnHUP(ctx, a, log)
+	defer stopHUP()
 	return a.Run(ctx)
+}
+
+// fileReloader reads and validates the config file again and builds its
+// provider, for agent.Reload; it changes nothing itself.
+func fileReloader(path string, log *slog.Logger) agent.Reloader {
+	return func(ctx context.Context) (config.Config, posagent.Provider, error) {
+		cfg, err := config.Load(path, log)
+		if err != nil {
+			return config.Config{}, nil, err
+		}
+		if left := cfg.ExampleLeftovers(); len(left) > 0 {
+			return config.Config{}, nil, fmt.Errorf("config %s holds the example's values of `posagent init`; edit %s",
+				path, strings.Join(left, ", "))
+		}
+		prov, err := newProvider(cfg, log)
+		if err != nil {
+			return config.Config{}, nil, err
+		}
+		return cfg, prov, nil
+	}
+}
+
+// reloadOnHUP reloads the configuration on SIGHUP, the daemon convention
+// (systemctl reload). The returned func stops listening.
+func reloadOnHUP(ctx context.Context, a *agent.Agent, log *slog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-hup:
+				if !ok {
+					return
+				}
+				log.Info("SIGHUP: reloading the configuration")
+				if _, err := a.Reload(ctx); err != nil {
+					log.Error("SIGHUP: the configuration was not reloaded; the running one stays", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(hup)
+		<-done
+	}
 }
 
 // newLogger makes the daemon's logger; LOG_LEVEL overrides the config.
@@ -104,7 +158,7 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 // head office as booklet source from cfg. The returned func closes what the
 // agent does not (the printer device, the head office's pool); call it after
 // Run returns, when the booklet loop has stopped.
-func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl) (*agent.Agent, func(), error) {
+func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl, reload agent.Reloader) (*agent.Agent, func(), error) {
 	kit, err := agent.NewProofKit(cfg, log)
 	if err != nil {
 		return nil, nil, err
@@ -160,7 +214,7 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 	}
 	a, err := agent.New(agent.Options{
 		Config: cfg, Store: &agent.QueueStore{S: st}, Printer: pr, Render: kit.Render, Coder: kit.Coder,
-		Provider: prov, BookletSource: source, Logger: log, Demo: demo,
+		Provider: prov, BookletSource: source, Logger: log, Demo: demo, Reload: reload,
 	})
 	if err != nil {
 		st.Close()

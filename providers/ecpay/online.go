@@ -19,6 +19,9 @@ func (c *Client) IssueOnline(ctx context.Context, sale posagent.Invoice) (posage
 	if sale.SaleID == "" {
 		return posagent.Invoice{}, posagent.Invalid("sale_id", "is required: it becomes ECPay's RelateNumber")
 	}
+	if err := c.CheckSale(sale); err != nil {
+		return posagent.Invoice{}, err
+	}
 	data, err := c.onlineIssue(sale)
 	if err != nil {
 		return posagent.Invoice{}, err
