@@ -93,6 +93,25 @@ func (c *Console) demoProvider(w http.ResponseWriter, r *http.Request, req *requ
 	c.done(w, r, req, "/", msg)
 }
 
+// resume ends a provider's pause (the API's POST /v1/provider/resume).
+func (c *Console) resume(w http.ResponseWriter, r *http.Request, req *request) {
+	s, err := c.a.Status(r.Context())
+	if err != nil {
+		c.failErr(w, r, req, err)
+		return
+	}
+	if !c.confirmed(w, r, req, confirmView{Title: req.T("provider.resume"), What: tf(req.lang, "confirm.resume", s.Provider.Name),
+		Action: "/provider/resume", Back: "/"}) {
+		return
+	}
+	res := c.a.Resume()
+	msg := tf(req.lang, "flash.resumed", res.Provider)
+	if !res.WasPaused {
+		msg = tf(req.lang, "flash.notPaused", res.Provider)
+	}
+	c.done(w, r, req, "/", msg)
+}
+
 // ---- invoices
 
 type invoicesView struct {

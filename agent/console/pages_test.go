@@ -349,3 +349,27 @@ func TestDemoSwitch(t *testing.T) {
 	wantStatus(t, r.post("/demo/provider/up", nil), http.StatusSeeOther)
 	waitFor(t, "the queue to drain", func() bool { return strings.Contains(r.get("/").body, "全部已上傳") })
 }
+
+// A provider that refused the set-up pauses uploads; the overview says so
+// with what to do, and its button resumes them after a confirmation.
+func TestResumeProvider(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.prov.FailNext(fake.Upload, 1, posagent.KindAuth)
+	inv := r.sell("paused-1", 100)
+	waitFor(t, "the pause", func() bool { s, _ := r.agent.Status(ctx); return s.Provider.Paused })
+	r.signIn(r.client, testToken)
+	mustContain(t, r.get("/"), `data-code="provider_config"`, "已暫停", `action="/provider/resume"`, "恢復上傳")
+	a := r.post("/provider/resume", nil)
+	wantStatus(t, a, http.StatusOK)
+	mustContain(t, a, "恢復上傳到 fake？")
+	if s, _ := r.agent.Status(ctx); !s.Provider.Paused {
+		t.Fatal("resumed before the confirmation")
+	}
+	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	wantStatus(t, a, http.StatusSeeOther)
+	mustContain(t, r.get("/"), "已恢復上傳 fake")
+	waitFor(t, "the upload after the resume", func() bool { _, ok := r.prov.Invoice(inv.Number); return ok })
+	r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	mustContain(t, r.get("/"), "fake 沒有暫停")
+}
