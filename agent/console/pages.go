@@ -93,25 +93,6 @@ func (c *Console) demoProvider(w http.ResponseWriter, r *http.Request, req *requ
 	c.done(w, r, req, "/", msg)
 }
 
-// resume ends a provider's pause (the API's POST /v1/provider/resume).
-func (c *Console) resume(w http.ResponseWriter, r *http.Request, req *request) {
-	s, err := c.a.Status(r.Context())
-	if err != nil {
-		c.failErr(w, r, req, err)
-		return
-	}
-	if !c.confirmed(w, r, req, confirmView{Title: req.T("provider.resume"), What: tf(req.lang, "confirm.resume", s.Provider.Name),
-		Action: "/provider/resume", Back: "/"}) {
-		return
-	}
-	res := c.a.Resume()
-	msg := tf(req.lang, "flash.resumed", res.Provider)
-	if !res.WasPaused {
-		msg = tf(req.lang, "flash.notPaused", res.Provider)
-	}
-	c.done(w, r, req, "/", msg)
-}
-
 // ---- invoices
 
 type invoicesView struct {
@@ -524,4 +505,38 @@ func (c *Console) addBooklet(w http.ResponseWriter, r *http.Request, req *reques
 		return
 	}
 	c.done(w, r, req, "/booklets", tf(req.lang, "flash.booklet", b.String(), b.Period.Code()))
+}
+
+// resumeProvider ends a paused provider's pause (as `posagent resume`), once
+// fixed at the provider.
+func (c *Console) resumeProvider(w http.ResponseWriter, r *http.Request, req *request) {
+	if !c.confirmed(w, r, req, confirmView{Title: req.T("act.resume"), What: req.T("confirm.resume"),
+		Action: "/provider/resume", Back: "/"}) {
+		return
+	}
+	res := c.a.Resume()
+	msg := tf(req.lang, "flash.resumed", res.Provider)
+	if !res.WasPaused {
+		msg = tf(req.lang, "flash.notPaused", res.Provider)
+	}
+	c.done(w, r, req, "/", msg)
+}
+
+// reloadConfig reads the config file again (as `posagent reload`); a file
+// that is not usable changes nothing and its error names the field.
+func (c *Console) reloadConfig(w http.ResponseWriter, r *http.Request, req *request) {
+	if !c.confirmed(w, r, req, confirmView{Title: req.T("act.reload"), What: req.T("confirm.reload"),
+		Action: "/config/reload", Back: "/"}) {
+		return
+	}
+	res, err := c.a.Reload(r.Context())
+	if err != nil {
+		c.failErr(w, r, req, err)
+		return
+	}
+	changed := strings.Join(res.Changed, ", ")
+	if changed == "" {
+		changed = "—"
+	}
+	c.done(w, r, req, "/", tf(req.lang, "flash.reloaded", changed))
 }

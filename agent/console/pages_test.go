@@ -350,26 +350,29 @@ func TestDemoSwitch(t *testing.T) {
 	waitFor(t, "the queue to drain", func() bool { return strings.Contains(r.get("/").body, "全部已上傳") })
 }
 
-// A provider that refused the set-up pauses uploads; the overview says so
-// with what to do, and its button resumes them after a confirmation.
-func TestResumeProvider(t *testing.T) {
+// A provider that refuses the credentials pauses; the overview says so, since
+// when and what to do, and offers resume and reload, both confirmed first.
+func TestProviderPauseResume(t *testing.T) {
 	r := newRig(t)
-	ctx := context.Background()
 	r.prov.FailNext(fake.Upload, 1, posagent.KindAuth)
-	inv := r.sell("paused-1", 100)
-	waitFor(t, "the pause", func() bool { s, _ := r.agent.Status(ctx); return s.Provider.Paused })
+	inv := r.sell("pause-1", 100)
+	waitFor(t, "the pause", func() bool {
+		s, err := r.agent.Status(context.Background())
+		return err == nil && s.Provider.Paused
+	})
 	r.signIn(r.client, testToken)
-	mustContain(t, r.get("/"), `data-code="provider_config"`, "已暫停", `action="/provider/resume"`, "恢復上傳")
+	page := r.get("/")
+	mustContain(t, page, "已暫停（金鑰或帳號被拒）", "暫停自", "恢復上傳", "重新讀取設定")
 	a := r.post("/provider/resume", nil)
 	wantStatus(t, a, http.StatusOK)
-	mustContain(t, a, "恢復上傳到 fake？")
-	if s, _ := r.agent.Status(ctx); !s.Provider.Paused {
-		t.Fatal("resumed before the confirmation")
-	}
+	mustContain(t, a, "恢復上傳？")
 	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
 	wantStatus(t, a, http.StatusSeeOther)
-	mustContain(t, r.get("/"), "已恢復上傳 fake")
-	waitFor(t, "the upload after the resume", func() bool { _, ok := r.prov.Invoice(inv.Number); return ok })
-	r.post("/provider/resume", url.Values{"confirm": {"yes"}})
-	mustContain(t, r.get("/"), "fake 沒有暫停")
+	waitFor(t, "the upload after resume", func() bool { _, ok := r.prov.Invoice(inv.Number); return ok })
+	mustContain(t, r.get("/"), "佇列開始送出")
+	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	wantStatus(t, a, http.StatusSeeOther)
+	mustContain(t, r.get("/"), "沒有暫停")
+	// This agent was not started from a file: reload is refused, nothing changes.
+	wantStatus(t, r.post("/config/reload", url.Values{"confirm": {"yes"}}), http.StatusConflict)
 }
