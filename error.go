@@ -59,6 +59,11 @@ type Error struct {
 	Skew time.Duration
 	// Err is the underlying cause, if any. It must never carry a secret.
 	Err error
+
+	// malformed marks a KindInvalid error about the document's shape rather
+	// than a rule: not JSON, a duplicate or unknown key, a wrong type, text
+	// that is not UTF-8. The API answers those 400 malformed (IsMalformed).
+	malformed bool
 }
 
 func (e *Error) Error() string {
@@ -85,6 +90,19 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 // Invalid returns a KindInvalid error naming the field and the rule it breaks.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// malformed returns a KindInvalid error about the document's shape, naming the field.
+func malformed(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...), malformed: true}
+}
+
+// IsMalformed reports whether err says the document is not the expected JSON
+// (syntax, duplicate or unknown key, wrong type, invalid UTF-8, an empty or
+// zero time) rather than that it breaks a rule.
+func IsMalformed(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindInvalid && e.malformed
 }
 
 // ErrorKind returns the kind of the first *Error in err's chain, KindInternal for

@@ -98,6 +98,14 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"log level", `[api]`, "[log]\nlevel = \"loud\"\n[api]", "log.level"},
 		{"wrong type", `[api]`, "[printer]\nbaud = \"fast\"\n[api]", ""},
 		{"syntax", `[api]`, "[api", ""},
+		// Keys are exact: the decoder would match them in any case, and a second
+		// [API] TOKEN would silently replace [api] token.
+		{"miscased section", `[api]`, "[API]", "API"},
+		{"miscased key", `seller_name = "範例商店"`, `Seller_Name = "範例商店"`, "terminal.Seller_Name"},
+		{"miscased nested key", `merchant_id = "2000132"`, `MERCHANT_ID = "2000132"`, "provider.ecpay.MERCHANT_ID"},
+		{"same key in two cases", `[api]`, "[API]\nTOKEN = \"fedcba9876543210fedc\"\n[api]", "API"},
+		{"duplicate key", `machine_id = "POS01"`, "machine_id = \"POS01\"\nmachine_id = \"POS02\"", ""},
+		{"invalid UTF-8", `seller_name = "範例商店"`, "seller_name = \"\xff\"", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

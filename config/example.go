@@ -28,9 +28,9 @@ func Example(token string) string {
 }
 
 // Providers whose commented section ExampleFor can write.
-var exampleProviders = []string{"ecpay", "amego"}
+var exampleProviders = []string{"ecpay", "amego", "bridge"}
 
-// ExampleFor is Example with provider (ecpay or amego) as [provider] name and
+// ExampleFor is Example with provider (ecpay, amego or bridge) as [provider] name and
 // that provider's section in place of ECPay's.
 func ExampleFor(provider, token string) (string, error) {
 	doc := Example(token)
@@ -43,6 +43,10 @@ func ExampleFor(provider, token string) (string, error) {
 		doc = doc[:start] + amegoSection + doc[end:]
 		doc = strings.Replace(doc, "provider calls in flight; ECPay wants 1 per merchant", "provider calls in flight; 1 keeps Amego's uploads in number order", 1)
 		return doc, nil
+	case "bridge":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		return doc[:start] + bridgeSection + doc[end:], nil
 	}
 	return "", fmt.Errorf("--provider must be one of %s", strings.Join(exampleProviders, ", "))
 }
@@ -56,6 +60,32 @@ app_key        = "${AMEGO_APP_KEY}"   # Amego back office → API settings; a se
 base_url       = "https://invoice-api.amego.tw"   # one host for test and production accounts
 track_api_code = ""                   # optional: the group of "API 配號" tracks to lease from
 timeout        = "15s"
+
+`
+
+const bridgeSection = `[provider]
+name = "bridge"                       # ecpay, amego, bridge, or fake (in memory, for trials)
+
+# The bridge hands every document to the POS vendor's relay (Wixtar and other
+# services without a public API; README "Wixtar and services without a public
+# API"): over HTTP, or by running a program.
+[provider.bridge]
+transport = "http"                    # http or exec
+url       = "https://relay.example.com/posagent"   # http: documents go to url/{kind}
+secret    = "${POSAGENT_BRIDGE_SECRET}"            # http: at least 32 characters, shared with the receiver
+# command = ["/opt/vendor-pos/bin/relay", "--sandbox"]   # exec, instead of url and secret: absolute path, arguments
+timeout   = "15s"                     # one hand-over; at most sync.call_timeout
+lease     = false                     # true: the receiver hands out booklets (kind lease)
+numbered_allowances = false           # true: the receiver numbers allowances and needs the number to void them
+mig       = false                     # true: add the MIG 4.1 XML (needs terminal.seller_address)
+
+# Passed through in every document; every value is a secret. A Wixtar POS:
+# [provider.bridge.credentials]
+# store_code = "${WIXTAR_STORE_CODE}"
+# pos_code   = "${WIXTAR_POS_CODE}"
+# pid        = "${WIXTAR_PID}"
+# rid        = "${WIXTAR_RID}"
+# pname      = "${WIXTAR_PNAME}"
 
 `
 

@@ -25,16 +25,16 @@ import (
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego] [--dir var] [--addr HOST:PORT]]"
+const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego|bridge] [--dir var] [--addr HOST:PORT]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
 func runRun(ctx context.Context, std stdio, args []string) error {
 	fs := newFlags("run", std, runUsage)
 	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, /etc/posagent/posagent.toml)")
-	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, or Amego's with --provider amego) and printer simulator in-process, store under --dir")
+	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, Amego's with --provider amego, the bridge's reference receiver with --provider bridge) and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
-	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default) or amego")
+	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default), amego or bridge")
 	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -265,6 +265,8 @@ func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error)
 			return nil, fmt.Errorf("provider.amego: %w", err)
 		}
 		return c, nil
+	case "bridge":
+		return newBridge(cfg, log)
 	}
-	return nil, errors.New("provider.name: must be ecpay, amego or fake")
+	return nil, errors.New("provider.name: must be ecpay, amego, bridge or fake")
 }

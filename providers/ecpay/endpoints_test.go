@@ -255,7 +255,7 @@ func TestUploadMapsTheDomain(t *testing.T) {
 		{"mixed", func(i *posagent.Invoice) {
 			i.TaxType, i.ZeroTaxReason = posagent.TaxMixed, "72"
 			i.Items[0].TaxType, i.Items[1].TaxType = posagent.TaxTaxable, posagent.TaxZero
-			s := i.SplitTax()
+			s, _ := i.SplitTax()
 			i.SalesAmount, i.TaxAmount = s.Sales(), s.Tax
 		}, func(g ecpaytest.Invoice) bool { return g.TaxType == "9" }},
 	}

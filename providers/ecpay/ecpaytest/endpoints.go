@@ -520,8 +520,8 @@ func checkInvoice(f *fields, online bool) (invoiceBody, error) {
 		anyZero = anyZero || itt == "2"
 		sum = sum.Add(amount)
 	}
-	if sum.RoundNTD() != b.sales {
-		return b, refuse(codeSumMismatch, "商品合計金額(%d)與發票金額(%d)不符", sum.RoundNTD(), b.sales)
+	if got, ok := sum.RoundNTD(); !ok || got != b.sales {
+		return b, refuse(codeSumMismatch, "商品合計金額(%s)與發票金額(%d)不符", sum, b.sales)
 	}
 	if b.taxType == "2" || (b.taxType == "9" && anyZero) {
 		if !zeroReasonTx.MatchString(zero) {
@@ -819,8 +819,8 @@ func (s *Server) allowance(f *fields, now time.Time) (map[string]any, error) {
 		}
 		sum = sum.Add(a)
 	}
-	if sum.RoundNTD() != amount {
-		return nil, refuse(codeSumMismatch, "折讓商品合計(%d)與折讓金額(%d)不符", sum.RoundNTD(), amount)
+	if got, ok := sum.RoundNTD(); !ok || got != amount {
+		return nil, refuse(codeSumMismatch, "折讓商品合計(%s)與折讓金額(%d)不符", sum, amount)
 	}
 	inv := s.invoiceByNumber(no)
 	if inv == nil || inv.Date.In(posagent.Taipei).Format(dateLayout) != d {
