@@ -508,11 +508,11 @@ func checkInvoice(f *fields, online bool) (invoiceBody, error) {
 	for _, it := range items {
 		_, _, e1 := it.integer("ItemSeq", false)
 		_, e2 := it.str("ItemName", 100, true)
-		_, e3 := it.number("ItemCount")
+		_, e3 := it.sized("ItemCount", 8, 2)
 		_, e4 := it.str("ItemWord", 6, true)
-		_, e5 := it.number("ItemPrice")
+		_, e5 := it.sized("ItemPrice", 10, 7)
 		itt, e6 := it.oneOf("ItemTaxType", b.taxType == "9", "1", "2", "3")
-		amount, e7 := it.number("ItemAmount")
+		amount, e7 := it.sized("ItemAmount", 12, 7)
 		_, e8 := it.str("ItemRemark", 40, false)
 		if err := first(e1, e2, e3, e4, e5, e6, e7, e8, it.unknown()); err != nil {
 			return b, err
@@ -808,11 +808,11 @@ func (s *Server) allowance(f *fields, now time.Time) (map[string]any, error) {
 	for _, it := range items {
 		_, _, e1 := it.integer("ItemSeq", false)
 		_, e2 := it.str("ItemName", 100, true)
-		_, e3 := it.number("ItemCount")
+		_, e3 := it.sized("ItemCount", 8, 2)
 		_, e4 := it.str("ItemWord", 6, true)
-		_, e5 := it.number("ItemPrice")
+		_, e5 := it.sized("ItemPrice", 10, 7)
 		_, e6 := it.oneOf("ItemTaxType", false, "1", "2", "3")
-		a, e7 := it.number("ItemAmount")
+		a, e7 := it.sized("ItemAmount", 12, 7)
 		_, e8 := it.str("ItemRemark", 40, false)
 		if err := first(e1, e2, e3, e4, e5, e6, e7, e8, it.unknown()); err != nil {
 			return nil, err

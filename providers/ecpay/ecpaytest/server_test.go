@@ -133,6 +133,14 @@ func TestOfflineIssueFieldChecks(t *testing.T) {
 		{"ItemWord missing", func(m map[string]any) { delete(m["Items"].([]any)[0].(map[string]any), "ItemWord") }, 4000001},
 		{"8 decimals", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemPrice"] = 50.000000001 }, 4000001},
 		{"no items", func(m map[string]any) { m["Items"] = []any{} }, 4000001},
+		// ECPay's published sizes: ItemCount 8.2, ItemPrice 10.7, ItemAmount 12.7.
+		{"ItemCount 3 decimals", func(m map[string]any) {
+			it := m["Items"].([]any)[0].(map[string]any)
+			it["ItemCount"], it["ItemPrice"] = 0.125, 800
+		}, 4000001},
+		{"ItemCount 9 digits", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemCount"] = 100000000 }, 4000001},
+		{"ItemPrice 11 digits", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemPrice"] = 10000000000 }, 4000001},
+		{"ItemAmount 13 digits", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemAmount"] = 1000000000000 }, 4000001},
 		{"mixed without item tax type", func(m map[string]any) {
 			m["TaxType"] = "9"
 			delete(m["Items"].([]any)[0].(map[string]any), "ItemTaxType")
