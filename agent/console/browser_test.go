@@ -106,13 +106,20 @@ func TestBrowser(t *testing.T) {
 			return chromedp.Void{}, os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
 		}
 	}
-	// navigate goes to a page; the overview's own refresh may abort the
-	// first try (net::ERR_ABORTED) when it fires at the same moment.
-	navigate := func(url string) chromedp.Action[chromedp.Void] {
+	// goTo opens a page and waits for sel on it. The overview reloads itself
+	// every second here: a reload that fires as we leave can abort our
+	// navigation or land after it, so a try that does not show sel is made
+	// again.
+	goTo := func(url, sel string) chromedp.Action[chromedp.Void] {
 		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 			var err error
-			for range 3 {
-				if _, err = chromedp.Navigate(url)(ctx, tg); err == nil || !strings.Contains(err.Error(), "ERR_ABORTED") {
+			for range 4 {
+				tctx, cancel := context.WithTimeout(ctx, 7*time.Second)
+				if _, err = chromedp.Navigate(url)(tctx, tg); err == nil || strings.Contains(err.Error(), "ERR_ABORTED") {
+					_, err = chromedp.WaitVisible(css(sel))(tctx, tg)
+				}
+				cancel()
+				if err == nil || ctx.Err() != nil {
 					break
 				}
 			}
@@ -144,7 +151,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign in: the console sends a stranger to the sign-in page first.
-	step("open the console", navigate(r.base+"/"), chromedp.WaitVisible(css("#secret")), shot("login"))
+	step("open the console", goTo(r.base+"/", "#secret"), shot("login"))
 	step("sign in",
 		chromedp.SendKeys(css("#secret"), testToken),
 		chromedp.Click(css("#signin")),
@@ -176,8 +183,7 @@ func TestBrowser(t *testing.T) {
 
 	// Find the invoice by number, typed as printed on the proof.
 	step("find the invoice",
-		navigate(r.base+"/invoices"),
-		chromedp.WaitVisible(css("#invoice-list")),
+		goTo(r.base+"/invoices", "#invoice-list"),
 		shot("invoices"),
 		chromedp.SendKeys(css("#q"), inv.Number.Printed()),
 		chromedp.Click(css("#find")),
@@ -224,8 +230,7 @@ func TestBrowser(t *testing.T) {
 
 	// Revive the dead job; the provider takes it.
 	step("revive the dead job",
-		navigate(r.base+"/jobs"),
-		chromedp.WaitVisible(css("#dead .job")),
+		goTo(r.base+"/jobs", "#dead .job"),
 		shot("jobs"),
 		chromedp.Click(css("#dead .revive")),
 		chromedp.WaitVisible(css("#question")),
@@ -234,8 +239,8 @@ func TestBrowser(t *testing.T) {
 	waitFor(t, "the revived upload", func() bool { _, ok := r.prov.Invoice(deadInv.Number); return ok })
 
 	step("booklets and the daily summary",
-		navigate(r.base+"/booklets"), chromedp.WaitVisible(css("#booklet-list")), shot("booklets"),
-		navigate(r.base+"/summary"), chromedp.WaitVisible(css("#summary-table")), shot("summary"))
+		goTo(r.base+"/booklets", "#booklet-list"), shot("booklets"),
+		goTo(r.base+"/summary", "#summary-table"), shot("summary"))
 	if s := text("#net"); s != fmt.Sprintf("NT$%d", 150+235+80-235) {
 		t.Fatalf("the day's net %q", s)
 	}
