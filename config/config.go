@@ -61,11 +61,13 @@ type QR struct {
 // Provider is the e-invoice service the agent uploads to.
 type Provider struct {
 	// Name is "ecpay", "amego", "bridge" (an integrator's receiver or program,
-	// e.g. for Wixtar) or "fake" (in memory, for trials without an account).
-	Name   string `toml:"name"`
-	ECPay  ECPay  `toml:"ecpay"`
-	Amego  Amego  `toml:"amego"`
-	Bridge Bridge `toml:"bridge"`
+	// e.g. for Wixtar), "turnkey" (the MOF's Turnkey program, fed MIG 4.1
+	// files) or "fake" (in memory, for trials without an account).
+	Name    string  `toml:"name"`
+	ECPay   ECPay   `toml:"ecpay"`
+	Amego   Amego   `toml:"amego"`
+	Bridge  Bridge  `toml:"bridge"`
+	Turnkey Turnkey `toml:"turnkey"`
 }
 
 // Bridge hands every document to an integrator's receiver over HTTP or to a
@@ -103,6 +105,34 @@ type Amego struct {
 	// TrackAPICode picks the group of "API 配號" tracks to lease from (optional).
 	TrackAPICode string   `toml:"track_api_code"`
 	Timeout      Duration `toml:"timeout"`
+}
+
+// Turnkey is where the MOF's Turnkey program takes files and keeps its
+// database (providers/turnkey).
+type Turnkey struct {
+	// B2SRoot and B2PRoot are Turnkey's 上傳轉檔來源目錄 of B2S (STORAGE:
+	// invoices, voids, allowances) and B2P (MESSAGE: blank numbers); files go
+	// to <root>/<MessageType>/SRC.
+	B2SRoot    string `toml:"b2s_root"`
+	B2PRoot    string `toml:"b2p_root"`
+	UnpackRoot string `toml:"unpack_root"`
+	// TempDir is where files are written before their rename into SRC: on
+	// the same file system, outside SRC.
+	TempDir string `toml:"temp_dir"`
+	// StateDir holds the drop journal; default "turnkey" beside the store.
+	StateDir string `toml:"state_dir"`
+	// DSN is the read-only MySQL/MariaDB DSN of Turnkey's database: it holds
+	// a password, so it is a Secret. Empty: outcomes from the folders only.
+	DSN Secret `toml:"dsn"`
+	// HeadBan is the head office's 統編 on blank-number reports; default the seller's.
+	HeadBan string `toml:"head_ban"`
+	// MemberCarrierType is the CarrierType code the platform gave the
+	// seller's member carrier, if it has one.
+	MemberCarrierType string `toml:"member_carrier_type"`
+	// CustomsClearanceMark for zero-rated sales: 1 (not through customs) or 2.
+	CustomsClearanceMark string `toml:"customs_clearance_mark"`
+	// StuckAfter raises the alarm for a message not accepted this long after its drop.
+	StuckAfter Duration `toml:"stuck_after"`
 }
 
 // ECPay holds the merchant's ECPay credentials.
@@ -531,13 +561,15 @@ func (c *Config) validateProvider() error {
 	switch c.Provider.Name {
 	case "fake":
 		return nil
+	case "turnkey":
+		return c.validateTurnkey()
 	case "bridge":
 		return c.validateBridge()
 	case "ecpay":
 	case "amego":
 		return c.validateAmego()
 	default:
-		return fieldErr("provider.name", "must be one of ecpay, amego, bridge, fake")
+		return fieldErr("provider.name", "must be one of ecpay, amego, bridge, turnkey, fake")
 	}
 	e := c.Provider.ECPay
 	switch {
@@ -552,6 +584,36 @@ func (c *Config) validateProvider() error {
 		return fieldErr("provider.ecpay.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
 	case e.Timeout.Duration <= 0:
 		return fieldErr("provider.ecpay.timeout", "must be more than 0")
+	}
+	return nil
+}
+
+func (c *Config) validateTurnkey() error {
+	t := c.Provider.Turnkey
+	if strings.TrimSpace(c.Terminal.SellerAddress) == "" {
+		return fieldErr("terminal.seller_address", "is required with provider turnkey: Turnkey refuses invoices without the seller's address")
+	}
+	for _, d := range []struct{ field, path string }{
+		{"b2s_root", t.B2SRoot}, {"b2p_root", t.B2PRoot}, {"temp_dir", t.TempDir},
+		{"unpack_root", t.UnpackRoot}, {"state_dir", t.StateDir},
+	} {
+		switch {
+		case d.path == "" && (d.field == "unpack_root" || d.field == "state_dir"):
+		case d.path == "":
+			return fieldErr("provider.turnkey."+d.field, "is required: the folder as set in Turnkey's 上傳轉檔來源目錄 screens")
+		case !filepath.IsAbs(d.path):
+			return fieldErr("provider.turnkey."+d.field, "%q must be an absolute path", d.path)
+		}
+	}
+	switch {
+	case t.HeadBan != "" && !posagent.ValidTaxID(t.HeadBan):
+		return fieldErr("provider.turnkey.head_ban", "%q is not a valid 統一編號", t.HeadBan)
+	case len(t.MemberCarrierType) > 6:
+		return fieldErr("provider.turnkey.member_carrier_type", "is a code of up to 6 characters")
+	case t.CustomsClearanceMark != "" && t.CustomsClearanceMark != "1" && t.CustomsClearanceMark != "2":
+		return fieldErr("provider.turnkey.customs_clearance_mark", "must be 1 (not through customs) or 2 (through customs)")
+	case t.StuckAfter.Duration < 0:
+		return fieldErr("provider.turnkey.stuck_after", "must not be negative")
 	}
 	return nil
 }

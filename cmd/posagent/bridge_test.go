@@ -47,7 +47,7 @@ func TestNewProviderBridge(t *testing.T) {
 	cfg.Provider.Bridge = config.Bridge{Transport: "http", URL: srv.URL(), Secret: bridgetest.DemoSecret,
 		Timeout: config.Duration{Duration: 5 * time.Second}, Lease: true}
 	require.NoError(t, cfg.Validate())
-	p, err := newProvider(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := newProvider(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	require.Equal(t, "bridge", p.Name())
 	src, ok := p.(posagent.BookletSource)

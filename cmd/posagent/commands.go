@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},
+	"turnkey-sim": {"a stand-in for the MOF's Turnkey (folders + MariaDB tables) and a config to file through it", runTurnkeySim},
 	"printer-sim": {"a receipt printer on a pseudo-terminal, saving each job as PNG", runPrinterSim},
 }
 

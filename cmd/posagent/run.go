@@ -21,6 +21,8 @@ import (
 	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/providers/ecpay"
 	"github.com/posagent/posagent/providers/fake"
+	"github.com/posagent/posagent/providers/mig"
+	"github.com/posagent/posagent/providers/turnkey"
 	"github.com/posagent/posagent/qr"
 	"github.com/posagent/posagent/queue"
 )
@@ -94,7 +96,7 @@ func fileReloader(path string, log *slog.Logger) agent.Reloader {
 			return config.Config{}, nil, fmt.Errorf("config %s holds the example's values of `posagent init`; edit %s",
 				path, strings.Join(left, ", "))
 		}
-		prov, err := newProvider(cfg, log)
+		prov, err := newProvider(ctx, cfg, log)
 		if err != nil {
 			return config.Config{}, nil, err
 		}
@@ -163,9 +165,14 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 	if err != nil {
 		return nil, nil, err
 	}
-	prov, err := newProvider(cfg, log)
+	prov, err := newProvider(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	closeProvider := func() {
+		if c, ok := prov.(io.Closer); ok {
+			c.Close()
+		}
 	}
 	var pr agent.Printer
 	var dev printer.Device
@@ -176,6 +183,7 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 			BufferSize: kit.Profile.BufferSize, Logger: log.With("component", "printer"),
 		})
 		if err != nil {
+			closeProvider()
 			return nil, nil, fmt.Errorf("printer.device: %w", err)
 		}
 		pr = agent.DevicePrinter{D: dev}
@@ -193,11 +201,13 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 			if dev != nil {
 				dev.Close()
 			}
+			closeProvider()
 			return nil, nil, err
 		}
 		source = office
 	}
 	closeRest := func() {
+		closeProvider()
 		if office != nil {
 			if err := office.Close(); err != nil {
 				log.Warn("close head office", "err", err)
@@ -235,8 +245,32 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 	return a, closeRest, nil
 }
 
-func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
+func newProvider(ctx context.Context, cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
 	switch cfg.Provider.Name {
+	case "turnkey":
+		t := cfg.Provider.Turnkey
+		state := t.StateDir
+		if state == "" {
+			abs, err := filepath.Abs(filepath.Join(filepath.Dir(cfg.Store.Path), "turnkey"))
+			if err != nil {
+				return nil, fmt.Errorf("provider.turnkey.state_dir: %w", err)
+			}
+			state = abs
+		}
+		if t.DSN.IsZero() {
+			log.Warn("provider.turnkey.dsn is not set: outcomes are read from Turnkey's BAK and ERR folders only, and an invoice is never known accepted (C); voids and allowances wait for it")
+		}
+		p, err := turnkey.New(ctx, turnkey.Config{
+			B2SRoot: t.B2SRoot, B2PRoot: t.B2PRoot, UnpackRoot: t.UnpackRoot, TempDir: t.TempDir, StateDir: state,
+			DSN: t.DSN.Reveal(), HeadBan: t.HeadBan, StuckAfter: t.StuckAfter.Duration,
+			Seller: posagent.Seller{TaxID: cfg.Terminal.SellerTaxID, Name: cfg.Terminal.SellerName, Address: cfg.Terminal.SellerAddress},
+			MIG:    mig.Options{MemberCarrierType: t.MemberCarrierType, CustomsClearanceMark: t.CustomsClearanceMark},
+			Logger: log.With("provider", "turnkey"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provider.turnkey: %w", err)
+		}
+		return p, nil
 	case "fake":
 		log.Warn("provider is fake: invoices are kept in memory and never reach the MOF")
 		return fake.New(fake.Options{Logger: log.With("provider", "fake")}), nil
@@ -268,5 +302,5 @@ func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error)
 	case "bridge":
 		return newBridge(cfg, log)
 	}
-	return nil, errors.New("provider.name: must be ecpay, amego, bridge or fake")
+	return nil, errors.New("provider.name: must be ecpay, amego, bridge, turnkey or fake")
 }
