@@ -396,7 +396,11 @@ func jsonError(err error, v any) error {
 			}
 			return malformed(field, "unknown field")
 		case errors.Is(sem.Err, strconv.ErrRange):
-			return Invalid(field, "%s is out of range: an amount is at most %d", shorten(string(sem.JSONValue)), int64(MaxTotal))
+			switch sem.JSONPointer.LastToken() {
+			case "total", "sales_amount", "tax_amount":
+				return Invalid(field, "%s is beyond the NT$%d an invoice can carry", shorten(string(sem.JSONValue)), int64(MaxTotal))
+			}
+			return Invalid(field, "%s is out of range", shorten(string(sem.JSONValue)))
 		case sem.GoType != nil && sem.JSONKind != 0:
 			return malformed(field, "must be %s, not JSON %s", goTypeName(sem.GoType), kindName(sem.JSONKind, sem.JSONValue))
 		}

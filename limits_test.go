@@ -164,6 +164,17 @@ func TestAmountLimits(t *testing.T) {
 	}
 }
 
+func TestOutOfRangeMessages(t *testing.T) {
+	_, err := posagent.DecodeInvoice([]byte(`{"total":18446744073709551716,"items":[{"name":"x","quantity":1,"unit_price":1}]}`))
+	if posagent.ErrorField(err) != "total" || !strings.Contains(err.Error(), "beyond the NT$4294967295 an invoice can carry") {
+		t.Errorf("total 2^64+100: %v", err)
+	}
+	_, err = posagent.DecodeInvoice([]byte(`{"special_tax_type":99999999999999999999,"items":[{"name":"x","quantity":1,"unit_price":1}]}`))
+	if posagent.ErrorField(err) != "special_tax_type" || !strings.Contains(err.Error(), "out of range") || strings.Contains(err.Error(), "NT$") {
+		t.Errorf("special_tax_type out of range: %v", err)
+	}
+}
+
 // TestValidateItemBounds: an Item made in Go (not decoded) meets the same limits.
 func TestValidateItemBounds(t *testing.T) {
 	d := posagent.MustDecimal
