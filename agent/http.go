@@ -628,19 +628,13 @@ func (a *Agent) handleReload(w http.ResponseWriter, r *http.Request) {
 func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {
 	switch r.PathValue("state") {
 	case "down":
-		a.demo.SetProviderDown(true)
+		a.SetDemoProvider(true)
 	case "up":
-		a.demo.SetProviderDown(false)
-		// Probe at once rather than on the backoff schedule: the operator just said so.
-		a.health.mu.Lock()
-		a.health.nextProbe = time.Time{}
-		a.health.mu.Unlock()
-		wake(a.syncWake)
+		a.SetDemoProvider(false)
 	default:
 		writeError(w, http.StatusNotFound, APIError{Code: string(posagent.KindNotFound), Message: "use /v1/demo/provider/down or /up"})
 		return
 	}
-	a.log.Info("demo: provider stand-in switched", "down", a.demo.ProviderDown())
 	writeJSON(w, http.StatusOK, map[string]bool{"provider_down": a.demo.ProviderDown()})
 }
 

@@ -16,7 +16,7 @@ import (
 // provider client is built from them), [sync] but its concurrency, [alarms]
 // and [booklets]. Everything else is fixed while the agent runs: the API
 // address and token (the operator's commands would lose the agent), the
-// store, the printer, the terminal's identity and QR key (issued invoices
+// store, the printer, the console, the terminal's identity and QR key (issued invoices
 // carry them), the head office, logging, the provider's name (the queue was
 // made for it) and the sync concurrency (the loop's slots).
 var restartOnly = []struct {
@@ -28,6 +28,8 @@ var restartOnly = []struct {
 	{"printer", func(c config.Config) any { return c.Printer }},
 	{"store", func(c config.Config) any { return c.Store }},
 	{"api", func(c config.Config) any { return c.API }},
+	// The operator console holds its password from the start (agent/console).
+	{"console", func(c config.Config) any { return c.Console }},
 	{"hq", func(c config.Config) any { return c.HQ }},
 	{"log", func(c config.Config) any { return c.Log }},
 	{"provider.name", func(c config.Config) any { return c.Provider.Name }},

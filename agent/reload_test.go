@@ -141,6 +141,11 @@ func TestReloadRefusesAndChangesNothing(t *testing.T) {
 			cfg.Store.Path = "/elsewhere.db"
 			return cfg, other, nil
 		}, "terminal", "terminal, store cannot change"},
+		{"console password changed", func() (config.Config, posagent.Provider, error) {
+			cfg := testConfig()
+			cfg.Console.Password = config.Secret(secret)
+			return cfg, other, nil
+		}, "console", "restart"},
 		{"provider name changed", func() (config.Config, posagent.Provider, error) {
 			cfg := testConfig()
 			cfg.Provider.Name = "ecpay"

@@ -157,6 +157,7 @@ func (c *Console) routes() *http.ServeMux {
 	}
 	in("POST /logout", c.logout)
 	in("GET /{$}", c.overview)
+	in("POST /demo/provider/{state}", c.demoProvider)
 	in("GET /invoices", c.invoices)
 	in("GET /invoices/{number}", c.invoice)
 	in("GET /invoices/{number}/proof.png", c.proof)

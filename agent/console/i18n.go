@@ -56,6 +56,13 @@ var messages = map[string][2]string{
 	"flash.resolved":        {"工作 #%d 已標示為人工處理。", "Job #%d is marked as settled by hand."},
 	"flash.booklet":         {"已加入號碼 %s（期別 %s）。", "Added range %s (period %s)."},
 
+	"demo.title":      {"示範模式", "Demo"},
+	"demo.down":       {"關閉加值中心（模擬斷線）", "Switch the provider off"},
+	"demo.up":         {"恢復加值中心", "Switch the provider back on"},
+	"demo.hint":       {"只在示範模式（make run）出現：模擬加值中心斷線，看警示出現、發票排隊，恢復後自動補傳。", "Only in the demo (make run): take the provider stand-in away, watch the alarm and the queue, then bring it back and see the queue drain."},
+	"flash.demo.down": {"加值中心已關閉（模擬）；銷售照常，發票排隊等待上傳。", "The provider stand-in is off; sales go on and queue up."},
+	"flash.demo.up":   {"加值中心已恢復；排隊的發票馬上補傳。", "The provider stand-in is back; the queue drains now."},
+
 	"level.critical": {"緊急", "critical"},
 	"level.warning":  {"警告", "warning"},
 	"level.info":     {"通知", "info"},
@@ -65,6 +72,7 @@ var messages = map[string][2]string{
 	"alarm.dead_jobs":         {"有工作失敗，需要人處理", "Jobs failed and need a person"},
 	"alarm.provider_config":   {"加值中心拒絕設定，上傳已暫停", "The provider rejected the set-up; uploads are paused"},
 	"alarm.provider_offline":  {"加值中心連不上，銷售照常、稍後補傳", "The provider is unreachable; sales go on and are queued"},
+	"alarm.test_platform":     {"發票送往 ECPay 測試平台，不是合法發票", "Invoices go to ECPay's test platform: they are not legal invoices"},
 	"alarm.clock":             {"本機時鐘不準", "This terminal's clock is off"},
 	"alarm.numbers_exhausted": {"發票號碼用完，無法開立", "No invoice numbers left: sales are refused"},
 	"alarm.numbers_low":       {"發票號碼快用完", "Invoice numbers are running low"},
