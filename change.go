@@ -74,16 +74,29 @@ func (a Allowance) Validate(inv Invoice, remaining int64) error {
 			return Invalid("items["+strconv.Itoa(i)+"].amount", "an allowance line refunds more than 0")
 		}
 	}
-	sum := SumAmounts(a.Items).RoundNTD()
+	// The lines passed their limits, so the sum fits; sumNTD refuses otherwise.
+	sum, err := sumNTD("total", a.Items)
+	if err != nil {
+		return err
+	}
 	switch {
-	case a.Total != sum:
-		return Invalid("total", "%d is not the sum of the lines (%d)", a.Total, sum)
 	case a.Total <= 0:
 		return Invalid("total", "must be more than 0")
+	case a.Total > MaxTotal:
+		return Invalid("total", "%d is beyond the NT$%d an invoice can carry", a.Total, int64(MaxTotal))
+	case a.Total != sum:
+		return Invalid("total", "%d is not the sum of the lines (%d)", a.Total, sum)
 	case a.Total > remaining:
 		return Invalid("total", "%d is more than the %d left of invoice %s", a.Total, remaining, inv.Number)
 	case a.TaxAmount < 0 || a.TaxAmount > a.Total:
 		return Invalid("tax_amount", "must be between 0 and the total")
+	}
+	want, err := a.DerivedTax(inv)
+	if err != nil {
+		return err
+	}
+	if !taxWithin(a.TaxAmount, want) {
+		return Invalid("tax_amount", "%d differs from the %d the allowance carries at the invoice's tax type (at most NT$%d apart)", a.TaxAmount, want, maxTaxDeviation)
 	}
 	return checkText("reason", a.Reason, MaxVoidReason, false)
 }
@@ -93,4 +106,39 @@ func (a Allowance) Validate(inv Invoice, remaining int64) error {
 func AllowanceTax(inv Invoice, total int64) int64 {
 	_, tax := splitInclusive(total, inv.TaxRate())
 	return tax
+}
+
+// DerivedTax is the tax within the allowance by the invoice's rule: its total
+// at the invoice's rate (AllowanceTax), except on a mixed invoice, where the
+// zero-rated and exempt lines carry none and the rest is split at 5 %.
+func (a Allowance) DerivedTax(inv Invoice) (int64, error) {
+	if inv.TaxType != TaxMixed {
+		return AllowanceTax(inv, a.Total), nil
+	}
+	// Each line refunds a line of the invoice: its tax type is that line's
+	// (found by name, as the G0401 writer does), else its own, else taxable.
+	items := make([]Item, len(a.Items))
+	for i, it := range a.Items {
+		items[i] = it
+		items[i].TaxType = allowanceLineTax(inv, it)
+	}
+	mixed := Invoice{TaxType: TaxMixed, Total: a.Total, Items: items}
+	s, err := mixed.SplitTax()
+	if err != nil {
+		return 0, err
+	}
+	return s.Tax, nil
+}
+
+// allowanceLineTax is the tax type of an allowance line on a mixed invoice.
+func allowanceLineTax(inv Invoice, it Item) TaxType {
+	for _, orig := range inv.Items {
+		if orig.Name == it.Name {
+			return inv.itemTaxType(orig)
+		}
+	}
+	if it.TaxType != "" {
+		return it.TaxType
+	}
+	return TaxTaxable
 }

@@ -15,10 +15,6 @@ import (
 // code sees a small API and JSON that reads and writes plain numbers.
 type Decimal struct{ d decimal.Decimal }
 
-// MaxDecimalPlaces is the most fraction digits a unit price or quantity may
-// carry: ECPay and the MIG allow up to 7.
-const MaxDecimalPlaces = 7
-
 // decimalText is what we accept: an optional minus, digits, an optional
 // fraction. No exponent, no plus sign, no leading dot: a POS sends prices as
 // people write them, and anything else is more likely a bug than a price.
@@ -67,8 +63,24 @@ func (a Decimal) Places() int {
 }
 
 // RoundNTD rounds half away from zero to whole dollars, the MOF rounding
-// (四捨五入) for amounts.
-func (a Decimal) RoundNTD() int64 { return a.d.Round(0).IntPart() }
+// (四捨五入) for amounts. ok is false when the result does not fit an int64:
+// the caller refuses the input then, never keeps a wrapped value.
+func (a Decimal) RoundNTD() (ntd int64, ok bool) {
+	r := a.d.Round(0)
+	if !r.BigInt().IsInt64() {
+		return 0, false
+	}
+	return r.IntPart(), true
+}
+
+// IntDigits is the number of digits before the point, ignoring leading zeros:
+// 0 for 0.5, 3 for -123.45.
+func (a Decimal) IntDigits() int {
+	if a.d.IsZero() {
+		return 0
+	}
+	return max(0, a.d.NumDigits()+int(a.d.Exponent()))
+}
 
 // IsInteger reports whether a has no fraction.
 func (a Decimal) IsInteger() bool { return a.d.IsInteger() }
@@ -80,15 +92,19 @@ func (a Decimal) String() string { return a.d.String() }
 func (a Decimal) MarshalJSON() ([]byte, error) { return []byte(a.d.String()), nil }
 
 // UnmarshalJSON accepts a JSON number or a string holding one, read exactly
-// (never through float64).
+// (never through float64). Any other JSON value (true, an object…) is a wrong
+// type, reported as malformed like every wrong type.
 func (a *Decimal) UnmarshalJSON(b []byte) error {
 	s := string(b)
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+	switch {
+	case len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"':
 		s = s[1 : len(s)-1]
+	case len(s) == 0 || (s[0] != '-' && (s[0] < '0' || s[0] > '9')):
+		return malformed("", "must be a decimal number (12.5 or \"12.5\"), not JSON %s", jsonKindOf(b))
 	}
 	d, err := ParseDecimal(s)
 	if err != nil {
-		return err
+		return Invalid("", "%s is not a decimal number (write 12.5 or \"12.5\")", shorten(string(b)))
 	}
 	*a = d
 	return nil

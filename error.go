@@ -24,6 +24,11 @@ const (
 	KindRateLimited Kind = "rate_limited"
 	// KindConfig: credentials or set-up are wrong. Stop syncing that provider, alarm, keep queueing.
 	KindConfig Kind = "config"
+	// KindAuth: the provider refused the credentials themselves (keys that do
+	// not decrypt, a merchant not enabled for the service). Like KindConfig it
+	// pauses the provider and keeps queueing; the alarm tells the operator to
+	// fix the keys and reload the configuration.
+	KindAuth Kind = "auth"
 	// KindClock: the local clock is too far off the provider's. Alarm with Skew.
 	KindClock Kind = "clock"
 	// KindExhausted: no invoice numbers left for the period.
@@ -54,6 +59,11 @@ type Error struct {
 	Skew time.Duration
 	// Err is the underlying cause, if any. It must never carry a secret.
 	Err error
+
+	// malformed marks a KindInvalid error about the document's shape rather
+	// than a rule: not JSON, a duplicate or unknown key, a wrong type, text
+	// that is not UTF-8. The API answers those 400 malformed (IsMalformed).
+	malformed bool
 }
 
 func (e *Error) Error() string {
@@ -80,6 +90,19 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 // Invalid returns a KindInvalid error naming the field and the rule it breaks.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// malformed returns a KindInvalid error about the document's shape, naming the field.
+func malformed(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...), malformed: true}
+}
+
+// IsMalformed reports whether err says the document is not the expected JSON
+// (syntax, duplicate or unknown key, wrong type, invalid UTF-8, an empty or
+// zero time) rather than that it breaks a rule.
+func IsMalformed(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindInvalid && e.malformed
 }
 
 // ErrorKind returns the kind of the first *Error in err's chain, KindInternal for

@@ -85,6 +85,14 @@ type BlankReporter interface {
 	ReportBlank(ctx context.Context, p Period, unused []Booklet) error
 }
 
+// SaleChecker is a provider that refuses some sales for rules of its own (a
+// carrier it keys differently, say). The agent asks it before a sale spends an
+// invoice number, so that nothing the provider will refuse is ever issued;
+// errors are KindInvalid naming the field.
+type SaleChecker interface {
+	CheckSale(inv Invoice) error
+}
+
 // CarrierChecker asks the provider whether a mobile barcode or a donation code
 // exists. It is advisory: the MOF service behind it has unannounced outages, so
 // a sale never waits on it.

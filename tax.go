@@ -45,17 +45,28 @@ func (s TaxSplit) Sales() int64 { return s.Taxable + s.ZeroRated + s.Exempt }
 // prices: sales = total ÷ (1 + rate), rounded half up to whole NT$ (四捨五入);
 // tax = total − sales. So 105 → 100 + 5, 100 → 95 + 5 (95.238…), 10 → 10 + 0
 // (9.52 rounds to 10), and sales + tax always equals the total.
+//
+// It cannot overflow for any int64 total: the whole multiples of (1 + rate)
+// are divided out first, so no intermediate is larger than the total or than
+// 2 × 10000 × (10000 + rate).
 func splitInclusive(total int64, rate int) (sales, tax int64) {
 	if rate == 0 {
 		return total, 0
 	}
-	num := total * 10000 * 2
-	den := int64(10000+rate) * 2
-	// Round half away from zero: add half the divisor before dividing.
-	if num >= 0 {
-		sales = (num + den/2) / den
+	neg := total < 0
+	// Work on the magnitude in uint64: -MinInt64 does not fit an int64.
+	mag := uint64(total)
+	if neg {
+		mag = -mag
+	}
+	den := uint64(10000 + rate)
+	q, r := mag/den, mag%den
+	// sales = q × 10000 + round(r × 10000 / den), half away from zero.
+	s := q*10000 + (r*10000*2+den)/(den*2)
+	if neg {
+		sales = -int64(s)
 	} else {
-		sales = -((-num + den/2) / den)
+		sales = int64(s)
 	}
 	return sales, total - sales
 }
@@ -63,17 +74,18 @@ func splitInclusive(total int64, rate int) (sales, tax int64) {
 // SplitTax derives the tax split from the total, the tax type and, on a mixed
 // invoice, the items' tax types. The zero-rated and exempt parts of a mixed
 // invoice are their items' amounts rounded to whole NT$; the taxable part is
-// what remains of the total, split at 5 %.
-func (inv *Invoice) SplitTax() TaxSplit {
+// what remains of the total, split at 5 %. An invoice whose parts do not fit
+// the domain's limits is an error naming the field, never a wrapped number.
+func (inv *Invoice) SplitTax() (TaxSplit, error) {
 	switch inv.TaxType {
 	case TaxZero:
-		return TaxSplit{ZeroRated: inv.Total}
+		return TaxSplit{ZeroRated: inv.Total}, nil
 	case TaxExempt:
-		return TaxSplit{Exempt: inv.Total}
+		return TaxSplit{Exempt: inv.Total}, nil
 	case TaxSpecial:
 		rate, _ := SpecialTaxRate(inv.SpecialTaxType)
 		sales, tax := splitInclusive(inv.Total, rate)
-		return TaxSplit{Taxable: sales, Tax: tax}
+		return TaxSplit{Taxable: sales, Tax: tax}, nil
 	case TaxMixed:
 		var zero, exempt Decimal
 		for _, it := range inv.Items {
@@ -84,12 +96,22 @@ func (inv *Invoice) SplitTax() TaxSplit {
 				exempt = exempt.Add(it.Amount)
 			}
 		}
-		s := TaxSplit{ZeroRated: zero.RoundNTD(), Exempt: exempt.RoundNTD()}
+		var s TaxSplit
+		var okZ, okE bool
+		s.ZeroRated, okZ = zero.RoundNTD()
+		s.Exempt, okE = exempt.RoundNTD()
+		if !okZ || !okE || checkTotal("items", s.ZeroRated) != nil || checkTotal("items", s.Exempt) != nil {
+			return TaxSplit{}, Invalid("items", "the zero-rated or exempt lines add up to more than an invoice can carry")
+		}
+		// All three are within ±MaxTotal (checkTotal), so the difference fits.
+		if err := checkTotal("total", inv.Total); err != nil {
+			return TaxSplit{}, err
+		}
 		s.Taxable, s.Tax = splitInclusive(inv.Total-s.ZeroRated-s.Exempt, standardRate)
-		return s
+		return s, nil
 	default:
 		sales, tax := splitInclusive(inv.Total, standardRate)
-		return TaxSplit{Taxable: sales, Tax: tax}
+		return TaxSplit{Taxable: sales, Tax: tax}, nil
 	}
 }
 

@@ -18,8 +18,7 @@ const (
 	MaxRemark       = 200
 	MaxName         = 60
 	MaxCarrierID    = 64
-	MaxQRTotal      = 0xFFFFFFFF // the QR code writes amounts as 8 hex digits
-	maxTaxDeviation = 1          // NT$ a given tax amount may differ from ours
+	maxTaxDeviation = 1 // NT$ a given tax amount may differ from ours
 )
 
 var memberCarrierID = regexp.MustCompile(`^[\x21-\x7E]{1,64}$`)
@@ -131,6 +130,10 @@ func (inv *Invoice) validateDelivery() error {
 			return Invalid("love_code", "%q is not a donation code: 3 to 7 digits", inv.LoveCode)
 		case inv.Buyer.IsBusiness():
 			return Invalid("love_code", "an invoice to a business buyer (tax id) cannot be donated")
+		case !c.IsZero():
+			// MOF and the providers refuse it (Amego: 捐贈發票不可設定載具): a donated
+			// invoice belongs to the charity, not to the buyer's carrier.
+			return Invalid("love_code", "a donated invoice cannot also go to a carrier: give love_code or carrier, not both")
 		case inv.Print:
 			return Invalid("print", "a donated invoice is not printed")
 		}
@@ -220,11 +223,11 @@ func ValidateItem(it Item) error {
 		return err
 	}
 	for _, f := range []struct {
-		name string
-		d    Decimal
-	}{{"quantity", it.Quantity}, {"unit_price", it.UnitPrice}, {"amount", it.Amount}} {
-		if f.d.Places() > MaxDecimalPlaces {
-			return Invalid(f.name, "%s has more than %d decimal places", f.d, MaxDecimalPlaces)
+		limit decimalLimit
+		d     Decimal
+	}{{quantityLimit, it.Quantity}, {unitPriceLimit, it.UnitPrice}, {amountLimit, it.Amount}} {
+		if err := f.limit.check(f.d); err != nil {
+			return err
 		}
 	}
 	if it.Quantity.Sign() <= 0 {
@@ -240,25 +243,46 @@ func ValidateItem(it Item) error {
 }
 
 func (inv *Invoice) validateAmounts() error {
-	sum := SumAmounts(inv.Items).RoundNTD()
+	// The items passed their limits (validateItems runs first), so their sum
+	// fits; sumNTD still refuses rather than wraps if it did not.
+	sum, err := sumNTD("total", inv.Items)
+	if err != nil {
+		return err
+	}
 	switch {
 	case inv.Total <= 0:
 		return Invalid("total", "must be more than 0: there is no zero or negative invoice")
-	case inv.Total > MaxQRTotal:
-		return Invalid("total", "%d is more than an invoice can carry", inv.Total)
+	case inv.Total > MaxTotal:
+		return Invalid("total", "%d is beyond the NT$%d an invoice can carry (the QR code's 8 hex digits)", inv.Total, int64(MaxTotal))
 	case inv.Total != sum:
 		return Invalid("total", "%d is not the sum of the items' amounts (%d)", inv.Total, sum)
 	case inv.SalesAmount < 0:
 		return Invalid("sales_amount", "must not be negative")
 	case inv.TaxAmount < 0:
 		return Invalid("tax_amount", "must not be negative")
+	case inv.SalesAmount > inv.Total:
+		return Invalid("sales_amount", "%d is more than the total %d", inv.SalesAmount, inv.Total)
+	case inv.TaxAmount > inv.Total:
+		return Invalid("tax_amount", "%d is more than the total %d", inv.TaxAmount, inv.Total)
+	// Both are within 0..MaxTotal now: the sum cannot overflow.
 	case inv.SalesAmount+inv.TaxAmount != inv.Total:
 		return Invalid("sales_amount", "%d + tax %d is not the total %d", inv.SalesAmount, inv.TaxAmount, inv.Total)
 	}
-	if want := inv.SplitTax().Tax; inv.TaxAmount-want > maxTaxDeviation || want-inv.TaxAmount > maxTaxDeviation {
-		return Invalid("tax_amount", "%d differs from the %d the total carries at this tax type", inv.TaxAmount, want)
+	split, err := inv.SplitTax()
+	if err != nil {
+		return err
+	}
+	if !taxWithin(inv.TaxAmount, split.Tax) {
+		return Invalid("tax_amount", "%d differs from the %d the total carries at this tax type", inv.TaxAmount, split.Tax)
 	}
 	return checkText("remark", inv.Remark, MaxRemark, false)
+}
+
+// taxWithin is the tax rule of invoices and allowances alike: a given tax may
+// differ from the derived one by at most NT$1 (a POS that rounds per line).
+// Both are within 0..MaxTotal where it is called, so the difference fits.
+func taxWithin(given, derived int64) bool {
+	return given-derived <= maxTaxDeviation && derived-given <= maxTaxDeviation
 }
 
 // checkText checks a free-text field: required or not, at most max characters,

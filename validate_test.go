@@ -148,7 +148,8 @@ func TestValidationRules(t *testing.T) {
 		{"unit too long", map[string]any{"items.0.unit": "1234567"}, "items[0].unit", "more than 6"},
 		{"zero quantity", map[string]any{"items.0.quantity": 0, "items.0.amount": 0}, "items[0].quantity", "more than 0"},
 		{"negative quantity", map[string]any{"items.0.quantity": -1, "items.0.amount": -105}, "items[0].quantity", "more than 0"},
-		{"too many places", map[string]any{"items.0.quantity": "1.00000001"}, "items[0].quantity", "more than 7 decimal places"},
+		{"too many places", map[string]any{"items.0.quantity": "1.001"}, "items[0].quantity", "3 decimal places, more than 2"},
+		{"price too many places", map[string]any{"items.0.unit_price": "1.00000001"}, "items[0].unit_price", "8 decimal places, more than 7"},
 		{"amount mismatch", map[string]any{"items.1.amount": 200}, "items[1].amount", "not quantity × unit price"},
 		{"quantity not a number", map[string]any{"items.0.quantity": "one"}, "items[0].quantity", "not a decimal number"},
 		{"quantity missing", map[string]any{"items.0.quantity": nil}, "items[0].quantity", "required"},
@@ -308,6 +309,28 @@ func FuzzDecodeInvoice(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"items":[{"quantity":"1e9999999","unit_price":1}]}`))
+	// Issue 10: wrap-around amounts, the bound, sums beyond it, JSON not exactly meant.
+	for _, seed := range []string{
+		`{"sale_id":"w-1","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"unit_price":"18446744073709551716"}]}`,
+		`{"sale_id":"w-2","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"unit_price":18446744073709551716}]}`,
+		`{"sale_id":"w-3","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":"4294967296","unit_price":"4294967296"},{"name":"b","quantity":1,"unit_price":100}]}`,
+		`{"sale_id":"w-4","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"unit_price":9223372036854775807},{"name":"b","quantity":1,"unit_price":9223372036854775807},{"name":"c","quantity":1,"unit_price":102}]}`,
+		`{"sale_id":"w-5","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"unit_price":"4294967295"}]}`,
+		`{"sale_id":"w-6","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"unit_price":"4294967296"}]}`,
+		`{"sale_id":"w-7","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"unit_price":2147483648},{"name":"b","quantity":1,"unit_price":2147483648}]}`,
+		`{"sale_id":"w-8","seller":{"tax_id":"24634102","name":"店"},"tax_type":"mixed","items":[{"name":"a","quantity":"99999999","unit_price":"9999999999","tax_type":"exempt"}]}`,
+		`{"sale_id":"w-9","seller":{"tax_id":"24634102","name":"店"},"total":18446744073709551716,"sales_amount":-9223372036854775808,"items":[{"name":"a","quantity":1,"unit_price":100}]}`,
+		`{"sale_id":"A","sale_id":"B","seller":{"tax_id":"24634102","name":"店"},"items":[{"name":"a","quantity":1,"quantity":5,"unit_price":100}]}`,
+		`{"SALE_ID":"c-1","ITEMS":[{"name":"a","quantity":1,"Unit_Price":100}]}`,
+		"{\"sale_id\":\"u-1\",\"items\":[{\"name\":\"a\xff\xfeb\",\"quantity\":1,\"unit_price\":100}]}",
+		`{"sale_id":"u-2","items":[{"name":"a\ud800b","quantity":1,"unit_price":100}]}`,
+		"{\"sale_id\":\"u-3\",\"items\":[{\"name\":\"a\xc0\xafb\",\"quantity\":1,\"unit_price\":100}]}",
+		`{"sale_id":"t-1","issued_at":"0001-01-01T00:00:00Z","items":[{"name":"a","quantity":1,"unit_price":100}]}`,
+		`{"sale_id":"q-1","items":[{"name":"a","quantity":true,"unit_price":100}]}`,
+		`{"sale_id":"l-1","seller":{"tax_id":"24634102","name":"店"},"love_code":"168001","carrier":{"type":"mobile","id":"/ABC+123"},"items":[{"name":"a","quantity":1,"unit_price":100}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inv, err := posagent.DecodeInvoice(data)
 		if err != nil {
@@ -319,6 +342,9 @@ func FuzzDecodeInvoice(f *testing.F) {
 		// Whatever is accepted is valid and survives its own JSON unchanged.
 		if err := inv.Validate(); err != nil {
 			t.Fatalf("accepted an invalid invoice: %v", err)
+		}
+		if inv.Total <= 0 || inv.Total > posagent.MaxTotal || inv.SalesAmount+inv.TaxAmount != inv.Total {
+			t.Fatalf("accepted amounts beyond the limits: total %d = %d + %d", inv.Total, inv.SalesAmount, inv.TaxAmount)
 		}
 		out, err := json.Marshal(inv)
 		if err != nil {

@@ -41,11 +41,20 @@ type Options struct {
 	Jitter func() float64
 	// Demo enables /v1/demo (provider down/up) for the demo's stand-in.
 	Demo DemoControl
+	// Reload reads the configuration again and builds the provider from it,
+	// for Agent.Reload (SIGHUP, `posagent reload`, POST /v1/config/reload).
+	// It must validate everything and change nothing itself; nil: reload is
+	// not available.
+	Reload Reloader
 	// PollInterval is how often the loops look for work without being woken.
 	PollInterval time.Duration
 	// ShutdownGrace bounds the wait for in-flight provider calls on shutdown.
 	ShutdownGrace time.Duration
 }
+
+// Reloader reads the configuration file again, validates it and builds the
+// provider it names; an error means the file is not usable as it stands.
+type Reloader func(ctx context.Context) (config.Config, posagent.Provider, error)
 
 // DemoControl switches the demo's provider stand-in off and on.
 type DemoControl interface {
@@ -55,16 +64,23 @@ type DemoControl interface {
 
 // Agent is one terminal's daemon.
 type Agent struct {
-	cfg      config.Config
-	store    Store
-	printer  Printer
-	render   Renderer
-	coder    Coder
+	// cfg is the running configuration: replaced whole by Reload, read
+	// through conf().
+	cfg     atomic.Pointer[config.Config]
+	store   Store
+	printer Printer
+	render  Renderer
+	coder   Coder
+	// provMu guards provider and source, which Reload replaces; read them
+	// through prov() and leaseSource().
+	provMu   sync.RWMutex
 	provider posagent.Provider
 	source   posagent.BookletSource // nil: this terminal cannot lease
 	// sourceIsProvider: leasing shares the provider's rate-limit pause; a
 	// head office is another server and leases while the provider rests.
 	sourceIsProvider bool
+	reload           Reloader
+	reloadMu         sync.Mutex // one reload at a time
 	log              *slog.Logger
 	now              func() time.Time
 	jitter           func() float64
@@ -102,12 +118,14 @@ func New(opt Options) (*Agent, error) {
 		return nil, errors.New("agent: a printer needs a renderer")
 	}
 	a := &Agent{
-		cfg: opt.Config, store: opt.Store, printer: opt.Printer, render: opt.Render, coder: opt.Coder,
+		store: opt.Store, printer: opt.Printer, render: opt.Render, coder: opt.Coder,
 		provider: opt.Provider, source: opt.BookletSource, log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo,
-		poll: opt.PollInterval, grace: opt.ShutdownGrace,
+		poll: opt.PollInterval, grace: opt.ShutdownGrace, reload: opt.Reload,
 		syncWake: make(chan struct{}, 1), printWake: make(chan struct{}, 1), bookletWake: make(chan struct{}, 1),
 		metrics: newMetrics(),
 	}
+	cfg := opt.Config
+	a.cfg.Store(&cfg)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -132,16 +150,33 @@ func New(opt Options) (*Agent, error) {
 	return a, nil
 }
 
+// conf is the running configuration. Callers must not change it.
+func (a *Agent) conf() *config.Config { return a.cfg.Load() }
+
+// prov is the provider the agent uploads to now.
+func (a *Agent) prov() posagent.Provider {
+	a.provMu.RLock()
+	defer a.provMu.RUnlock()
+	return a.provider
+}
+
+// leaseSource is where booklets are leased now; nil when nowhere.
+func (a *Agent) leaseSource() posagent.BookletSource {
+	a.provMu.RLock()
+	defer a.provMu.RUnlock()
+	return a.source
+}
+
 // Handler is the local HTTP API.
 func (a *Agent) Handler() http.Handler { return a.routes() }
 
 // Run serves the API on the configured address and runs the background loops
 // until ctx ends, then shuts down gracefully. The store is closed on return.
 func (a *Agent) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", a.cfg.API.Address)
+	ln, err := net.Listen("tcp", a.conf().API.Address)
 	if err != nil {
 		a.store.Close()
-		return fmt.Errorf("listen on %s: %w", a.cfg.API.Address, err)
+		return fmt.Errorf("listen on %s: %w", a.conf().API.Address, err)
 	}
 	return a.Serve(ctx, ln)
 }
@@ -184,8 +219,8 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	if a.console != nil {
 		a.log.Info("operator console", "url", "http://"+ln.Addr().String()+"/")
 	}
-	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.provider.Name(),
-		"machine_id", a.cfg.Terminal.MachineID, "seller", a.cfg.Terminal.SellerTaxID)
+	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.prov().Name(),
+		"machine_id", a.conf().Terminal.MachineID, "seller", a.conf().Terminal.SellerTaxID)
 
 	var err error
 	select {

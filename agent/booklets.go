@@ -53,13 +53,14 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 	}
 	now := a.now()
 	p := posagent.PeriodOf(now)
-	low := a.cfg.Booklets.LowWater
+	low := a.conf().Booklets.LowWater
 	left, err := a.store.NumbersLeft(ctx, p)
 	if err != nil {
 		a.log.Error("count numbers left", "period", p.Code(), "err", err)
 		return
 	}
-	src, canLease := a.source, a.source != nil
+	src := a.leaseSource()
+	canLease := src != nil
 	if left < low {
 		if canLease {
 			a.lease(ctx, src, p, now)
@@ -85,7 +86,7 @@ func (a *Agent) keepBooklets(ctx context.Context) {
 		}
 		k.lowAlarm = msg
 	}
-	if canLease && !now.Add(a.cfg.Booklets.LeaseAhead.Duration).Before(p.End()) {
+	if canLease && !now.Add(a.conf().Booklets.LeaseAhead.Duration).Before(p.End()) {
 		next := p.Next()
 		if nleft, err := a.store.NumbersLeft(ctx, next); err == nil {
 			if nleft < low {
@@ -107,9 +108,9 @@ func (a *Agent) lease(ctx context.Context, src posagent.BookletSource, p posagen
 	if v := a.healthView(now); v.Paused && a.sourceIsProvider {
 		return
 	}
-	lctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.CallTimeout.Duration)
+	lctx, cancel := context.WithTimeout(ctx, a.conf().Sync.CallTimeout.Duration)
 	defer cancel()
-	got, err := src.LeaseBooklets(lctx, posagent.LeaseRequest{Period: p, MachineID: a.cfg.Terminal.MachineID, Booklets: a.cfg.Booklets.Lease})
+	got, err := src.LeaseBooklets(lctx, posagent.LeaseRequest{Period: p, MachineID: a.conf().Terminal.MachineID, Booklets: a.conf().Booklets.Lease})
 	if err != nil {
 		k.leaseErr, k.nextLease = err.Error(), now.Add(leaseRetry)
 		a.log.Warn("lease booklets", "period", p.Code(), "err", err)
@@ -121,7 +122,7 @@ func (a *Agent) lease(ctx context.Context, src posagent.BookletSource, p posagen
 			b.Period = p
 		}
 		if b.Source == "" {
-			b.Source = a.provider.Name()
+			b.Source = a.prov().Name()
 		}
 		// The provider gave these numbers to this terminal alone: keep them before using any.
 		if err := a.store.AddBooklet(ctx, b); err != nil {

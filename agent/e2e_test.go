@@ -82,6 +82,9 @@ type e2eOptions struct {
 	discard     bool // a printer that takes every job at once (rendering still runs)
 	concurrency int
 	lowWater    int
+	// reload lets the agent reload: the new provider is a client with the
+	// stand-in's current keys, as after the operator fixed the config file.
+	reload bool
 	// makePrinter, when set, gives the agent its printer (the simulator tests).
 	makePrinter func(t testing.TB, dir string, log *slog.Logger, kit agent.ProofKit) agent.Printer
 	// storeDir, when set, is where the store lives (a small file system of
@@ -168,9 +171,23 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 	client, err := ecpay.New(ecfg)
 	require.NoError(t, err)
 	e.prov = &recorder{Client: client}
+	var reload agent.Reloader
+	if o.reload {
+		reload = func(ctx context.Context) (config.Config, posagent.Provider, error) {
+			ecfg := e.stand.Config(e2eMachine)
+			ecfg.Logger, ecfg.Timeout = log, 2*time.Second
+			c, err := ecpay.New(ecfg)
+			if err != nil {
+				return config.Config{}, nil, err
+			}
+			next := e.cfg
+			next.Provider.ECPay.HashKey, next.Provider.ECPay.HashIV = config.Secret(ecfg.HashKey), config.Secret(ecfg.HashIV)
+			return next, &recorder{Client: c}, next.Validate()
+		}
+	}
 	e.agent, err = agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: e.store}, Printer: pr,
 		Render: kit.Render, Coder: kit.Coder, Provider: e.prov, Logger: log, PollInterval: 20 * time.Millisecond,
-		ShutdownGrace: 2 * time.Second})
+		ShutdownGrace: 2 * time.Second, Reload: reload})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -359,7 +376,7 @@ func TestBadRequests(t *testing.T) {
 		{"unknown item field", "POST", "/v1/sales", `{"sale_id":"bad-1","items":[{"name":"a","quantity":1,"unit_price":5,"sku":"x"}]}`, "", 400, "malformed", ""},
 		{"total as string", "POST", "/v1/sales", sale(`"total":"50",`), "", 400, "malformed", "total"},
 		{"items as object", "POST", "/v1/sales", `{"sale_id":"bad-1","items":{}}`, "", 400, "malformed", "items"},
-		{"quantity as bool", "POST", "/v1/sales", `{"sale_id":"bad-1","items":[{"name":"a","quantity":true,"unit_price":5}]}`, "", 422, "invalid", "items[0].quantity"},
+		{"quantity as bool", "POST", "/v1/sales", `{"sale_id":"bad-1","items":[{"name":"a","quantity":true,"unit_price":5}]}`, "", 400, "malformed", "items[0].quantity"},
 		{"huge body", "POST", "/v1/sales", huge, "", 413, "too_large", ""},
 		{"too many items", "POST", "/v1/sales", many, "", 422, "invalid", "items"},
 		{"no items", "POST", "/v1/sales", `{"sale_id":"bad-1","items":[]}`, "", 422, "invalid", "items"},
@@ -379,7 +396,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad love code", "POST", "/v1/sales", sale(`"love_code":"12",`), "", 422, "invalid", "love_code"},
 		{"number given", "POST", "/v1/sales", sale(`"number":"AB12345678","random_code":"1234",`), "", 422, "invalid", "number"},
 		{"future time", "POST", "/v1/sales", sale(`"issued_at":"2099-01-01T00:00:00+08:00",`), "", 422, "invalid", "issued_at"},
-		{"bad time", "POST", "/v1/sales", sale(`"issued_at":"yesterday",`), "", 422, "invalid", "issued_at"},
+		{"bad time", "POST", "/v1/sales", sale(`"issued_at":"yesterday",`), "", 400, "malformed", "issued_at"},
 		{"bad tax type", "POST", "/v1/sales", sale(`"tax_type":"vat",`), "", 422, "invalid", "tax_type"},
 		{"control characters", "POST", "/v1/sales", `{"sale_id":"bad-1","items":[{"name":"a\u0000b","quantity":1,"unit_price":5}]}`, "", 422, "invalid", "items[0].name"},
 		{"xml content type", "POST", "/v1/sales", sale(""), "ct:application/xml", 415, "unsupported_media_type", ""},

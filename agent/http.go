@@ -67,6 +67,8 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
 	handle("/v1/jobs/{id}/resolve", map[string]http.HandlerFunc{http.MethodPost: a.handleResolve})
 	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
+	handle("/v1/provider/resume", map[string]http.HandlerFunc{http.MethodPost: a.handleResume})
+	handle("/v1/config/reload", map[string]http.HandlerFunc{http.MethodPost: a.handleReload})
 	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
 	if a.demo != nil {
 		handle("/v1/demo/provider/{state}", map[string]http.HandlerFunc{http.MethodPost: a.handleDemoProvider})
@@ -96,7 +98,7 @@ func (a *Agent) routes() http.Handler {
 // authorize requires the bearer token. Both sides are hashed first so that the
 // comparison takes the same time whatever the length of the guess.
 func (a *Agent) authorize(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(a.cfg.API.Token.Reveal()))
+	want := sha256.Sum256([]byte(a.conf().API.Token.Reveal()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		// The scheme is case-insensitive (RFC 7235); the token is not.
@@ -106,7 +108,7 @@ func (a *Agent) authorize(next http.Handler) http.Handler {
 			token = h[7:]
 		}
 		got := sha256.Sum256([]byte(token))
-		if !ok || a.cfg.API.Token.IsZero() || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if !ok || a.conf().API.Token.IsZero() || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
 			msg := "a bearer token is required: Authorization: Bearer <api.token from the config>"
 			if ok {
@@ -199,31 +201,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	return body, true
 }
 
-// decodeStrict decodes one JSON object, refusing unknown fields and trailing data.
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var syntaxErr *json.SyntaxError
-		var pe *posagent.Error
-		switch {
-		case errors.As(err, &typeErr):
-			return posagent.Invalid(typeErr.Field, "has the wrong type (JSON %s)", typeErr.Value)
-		case errors.As(err, &syntaxErr):
-			return posagent.Invalid("", "malformed JSON at byte %d", syntaxErr.Offset)
-		case errors.As(err, &pe):
-			return pe
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return posagent.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
-		}
-		return posagent.Invalid("", "malformed JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return posagent.Invalid("", "unexpected data after the JSON document")
-	}
-	return nil
-}
+// decodeStrict decodes one JSON object with the shared strict decoder
+// (posagent.DecodeJSON: duplicate, miscased and unknown keys, invalid UTF-8,
+// wrong types and trailing data are errors naming the key).
+func decodeStrict(body []byte, v any) error { return posagent.DecodeJSON(body, v) }
 
 // malformed answers 400 for a body that is not the expected JSON shape.
 func malformed(w http.ResponseWriter, err error) {
@@ -305,16 +286,8 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request) {
 }
 
 // shapeError tells a body that is not an invoice document (bad JSON, wrong
-// type, unknown field: 400) from one that breaks a rule (422).
-func shapeError(err error) bool {
-	msg := messageOf(err)
-	for _, m := range []string{"malformed JSON", ", not JSON ", "empty document", "ends too early", "unexpected data after"} {
-		if strings.Contains(msg, m) {
-			return true
-		}
-	}
-	return msg == "unknown field"
-}
+// type, unknown or duplicate key, invalid UTF-8: 400) from one that breaks a rule (422).
+func shapeError(err error) bool { return posagent.IsMalformed(err) }
 
 // sameSale reports whether a replayed sale id carries the same sale: a reused
 // id with different content is a conflict, never a silent substitution.
@@ -462,25 +435,6 @@ func (a *Agent) handleVoid(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, v)
 }
 
-type allowanceItem struct {
-	Name      string            `json:"name"`
-	Quantity  posagent.Decimal  `json:"quantity"`
-	Unit      string            `json:"unit,omitempty"`
-	UnitPrice posagent.Decimal  `json:"unit_price"`
-	Amount    *posagent.Decimal `json:"amount,omitempty"`
-	TaxType   posagent.TaxType  `json:"tax_type,omitempty"`
-	Remark    string            `json:"remark,omitempty"`
-}
-
-type allowanceRequest struct {
-	Number    string          `json:"number"`
-	IssuedAt  string          `json:"issued_at"`
-	Items     []allowanceItem `json:"items"`
-	Total     *int64          `json:"total"`
-	TaxAmount *int64          `json:"tax_amount"`
-	Reason    string          `json:"reason"`
-}
-
 func (a *Agent) handleAllowance(w http.ResponseWriter, r *http.Request) {
 	n, ok := pathNumber(w, r)
 	if !ok {
@@ -490,54 +444,21 @@ func (a *Agent) handleAllowance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req allowanceRequest
-	if err := decodeStrict(body, &req); err != nil {
-		malformed(w, err)
-		return
-	}
-	al, err := req.allowance(n)
+	al, taxGiven, err := posagent.DecodeAllowance(body, n)
 	if err != nil {
-		a.fail(w, r, err)
+		if shapeError(err) {
+			malformed(w, err)
+		} else {
+			a.fail(w, r, err)
+		}
 		return
 	}
-	al, err = a.AllowInvoice(r.Context(), al)
+	al, err = a.allowInvoice(r.Context(), al, taxGiven)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, al)
-}
-
-// allowance turns the request into an allowance: line amounts default to
-// quantity × unit price, the total to their sum.
-func (req allowanceRequest) allowance(n posagent.InvoiceNumber) (posagent.Allowance, error) {
-	al := posagent.Allowance{Number: req.Number, InvoiceNumber: n, Reason: req.Reason}
-	if req.IssuedAt != "" {
-		t, err := time.Parse(time.RFC3339, req.IssuedAt)
-		if err != nil {
-			return al, posagent.Invalid("issued_at", "%q is not an RFC 3339 time", req.IssuedAt)
-		}
-		al.IssuedAt = t.In(posagent.Taipei)
-	}
-	for _, it := range req.Items {
-		item := posagent.Item{Name: it.Name, Quantity: it.Quantity, Unit: it.Unit, UnitPrice: it.UnitPrice,
-			TaxType: it.TaxType, Remark: it.Remark}
-		if it.Amount != nil {
-			item.Amount = *it.Amount
-		} else {
-			item.Amount = it.Quantity.Mul(it.UnitPrice)
-		}
-		al.Items = append(al.Items, item)
-	}
-	if req.Total != nil {
-		al.Total = *req.Total
-	} else {
-		al.Total = posagent.SumAmounts(al.Items).RoundNTD()
-	}
-	if req.TaxAmount != nil {
-		al.TaxAmount = *req.TaxAmount
-	}
-	return al, nil
 }
 
 func (a *Agent) handleVoidAllowance(w http.ResponseWriter, r *http.Request) {
@@ -688,22 +609,32 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, b)
 }
 
+// handleResume ends a provider's pause (POST /v1/provider/resume).
+func (a *Agent) handleResume(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.Resume())
+}
+
+// handleReload reloads the config file (POST /v1/config/reload). A file that
+// is not usable is 422 naming the field, and changes nothing.
+func (a *Agent) handleReload(w http.ResponseWriter, r *http.Request) {
+	res, err := a.Reload(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 func (a *Agent) handleDemoProvider(w http.ResponseWriter, r *http.Request) {
 	switch r.PathValue("state") {
 	case "down":
-		a.demo.SetProviderDown(true)
+		a.SetDemoProvider(true)
 	case "up":
-		a.demo.SetProviderDown(false)
-		// Probe at once rather than on the backoff schedule: the operator just said so.
-		a.health.mu.Lock()
-		a.health.nextProbe = time.Time{}
-		a.health.mu.Unlock()
-		wake(a.syncWake)
+		a.SetDemoProvider(false)
 	default:
 		writeError(w, http.StatusNotFound, APIError{Code: string(posagent.KindNotFound), Message: "use /v1/demo/provider/down or /up"})
 		return
 	}
-	a.log.Info("demo: provider stand-in switched", "down", a.demo.ProviderDown())
 	writeJSON(w, http.StatusOK, map[string]bool{"provider_down": a.demo.ProviderDown()})
 }
 

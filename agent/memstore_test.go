@@ -392,6 +392,20 @@ func (s *memStore) Retry(ctx context.Context, job Job, at time.Time, cause error
 	return nil
 }
 
+func (s *memStore) Postpone(ctx context.Context, job Job, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Postpone"); err != nil {
+		return err
+	}
+	j, err := s.find(job)
+	if err != nil {
+		return err
+	}
+	j.State, j.NextTry, j.Attempts = StatePending, at, max(j.Attempts-1, 0)
+	return nil
+}
+
 func (s *memStore) Dead(ctx context.Context, job Job, reason error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -492,6 +506,17 @@ func (s *memStore) Booklets(ctx context.Context) ([]BookletInfo, error) {
 		out = append(out, bi)
 	}
 	return out, nil
+}
+
+func (s *memStore) BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error) {
+	all, err := s.Booklets(ctx)
+	var out []BookletInfo
+	for _, b := range all {
+		if b.Booklet.Period == p && b.Retired && b.Unused > 0 {
+			out = append(out, b)
+		}
+	}
+	return out, err
 }
 
 func (s *memStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, error) {

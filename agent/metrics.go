@@ -43,7 +43,7 @@ func newMetrics() *metrics {
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "posagent_provider_calls_total", Help: "Provider calls by job kind and result (ok or error kind).",
+			Name: "posagent_provider_calls_total", Help: "Provider calls by job kind and result (ok, wait, or error kind).",
 		}, []string{"kind", "result"}),
 	}
 	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls,
@@ -62,6 +62,11 @@ func (m *metrics) observeUpload(kind string, d time.Duration, err error) {
 	m.upload.Observe(d.Seconds())
 	m.calls.WithLabelValues(kind, result).Inc()
 }
+
+// observeWait counts a call the provider client held back, or the provider
+// answered with a wait (a fresh invoice and its clock second): result "wait",
+// not a failure, and no duration — no upload was made.
+func (m *metrics) observeWait(kind string) { m.calls.WithLabelValues(kind, "wait").Inc() }
 
 // The gauges read at scrape time from the agent's status: the queue, the
 // numbers left, the printer, the provider and the alarm level.

@@ -142,12 +142,30 @@ func (a *Agent) DemoProvider() (down, ok bool) {
 	return a.demo.ProviderDown(), true
 }
 
+// SetDemoProvider switches the demo's provider stand-in off or on; outside
+// the demo it does nothing and says false.
+func (a *Agent) SetDemoProvider(down bool) bool {
+	if a.demo == nil {
+		return false
+	}
+	a.demo.SetProviderDown(down)
+	if !down {
+		// Probe at once rather than on the backoff schedule: the operator just said so.
+		a.health.mu.Lock()
+		a.health.nextProbe = time.Time{}
+		a.health.mu.Unlock()
+		wake(a.syncWake)
+	}
+	a.log.Info("demo: provider stand-in switched", "down", down)
+	return true
+}
+
 // MountConsole serves h on every path the API does not own (/v1/…,
 // /metrics, /healthz stay the API's). Call it before Run or Serve.
 func (a *Agent) MountConsole(h http.Handler) { a.console = h }
 
 // Terminal names the till, as status does.
 func (a *Agent) Terminal() TerminalView {
-	return TerminalView{MachineID: a.cfg.Terminal.MachineID, SellerTaxID: a.cfg.Terminal.SellerTaxID,
-		SellerName: a.cfg.Terminal.SellerName}
+	return TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
+		SellerName: a.conf().Terminal.SellerName}
 }

@@ -172,6 +172,9 @@ type Store interface {
 	// number for the allowance in the same transaction ("" stores none).
 	DoneAllowance(ctx context.Context, job Job, providerNumber string) error
 	Retry(ctx context.Context, job Job, at time.Time, cause error) error
+	// Postpone puts a claimed job back, due at at, without counting the
+	// attempt or recording a failure: the provider asked for a wait.
+	Postpone(ctx context.Context, job Job, at time.Time) error
 	Dead(ctx context.Context, job Job, reason error) error
 	Jobs(ctx context.Context, state string, limit int) ([]Job, error)
 	Revive(ctx context.Context, id int64) error
@@ -181,6 +184,10 @@ type Store interface {
 
 	AddBooklet(ctx context.Context, b posagent.Booklet) error
 	Booklets(ctx context.Context) ([]BookletInfo, error)
+	// BlankBooklets lists the retired booklets of period p that hold unused
+	// numbers (reported blank). Status asks it for the last period or two,
+	// never for all booklets: a till's years of booklets must not slow it.
+	BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error)
 	NumbersLeft(ctx context.Context, p posagent.Period) (int, error)
 	// RetirePeriod closes the period's booklets, returns the unused ranges and
 	// queues their blank report (a JobBlank) when there are any.

@@ -86,8 +86,8 @@ func (a *Agent) printProof(ctx context.Context, inv posagent.Invoice, forceRepri
 // printTimeout bounds one job: the configured time plus what the bytes take
 // on a serial line, so that a long receipt at 9600 baud is not cut short.
 func (a *Agent) printTimeout(bytes int) time.Duration {
-	t := a.cfg.Printer.Timeout.Duration
-	if baud := a.cfg.Printer.Baud; baud > 0 {
+	t := a.conf().Printer.Timeout.Duration
+	if baud := a.conf().Printer.Baud; baud > 0 {
 		t += time.Duration(bytes) * 10 * time.Second / time.Duration(baud)
 	}
 	return t
@@ -142,7 +142,7 @@ func (a *Agent) printLoop(ctx context.Context) {
 
 func (a *Agent) printerStatusNow(ctx context.Context) PrinterStatus {
 	a.printMu.Lock()
-	sctx, cancel := context.WithTimeout(ctx, a.cfg.Printer.Timeout.Duration)
+	sctx, cancel := context.WithTimeout(ctx, a.conf().Printer.Timeout.Duration)
 	s := a.printer.Status(sctx)
 	cancel()
 	a.printMu.Unlock()

@@ -38,6 +38,20 @@ const (
 	maxSaleAge = 24 * time.Hour
 )
 
+// checkIssuedAt is the clock rule for a time the POS gives, sale or allowance
+// alike: at most maxFutureSkew ahead of this terminal, at most maxSaleAge behind.
+func checkIssuedAt(t, now time.Time) error {
+	switch {
+	case t.After(now.Add(maxFutureSkew)):
+		return posagent.Invalid("issued_at", "%s is in the future (this terminal's clock says %s)",
+			t.Format(time.RFC3339), now.Format(time.RFC3339))
+	case t.Before(now.Add(-maxSaleAge)):
+		return posagent.Invalid("issued_at", "%s is more than %s ago: too late to issue",
+			t.Format(time.RFC3339), maxSaleAge)
+	}
+	return nil
+}
+
 // PrepareSale completes and validates a sale decoded from the POS: the issue
 // time defaults to now (Taipei), the seller to the terminal's. Nothing is
 // stored; every error is KindInvalid naming the field.
@@ -52,17 +66,12 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 	if sale.IssuedAt.IsZero() {
 		sale.IssuedAt = now
 	} else {
-		switch {
-		case sale.IssuedAt.After(now.Add(maxFutureSkew)):
-			return sale, posagent.Invalid("issued_at", "%s is in the future (this terminal's clock says %s)",
-				sale.IssuedAt.Format(time.RFC3339), now.Format(time.RFC3339))
-		case sale.IssuedAt.Before(now.Add(-maxSaleAge)):
-			return sale, posagent.Invalid("issued_at", "%s is more than %s ago: too late to issue",
-				sale.IssuedAt.Format(time.RFC3339), maxSaleAge)
+		if err := checkIssuedAt(sale.IssuedAt, now); err != nil {
+			return sale, err
 		}
 		sale.IssuedAt = sale.IssuedAt.In(posagent.Taipei)
 	}
-	t := a.cfg.Terminal
+	t := a.conf().Terminal
 	switch {
 	case sale.Seller.TaxID == "" && sale.Seller.Name == "":
 		sale.Seller = posagent.Seller{TaxID: t.SellerTaxID, Name: t.SellerName, Address: t.SellerAddress}
@@ -72,6 +81,13 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 	}
 	if err := sale.Validate(); err != nil {
 		return sale, err
+	}
+	if c, ok := a.prov().(posagent.SaleChecker); ok {
+		// What only the provider requires (ECPay: a member carrier keyed by
+		// the buyer's e-mail or phone) is refused before a number is spent.
+		if err := c.CheckSale(sale); err != nil {
+			return sale, err
+		}
 	}
 	return sale, nil
 }
@@ -154,8 +170,14 @@ func (a *Agent) VoidInvoice(ctx context.Context, n posagent.InvoiceNumber, reaso
 
 // AllowInvoice records an allowance (partial refund) against an invoice. An
 // empty allowance number is assigned by the store; the same allowance sent
-// again returns the stored one.
+// again returns the stored one. A TaxAmount of 0 is derived from the invoice.
 func (a *Agent) AllowInvoice(ctx context.Context, al posagent.Allowance) (posagent.Allowance, error) {
+	return a.allowInvoice(ctx, al, al.TaxAmount != 0)
+}
+
+// allowInvoice is AllowInvoice where the caller says whether the tax was given
+// (a given 0 is checked like any other given tax, not replaced).
+func (a *Agent) allowInvoice(ctx context.Context, al posagent.Allowance, taxGiven bool) (posagent.Allowance, error) {
 	rec, err := a.store.Invoice(ctx, al.InvoiceNumber)
 	if err != nil {
 		return posagent.Allowance{}, err
@@ -163,11 +185,18 @@ func (a *Agent) AllowInvoice(ctx context.Context, al posagent.Allowance) (posage
 	if rec.Void != nil {
 		return posagent.Allowance{}, posagent.Errorf(posagent.KindConflict, "invoice %s is voided", al.InvoiceNumber)
 	}
+	now := a.now().In(posagent.Taipei)
 	if al.IssuedAt.IsZero() {
-		al.IssuedAt = a.now().In(posagent.Taipei)
+		al.IssuedAt = now
+	} else if err := checkIssuedAt(al.IssuedAt, now); err != nil {
+		return posagent.Allowance{}, err
 	}
-	if al.TaxAmount == 0 && al.Total > 0 {
-		al.TaxAmount = posagent.AllowanceTax(rec.Invoice, al.Total)
+	if !taxGiven && al.Total > 0 {
+		// Derived from lines the decoder bounded; an error here is the same
+		// refusal Validate would give.
+		if al.TaxAmount, err = al.DerivedTax(rec.Invoice); err != nil {
+			return posagent.Allowance{}, err
+		}
 	}
 	check := al
 	if check.Number == "" {

@@ -115,8 +115,8 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	}
 	s := Status{
 		Time: now.In(posagent.Taipei),
-		Terminal: TerminalView{MachineID: a.cfg.Terminal.MachineID, SellerTaxID: a.cfg.Terminal.SellerTaxID,
-			SellerName: a.cfg.Terminal.SellerName},
+		Terminal: TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
+			SellerName: a.conf().Terminal.SellerName},
 		Provider: a.healthView(now),
 		Queue: QueueView{Pending: st.Jobs[StatePending], InFlight: st.Jobs[StateClaimed], Dead: st.Jobs[StateDead],
 			Done: st.Jobs[StateDone], LastUpload: st.LastUpload},
@@ -132,10 +132,10 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 			Age: age.Round(time.Second).String(), AgeSeconds: int64(age.Seconds()),
 			Deadline: st.OldestIssuedAt.Add(LegalUploadLimit).In(posagent.Taipei)}
 		switch {
-		case age >= a.cfg.Alarms.UploadCritical.Duration:
+		case age >= a.conf().Alarms.UploadCritical.Duration:
 			s.alarm(LevelCritical, "upload_deadline", "%s is not uploaded %s after it was made; the legal limit is 48h (deadline %s)",
 				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
-		case age >= a.cfg.Alarms.UploadWarning.Duration:
+		case age >= a.conf().Alarms.UploadWarning.Duration:
 			s.alarm(LevelWarning, "upload_deadline", "%s is not uploaded %s after it was made (deadline %s)",
 				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
 		}
@@ -146,18 +146,23 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	pv := s.Provider
 	switch {
 	case pv.Paused:
-		s.alarm(LevelCritical, "provider_config", "%s rejected the set-up; uploads are paused, sales go on: %s", pv.Name, pv.PauseReason)
+		what := "the set-up"
+		if pv.PauseKind == string(posagent.KindAuth) {
+			what = "the credentials"
+		}
+		s.alarm(LevelCritical, "provider_config", "%s rejected %s; uploads are paused and queued, sales go on: %s; %s",
+			pv.Name, what, pv.PauseReason, pv.PauseAction)
 	case !pv.Online:
 		s.alarm(LevelInfo, "provider_offline", "%s is unreachable; sales go on and are queued", pv.Name)
 	}
-	if a.cfg.OnTestPlatform() {
+	if a.conf().OnTestPlatform() {
 		s.alarm(LevelWarning, "test_platform", "invoices go to ECPay's test platform (%s): they are not legal invoices; for real sales use %s with your merchant's id and keys",
 			config.ECPayStageHost, config.ECPayProductionHost)
 	}
 	if pv.ClockSkew != "" {
 		s.alarm(LevelCritical, "clock", "this terminal's clock is off by %s from %s; fix the time", pv.ClockSkew, pv.Name)
 	}
-	if ar, ok := a.provider.(posagent.AlarmReporter); ok {
+	if ar, ok := a.prov().(posagent.AlarmReporter); ok {
 		// Alarms only the provider can see (Amego: the QR key it holds is not
 		// the till's), shown and logged like the agent's own.
 		for _, al := range ar.ProviderAlarms() {
@@ -196,12 +201,18 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 	}
 
-	booklets, err := a.store.Booklets(ctx)
-	if err != nil {
-		return Status{}, fmt.Errorf("status: %w", err)
-	}
 	// Blank numbers of recently closed periods stay listed until a month after
 	// their report date; their report is a job like any other (dead jobs alarm).
+	// Only the periods still inside that window are read (the current one and
+	// the last): a till's booklets of past years are never walked here.
+	var booklets []BookletInfo
+	for q := p; q == p || !now.After(q.BlankReportDeadline().AddDate(0, 1, 0)); q = q.Prev() {
+		bs, err := a.store.BlankBooklets(ctx, q)
+		if err != nil {
+			return Status{}, fmt.Errorf("status: %w", err)
+		}
+		booklets = append(booklets, bs...)
+	}
 	for _, b := range booklets {
 		deadline := b.Period.BlankReportDeadline()
 		if !b.Retired || b.Unused == 0 || now.After(deadline.AddDate(0, 1, 0)) {

@@ -12,8 +12,10 @@ import (
 )
 
 // How long the sync loop leaves a provider alone after it rejected the
-// credentials or set-up (KindConfig): a person must act; one job probes now
-// and then so that a fixed account resumes by itself.
+// credentials or set-up (KindConfig, KindAuth) before one job probes again: a
+// person must act — `posagent reload` with fixed keys or `posagent resume`
+// ends the pause at once — and the probe lets a fix made at the provider (a
+// merchant enabled) resume by itself. Nothing queued fails meanwhile.
 const configPause = 5 * time.Minute
 
 // defaultRateLimitWait is used when a provider says "slow down" without saying how long.
@@ -28,7 +30,9 @@ type providerHealth struct {
 	holdUntil   time.Time // rate limited, clock: no calls before
 	holdReason  string
 	pausedUntil time.Time // config error: no calls before
+	pausedSince time.Time
 	pauseReason string
+	pauseKind   string // posagent.KindConfig or KindAuth
 	lastError   string
 	lastErrorAt time.Time
 	lastOK      time.Time
@@ -43,6 +47,13 @@ type HealthView struct {
 	Online      bool      `json:"online"`
 	Paused      bool      `json:"paused"`
 	PauseReason string    `json:"pause_reason,omitempty"`
+	PausedSince time.Time `json:"paused_since,omitzero"`
+	// PauseKind is the error kind that paused it: "auth" (credentials) or "config".
+	PauseKind string `json:"pause_kind,omitempty"`
+	// PauseAction is what the operator does to end the pause.
+	PauseAction string `json:"pause_action,omitempty"`
+	// NextProbe is when one job tries the provider again by itself.
+	NextProbe   time.Time `json:"next_probe,omitzero"`
 	HeldUntil   time.Time `json:"held_until,omitzero"`
 	HoldReason  string    `json:"hold_reason,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
@@ -57,10 +68,12 @@ func (a *Agent) healthView(now time.Time) HealthView {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	v := HealthView{
-		Name: a.provider.Name(), Online: h.online, Paused: now.Before(h.pausedUntil), PauseReason: h.pauseReason,
+		Name: a.prov().Name(), Online: h.online, Paused: now.Before(h.pausedUntil), PauseReason: h.pauseReason,
 		LastError: h.lastError, LastErrorAt: h.lastErrorAt, LastSuccess: h.lastOK,
 	}
-	if !v.Paused {
+	if v.Paused {
+		v.PausedSince, v.PauseKind, v.PauseAction, v.NextProbe = h.pausedSince, h.pauseKind, pauseHint(h.pauseKind), h.pausedUntil
+	} else {
 		v.PauseReason = ""
 	}
 	if now.Before(h.holdUntil) {
@@ -103,8 +116,8 @@ func (a *Agent) gate(now time.Time, free, inflight int) (int, time.Time) {
 // hands out jobs in invoice order and holds a void or allowance back until its
 // invoice is uploaded; no transaction is open while a provider call runs.
 func (a *Agent) syncLoop(ctx context.Context) {
-	concurrency := max(1, a.cfg.Sync.Concurrency)
-	lease := a.cfg.Sync.CallTimeout.Duration + 30*time.Second
+	concurrency := max(1, a.conf().Sync.Concurrency)
+	lease := a.conf().Sync.CallTimeout.Duration + 30*time.Second
 	slots := make(chan struct{}, concurrency)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -176,7 +189,7 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 			"reason", err.Error())
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.CallTimeout.Duration)
+	cctx, cancel := context.WithTimeout(ctx, a.conf().Sync.CallTimeout.Duration)
 	start := time.Now()
 	providerNumber, err := a.call(cctx, job)
 	if posagent.IsKind(err, posagent.KindDuplicate) {
@@ -184,8 +197,12 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 	}
 	cancel()
 	elapsed := time.Since(start)
-	a.metrics.observeUpload(job.Kind, elapsed, err)
 	d := a.decide(job, err, a.now())
+	if d.wait {
+		a.metrics.observeWait(job.Kind)
+	} else {
+		a.metrics.observeUpload(job.Kind, elapsed, err)
+	}
 	a.noteHealth(err, d)
 	var rerr error
 	switch d.action {
@@ -194,7 +211,7 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 			// The provider's number for the allowance is stored in the step that
 			// ends the job: the allowance's void needs it.
 			rerr = a.store.DoneAllowance(rctx, job, providerNumber)
-			if _, numbered := a.provider.(posagent.AllowanceIssuer); numbered && providerNumber == "" && rerr == nil {
+			if _, numbered := a.prov().(posagent.AllowanceIssuer); numbered && providerNumber == "" && rerr == nil {
 				a.log.Warn("the provider holds the allowance but did not return its number; a void of it must be made in the provider's back office",
 					"invoice", job.Number, "allowance", job.Allowance.Number)
 			}
@@ -203,6 +220,19 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 		}
 		a.log.Debug("job done", "job", job.ID, "kind", job.Kind, "number", job.Number, "took", elapsed)
 	case actRetry:
+		if d.wait {
+			// Not a failure: the client knows when the call succeeds (a fresh
+			// invoice waiting for the provider's clock second). The attempt is
+			// not counted and nothing is recorded against the job.
+			at := d.at
+			if d.providerWide && !job.CreatedAt.IsZero() {
+				at = job.CreatedAt // the hold keeps the provider alone; the job keeps its place
+			}
+			rerr = a.store.Postpone(rctx, job, at)
+			a.log.Debug("job waits as the provider client asked", "job", job.ID, "kind", job.Kind, "number", job.Number,
+				"until", d.at.Format(time.RFC3339Nano), "why", d.reason)
+			break
+		}
 		at := d.at
 		if d.providerWide && !job.CreatedAt.IsZero() {
 			// The hold keeps the provider alone until d.at; due from its first
@@ -232,10 +262,10 @@ func (a *Agent) unvoidable(job Job) error {
 	if job.Kind != JobVoidAllowance || job.Allowance == nil || job.Allowance.ProviderNumber != "" {
 		return nil
 	}
-	if _, numbered := a.provider.(posagent.AllowanceIssuer); !numbered {
+	if _, numbered := a.prov().(posagent.AllowanceIssuer); !numbered {
 		return nil
 	}
-	name := providerTitle(a.provider.Name())
+	name := providerTitle(a.prov().Name())
 	return &posagent.Error{Kind: posagent.KindInvalid, Field: "provider_number", Message: fmt.Sprintf(
 		"%s did not return the allowance number of %s; void it in the %s back office", name, job.Allowance.Number, name)}
 }
@@ -254,7 +284,7 @@ func providerTitle(name string) string {
 // call makes the provider call of job. For an allowance at a provider that
 // numbers allowances it returns the provider's number.
 func (a *Agent) call(ctx context.Context, job Job) (providerNumber string, err error) {
-	p := a.provider
+	p := a.prov()
 	switch job.Kind {
 	case JobUpload:
 		return "", p.Upload(ctx, job.Invoice)
@@ -295,7 +325,7 @@ func (a *Agent) call(ctx context.Context, job Job) (providerNumber string, err e
 // the invoice up, it must be ours (same random code and total); otherwise
 // the answer is taken at its word.
 func (a *Agent) adopt(ctx context.Context, job Job, dup error) error {
-	lookup, ok := a.provider.(posagent.InvoiceLookup)
+	lookup, ok := a.prov().(posagent.InvoiceLookup)
 	if !ok || job.Kind != JobUpload {
 		a.log.Info("provider already holds it; adopted", "job", job.ID, "kind", job.Kind, "number", job.Number)
 		return nil
@@ -354,7 +384,7 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 	switch posagent.ErrorKind(err) {
 	case posagent.KindInvalid, posagent.KindConflict:
 		return decision{action: actDead, reason: reason}
-	case posagent.KindConfig:
+	case posagent.KindConfig, posagent.KindAuth:
 		until := now.Add(configPause)
 		return decision{action: actRetry, at: until, reason: reason, pauseUntil: until, providerWide: true}
 	case posagent.KindRateLimited:
@@ -370,7 +400,11 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 			// time). Nothing failed: no backoff, no attempt limit, no offline
 			// mark, no clock alarm.
 			at := now.Add(pe.RetryAfter)
-			return decision{action: actRetry, at: at, reason: reason, wait: true, holdUntil: at, providerWide: true}
+			why := pe.Message // the client's own words for the wait, not the refusal it answers
+			if why == "" {
+				why = reason
+			}
+			return decision{action: actRetry, at: at, reason: why, wait: true, holdUntil: at, providerWide: true}
 		}
 	case posagent.KindClock:
 		at := now.Add(a.backoff(job.Attempts - 1))
@@ -382,7 +416,7 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 	}
 	// Transient, not found (the provider may lag behind), internal and anything
 	// unexpected: retry with backoff. The deadline alarm calls a person in time.
-	if limit := a.cfg.Sync.MaxAttempts; limit > 0 && job.Attempts >= limit {
+	if limit := a.conf().Sync.MaxAttempts; limit > 0 && job.Attempts >= limit {
 		return decision{action: actDead, reason: fmt.Sprintf("gave up after %d attempts: %s", job.Attempts, reason)}
 	}
 	transient := posagent.IsKind(err, posagent.KindTransient)
@@ -393,7 +427,7 @@ func (a *Agent) decide(job Job, err error, now time.Time) decision {
 // backoff is the delay after the failure of attempt number failed+1:
 // base·2^failed with ±20 % jitter, capped.
 func (a *Agent) backoff(failed int) time.Duration {
-	base, ceiling := a.cfg.Sync.BackoffBase.Duration, a.cfg.Sync.BackoffCap.Duration
+	base, ceiling := a.conf().Sync.BackoffBase.Duration, a.conf().Sync.BackoffCap.Duration
 	d := float64(base) * math.Pow(2, float64(min(max(failed, 0), 40)))
 	d *= a.jitter()
 	if d > float64(ceiling) {
@@ -412,7 +446,7 @@ func (a *Agent) noteHealth(err error, d decision) {
 	if d.holdUntil.After(h.holdUntil) {
 		h.holdUntil, h.holdReason = d.holdUntil, string(posagent.ErrorKind(err))
 		if d.wait {
-			h.holdReason = "waiting as the provider client asked: " + d.reason
+			h.holdReason = d.reason
 		}
 	}
 	if d.wait {
@@ -420,18 +454,18 @@ func (a *Agent) noteHealth(err error, d decision) {
 	}
 	if err == nil {
 		if !h.online {
-			a.log.Info("provider is reachable again", "provider", a.provider.Name())
+			a.log.Info("provider is reachable again", "provider", a.prov().Name())
 		}
 		h.online, h.failures, h.lastOK = true, 0, now
 		h.clockAlarm = false
-		h.pauseReason = ""
+		h.pauseReason, h.pauseKind, h.pausedSince = "", "", time.Time{}
 		return
 	}
 	h.lastError, h.lastErrorAt = err.Error(), now
 	if d.offline {
 		h.failures++
 		if h.online {
-			a.log.Warn("provider unreachable; sales go on and are queued", "provider", a.provider.Name(), "err", err)
+			a.log.Warn("provider unreachable; sales go on and are queued", "provider", a.prov().Name(), "err", err)
 		}
 		h.online = false
 		h.nextProbe = now.Add(a.backoff(h.failures - 1))
@@ -440,9 +474,17 @@ func (a *Agent) noteHealth(err error, d decision) {
 	// Any other answer came from the provider: it is reachable.
 	h.online, h.failures = true, 0
 	if !d.pauseUntil.IsZero() {
-		h.pausedUntil, h.pauseReason = d.pauseUntil, err.Error()
-		a.log.Error("provider rejected the set-up; syncing paused, sales go on", "provider", a.provider.Name(),
-			"until", d.pauseUntil.Format(time.RFC3339), "err", err)
+		kind := string(posagent.ErrorKind(err))
+		if !now.Before(h.pausedUntil) || h.pausedSince.IsZero() {
+			h.pausedSince = now
+		}
+		h.pausedUntil, h.pauseReason, h.pauseKind = d.pauseUntil, err.Error(), kind
+		what := "the set-up"
+		if kind == string(posagent.KindAuth) {
+			what = "the credentials"
+		}
+		a.log.Error("provider rejected "+what+"; syncing paused, sales go on and are queued", "provider", a.prov().Name(),
+			"next_probe", d.pauseUntil.Format(time.RFC3339), "action", pauseHint(kind), "err", err)
 	}
 	if d.clock {
 		h.clockAlarm, h.clockSkew = true, d.skew

@@ -42,6 +42,11 @@ func TestDecideFollowsTheErrorsTable(t *testing.T) {
 		{"rate limited", &posagent.Error{Kind: posagent.KindRateLimited}, actRetry, time.Minute, nil},
 		{"config", posagent.Errorf(posagent.KindConfig, "bad HashKey"), actRetry, configPause,
 			func(t *testing.T, d decision) { require.Equal(t, now.Add(configPause), d.pauseUntil) }},
+		{"auth", posagent.Errorf(posagent.KindAuth, "TransCode 110 decrypt fail"), actRetry, configPause,
+			func(t *testing.T, d decision) {
+				require.Equal(t, now.Add(configPause), d.pauseUntil)
+				require.True(t, d.providerWide)
+			}},
 		{"clock", &posagent.Error{Kind: posagent.KindClock, Skew: 7 * time.Minute}, actRetry, 8 * time.Second,
 			func(t *testing.T, d decision) { require.True(t, d.clock); require.Equal(t, 7*time.Minute, d.skew) }},
 		{"clock unknown skew", &posagent.Error{Kind: posagent.KindClock}, actRetry, 8 * time.Second,

@@ -4,12 +4,15 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -58,10 +61,37 @@ type QR struct {
 
 // Provider is the e-invoice service the agent uploads to.
 type Provider struct {
-	// Name is "ecpay", "amego" or "fake" (in memory, for trials without an account).
-	Name  string `toml:"name"`
-	ECPay ECPay  `toml:"ecpay"`
-	Amego Amego  `toml:"amego"`
+	// Name is "ecpay", "amego", "bridge" (an integrator's receiver or program,
+	// e.g. for Wixtar), "turnkey" (the MOF's Turnkey program, fed MIG 4.1
+	// files) or "fake" (in memory, for trials without an account).
+	Name    string  `toml:"name"`
+	ECPay   ECPay   `toml:"ecpay"`
+	Amego   Amego   `toml:"amego"`
+	Bridge  Bridge  `toml:"bridge"`
+	Turnkey Turnkey `toml:"turnkey"`
+}
+
+// Bridge hands every document to an integrator's receiver over HTTP or to a
+// program (providers/bridge; the contract is in the README).
+type Bridge struct {
+	// Transport is "http" (POST to URL/{kind}, signed with Secret) or "exec"
+	// (Command run with the document on standard input).
+	Transport string `toml:"transport"`
+	URL       string `toml:"url"`
+	// Secret is the shared HMAC-SHA256 key of the http transport, at least 32 characters.
+	Secret  Secret   `toml:"secret"`
+	Command []string `toml:"command"`
+	// Timeout bounds one hand-over (the program is killed when it runs out).
+	Timeout Duration `toml:"timeout"`
+	// Lease: the receiver hands out booklets (kind lease).
+	Lease bool `toml:"lease"`
+	// NumberedAllowances: the receiver numbers allowances and needs the number to void them.
+	NumberedAllowances bool `toml:"numbered_allowances"`
+	// MIG adds the MIG 4.1 XML (F0401, F0501, G0401, E0402) to the documents.
+	MIG bool `toml:"mig"`
+	// Credentials are passed through in every document (a Wixtar shop's store
+	// code, POS code, PID, RID, PNAME); every value is a secret.
+	Credentials map[string]Secret `toml:"credentials"`
 }
 
 // Amego holds the seller's Amego (光貿) API credentials.
@@ -76,6 +106,34 @@ type Amego struct {
 	// TrackAPICode picks the group of "API 配號" tracks to lease from (optional).
 	TrackAPICode string   `toml:"track_api_code"`
 	Timeout      Duration `toml:"timeout"`
+}
+
+// Turnkey is where the MOF's Turnkey program takes files and keeps its
+// database (providers/turnkey).
+type Turnkey struct {
+	// B2SRoot and B2PRoot are Turnkey's 上傳轉檔來源目錄 of B2S (STORAGE:
+	// invoices, voids, allowances) and B2P (MESSAGE: blank numbers); files go
+	// to <root>/<MessageType>/SRC.
+	B2SRoot    string `toml:"b2s_root"`
+	B2PRoot    string `toml:"b2p_root"`
+	UnpackRoot string `toml:"unpack_root"`
+	// TempDir is where files are written before their rename into SRC: on
+	// the same file system, outside SRC.
+	TempDir string `toml:"temp_dir"`
+	// StateDir holds the drop journal; default "turnkey" beside the store.
+	StateDir string `toml:"state_dir"`
+	// DSN is the read-only MySQL/MariaDB DSN of Turnkey's database: it holds
+	// a password, so it is a Secret. Empty: outcomes from the folders only.
+	DSN Secret `toml:"dsn"`
+	// HeadBan is the head office's 統編 on blank-number reports; default the seller's.
+	HeadBan string `toml:"head_ban"`
+	// MemberCarrierType is the CarrierType code the platform gave the
+	// seller's member carrier, if it has one.
+	MemberCarrierType string `toml:"member_carrier_type"`
+	// CustomsClearanceMark for zero-rated sales: 1 (not through customs) or 2.
+	CustomsClearanceMark string `toml:"customs_clearance_mark"`
+	// StuckAfter raises the alarm for a message not accepted this long after its drop.
+	StuckAfter Duration `toml:"stuck_after"`
 }
 
 // ECPay holds the merchant's ECPay credentials.
@@ -208,7 +266,8 @@ func DefaultConfig() Config {
 	return Config{
 		QR: QR{Encoding: "utf8"},
 		Provider: Provider{Name: "ecpay", ECPay: ECPay{Timeout: Duration{15 * time.Second}},
-			Amego: Amego{BaseURL: "https://invoice-api.amego.tw", Timeout: Duration{15 * time.Second}}},
+			Amego:  Amego{BaseURL: "https://invoice-api.amego.tw", Timeout: Duration{15 * time.Second}},
+			Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
 			Profile: "58mm", Timeout: Duration{10 * time.Second},
@@ -272,6 +331,9 @@ func Parse(data []byte) (Config, error) {
 		}
 		return Config{}, err
 	}
+	if err := exactKeys(md); err != nil {
+		return Config{}, err
+	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
 		for i, k := range und {
@@ -289,6 +351,55 @@ func Parse(data []byte) (Config, error) {
 		cfg.HQ.Terminal = cfg.Terminal.MachineID
 	}
 	return cfg, nil
+}
+
+// exactKeys refuses a key written in another case than documented
+// ([API] TOKEN = …). The TOML decoder matches keys to fields in any case, so
+// `[api] token` and `[API] TOKEN` in one file would both be taken, the last
+// silently winning — the same fault as a duplicate key, which TOML refuses.
+func exactKeys(md toml.MetaData) error {
+	root := reflect.TypeFor[Config]()
+	for _, key := range md.Keys() {
+		t := root
+		for i, seg := range key {
+			f, exact, ok := tomlField(t, seg)
+			if !ok {
+				break // unknown: Undecoded names it
+			}
+			if !exact {
+				return fieldErr(strings.Join(key[:i+1], "."), "keys are exact: write %q", tomlName(f))
+			}
+			t = f.Type
+			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(textUnmarshaler) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+func tomlName(f reflect.StructField) string {
+	return strings.Split(f.Tag.Get("toml"), ",")[0]
+}
+
+// tomlField finds the field of struct t that seg names in the file, and
+// whether seg spells its documented name exactly.
+func tomlField(t reflect.Type, seg string) (f reflect.StructField, exact, ok bool) {
+	if t.Kind() != reflect.Struct {
+		return f, false, false
+	}
+	for i := range t.NumField() {
+		switch n := tomlName(t.Field(i)); {
+		case n == "" || n == "-":
+		case n == seg:
+			return t.Field(i), true, true
+		case strings.EqualFold(n, seg):
+			f, ok = t.Field(i), true
+		}
+	}
+	return f, false, ok
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -322,6 +433,19 @@ func expandEnv(v reflect.Value, path string) error {
 			if err := expandEnv(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
+		}
+	case reflect.Map:
+		// Map values are not addressable: expand a copy and store it back.
+		if v.Type().Elem().Kind() != reflect.String {
+			return nil
+		}
+		for _, k := range v.MapKeys() {
+			val := reflect.New(v.Type().Elem()).Elem()
+			val.Set(v.MapIndex(k))
+			if err := expandEnv(val, path+"."+k.String()); err != nil {
+				return err
+			}
+			v.SetMapIndex(k, val)
 		}
 	case reflect.String:
 		s := v.String()
@@ -440,11 +564,15 @@ func (c *Config) validateProvider() error {
 	switch c.Provider.Name {
 	case "fake":
 		return nil
+	case "turnkey":
+		return c.validateTurnkey()
+	case "bridge":
+		return c.validateBridge()
 	case "ecpay":
 	case "amego":
 		return c.validateAmego()
 	default:
-		return fieldErr("provider.name", "must be one of ecpay, amego, fake")
+		return fieldErr("provider.name", "must be one of ecpay, amego, bridge, turnkey, fake")
 	}
 	e := c.Provider.ECPay
 	switch {
@@ -459,6 +587,94 @@ func (c *Config) validateProvider() error {
 		return fieldErr("provider.ecpay.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
 	case e.Timeout.Duration <= 0:
 		return fieldErr("provider.ecpay.timeout", "must be more than 0")
+	}
+	return nil
+}
+
+func (c *Config) validateTurnkey() error {
+	t := c.Provider.Turnkey
+	if strings.TrimSpace(c.Terminal.SellerAddress) == "" {
+		return fieldErr("terminal.seller_address", "is required with provider turnkey: Turnkey refuses invoices without the seller's address")
+	}
+	for _, d := range []struct{ field, path string }{
+		{"b2s_root", t.B2SRoot}, {"b2p_root", t.B2PRoot}, {"temp_dir", t.TempDir},
+		{"unpack_root", t.UnpackRoot}, {"state_dir", t.StateDir},
+	} {
+		switch {
+		case d.path == "" && (d.field == "unpack_root" || d.field == "state_dir"):
+		case d.path == "":
+			return fieldErr("provider.turnkey."+d.field, "is required: the folder as set in Turnkey's 上傳轉檔來源目錄 screens")
+		case !filepath.IsAbs(d.path):
+			return fieldErr("provider.turnkey."+d.field, "%q must be an absolute path", d.path)
+		}
+	}
+	switch {
+	case t.HeadBan != "" && !posagent.ValidTaxID(t.HeadBan):
+		return fieldErr("provider.turnkey.head_ban", "%q is not a valid 統一編號", t.HeadBan)
+	case len(t.MemberCarrierType) > 6:
+		return fieldErr("provider.turnkey.member_carrier_type", "is a code of up to 6 characters")
+	case t.CustomsClearanceMark != "" && t.CustomsClearanceMark != "1" && t.CustomsClearanceMark != "2":
+		return fieldErr("provider.turnkey.customs_clearance_mark", "must be 1 (not through customs) or 2 (through customs)")
+	case t.StuckAfter.Duration < 0:
+		return fieldErr("provider.turnkey.stuck_after", "must not be negative")
+	}
+	return nil
+}
+
+var credentialName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+func (c *Config) validateBridge() error {
+	b := c.Provider.Bridge
+	switch b.Transport {
+	case "http":
+		u, err := url.Parse(b.URL)
+		switch {
+		case b.URL == "":
+			return fieldErr("provider.bridge.url", "is required with transport http: the receiver's base URL (documents go to URL/{kind})")
+		case err != nil || u.Host == "":
+			// Never echo the value: a URL may hold a password.
+			return fieldErr("provider.bridge.url", "is not an absolute URL such as https://relay.example.com/posagent")
+		case u.User != nil:
+			return fieldErr("provider.bridge.url", "must not hold a user or password (provider.bridge.secret signs every request)")
+		case u.RawQuery != "" || u.Fragment != "":
+			return fieldErr("provider.bridge.url", "must not have a query or fragment")
+		case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+			return fieldErr("provider.bridge.url", "must be an https:// URL (plain http only on loopback, for a relay on this machine)")
+		case len(b.Secret.Reveal()) < 32:
+			return fieldErr("provider.bridge.secret", "must be at least 32 characters (the HMAC key shared with the receiver; e.g. openssl rand -hex 32)")
+		case len(b.Command) > 0:
+			return fieldErr("provider.bridge.command", "is only for transport exec")
+		}
+	case "exec":
+		switch {
+		case len(b.Command) == 0 || b.Command[0] == "":
+			return fieldErr("provider.bridge.command", "is required with transport exec: the program and its arguments, e.g. [\"/opt/relay/bin/relay\", \"--sandbox\"]")
+		case !filepath.IsAbs(b.Command[0]):
+			return fieldErr("provider.bridge.command", "the program %q must be an absolute path", b.Command[0])
+		case b.URL != "":
+			return fieldErr("provider.bridge.url", "is only for transport http (pass a relay's URL to the program in provider.bridge.command)")
+		}
+	case "":
+		return fieldErr("provider.bridge.transport", "is required: http or exec")
+	default:
+		return fieldErr("provider.bridge.transport", "must be http or exec")
+	}
+	switch {
+	case b.Timeout.Duration <= 0:
+		return fieldErr("provider.bridge.timeout", "must be more than 0")
+	case b.Timeout.Duration > c.Sync.CallTimeout.Duration:
+		return fieldErr("provider.bridge.timeout", "must be at most sync.call_timeout (%s), which bounds every provider call", c.Sync.CallTimeout.Duration)
+	}
+	if b.MIG && strings.TrimSpace(c.Terminal.SellerAddress) == "" {
+		return fieldErr("terminal.seller_address", "is required with provider.bridge.mig: Turnkey refuses MIG invoices without the seller's address")
+	}
+	for name, v := range b.Credentials {
+		if !credentialName.MatchString(name) {
+			return fieldErr("provider.bridge.credentials."+name, "a credential name is 1 to 32 of a-z 0-9 _, starting with a letter")
+		}
+		if v.IsZero() {
+			return fieldErr("provider.bridge.credentials."+name, "is empty")
+		}
 	}
 	return nil
 }
@@ -487,6 +703,14 @@ func (c *Config) validateAmego() error {
 		return fieldErr("provider.amego.timeout", "must be more than 0")
 	}
 	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) validateHQ() error {

@@ -105,6 +105,14 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"log level", `[api]`, "[log]\nlevel = \"loud\"\n[api]", "log.level"},
 		{"wrong type", `[api]`, "[printer]\nbaud = \"fast\"\n[api]", ""},
 		{"syntax", `[api]`, "[api", ""},
+		// Keys are exact: the decoder would match them in any case, and a second
+		// [API] TOKEN would silently replace [api] token.
+		{"miscased section", `[api]`, "[API]", "API"},
+		{"miscased key", `seller_name = "範例商店"`, `Seller_Name = "範例商店"`, "terminal.Seller_Name"},
+		{"miscased nested key", `merchant_id = "2000132"`, `MERCHANT_ID = "2000132"`, "provider.ecpay.MERCHANT_ID"},
+		{"same key in two cases", `[api]`, "[API]\nTOKEN = \"fedcba9876543210fedc\"\n[api]", "API"},
+		{"duplicate key", `machine_id = "POS01"`, "machine_id = \"POS01\"\nmachine_id = \"POS02\"", ""},
+		{"invalid UTF-8", `seller_name = "範例商店"`, "seller_name = \"\xff\"", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -350,4 +358,32 @@ func TestExampleHQSectionParsesWhenUncommented(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, hqDSN, cfg.HQ.DSN.Reveal())
 	require.Equal(t, "POS01", cfg.HQ.Terminal)
+}
+
+func TestTurnkeyProviderConfig(t *testing.T) {
+	t.Setenv("POSAGENT_QR_KEY", testQRKey)
+	t.Setenv("TURNKEY_DB_DSN", "turnkey_ro:s3cret-pw@tcp(127.0.0.1:3306)/EINVOICE")
+	ex, err := config.ExampleFor("turnkey", "tok-0123456789abcdef")
+	require.NoError(t, err)
+	cfg, err := config.Parse([]byte(ex))
+	require.NoError(t, err)
+	require.Equal(t, "turnkey", cfg.Provider.Name)
+	require.Equal(t, "/opt/EINVTurnkey/UpCast/B2SSTORAGE", cfg.Provider.Turnkey.B2SRoot)
+	require.Equal(t, "turnkey_ro:s3cret-pw@tcp(127.0.0.1:3306)/EINVOICE", cfg.Provider.Turnkey.DSN.Reveal())
+	require.NotContains(t, fmt.Sprintf("%v %+v", cfg, cfg), "s3cret-pw")
+
+	for _, tc := range []struct{ from, to, field string }{
+		{`seller_address = "臺北市中正區重慶南路一段2號"`, `seller_address = ""`, "terminal.seller_address"},
+		{`b2s_root    = "/opt/EINVTurnkey/UpCast/B2SSTORAGE"`, `b2s_root = ""`, "provider.turnkey.b2s_root"},
+		{`b2p_root    = "/opt/EINVTurnkey/UpCast/B2PMESSAGE"`, `b2p_root = "UpCast"`, "provider.turnkey.b2p_root"},
+		{`temp_dir    = "/opt/EINVTurnkey/posagent-tmp"`, `temp_dir = ""`, "provider.turnkey.temp_dir"},
+		{`head_ban    = ""`, `head_ban = "12345678"`, "provider.turnkey.head_ban"},
+		{`customs_clearance_mark = "1"`, `customs_clearance_mark = "3"`, "provider.turnkey.customs_clearance_mark"},
+	} {
+		bad := strings.Replace(ex, tc.from, tc.to, 1)
+		require.NotEqual(t, ex, bad, tc.from)
+		_, err := config.Parse([]byte(bad))
+		require.Error(t, err, tc.field)
+		require.Contains(t, err.Error(), tc.field)
+	}
 }

@@ -30,9 +30,9 @@ func Example(token string) string {
 }
 
 // Providers whose commented section ExampleFor can write.
-var exampleProviders = []string{"ecpay", "amego"}
+var exampleProviders = []string{"ecpay", "amego", "bridge", "turnkey"}
 
-// ExampleFor is Example with provider (ecpay or amego) as [provider] name and
+// ExampleFor is Example with provider (ecpay, amego, bridge or turnkey) as [provider] name and
 // that provider's section in place of ECPay's.
 func ExampleFor(provider, token string) (string, error) {
 	doc := Example(token)
@@ -44,6 +44,16 @@ func ExampleFor(provider, token string) (string, error) {
 		end := strings.Index(doc, "[printer]\n")
 		doc = doc[:start] + amegoSection + doc[end:]
 		doc = strings.Replace(doc, "provider calls in flight; ECPay wants 1 per merchant", "provider calls in flight; 1 keeps Amego's uploads in number order", 1)
+		return doc, nil
+	case "bridge":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		return doc[:start] + bridgeSection + doc[end:], nil
+	case "turnkey":
+		start := strings.Index(doc, "[provider]\n")
+		end := strings.Index(doc, "[printer]\n")
+		doc = doc[:start] + turnkeySection + doc[end:]
+		doc = strings.Replace(doc, `seller_address = ""`, `seller_address = "臺北市中正區重慶南路一段2號"   # required by Turnkey: the registered address`, 1)
 		return doc, nil
 	}
 	return "", fmt.Errorf("--provider must be one of %s", strings.Join(exampleProviders, ", "))
@@ -58,6 +68,50 @@ app_key        = "${AMEGO_APP_KEY}"   # Amego back office → API settings; a se
 base_url       = "https://invoice-api.amego.tw"   # one host for test and production accounts
 track_api_code = ""                   # optional: the group of "API 配號" tracks to lease from
 timeout        = "15s"
+
+`
+
+const turnkeySection = `[provider]
+name = "turnkey"                      # ecpay, amego, turnkey (the MOF's Turnkey), or fake (in memory, for trials)
+
+# Filing straight with the MOF through its Turnkey program: the folders as
+# Turnkey's 上傳轉檔來源目錄 screens show them.
+[provider.turnkey]
+b2s_root    = "/opt/EINVTurnkey/UpCast/B2SSTORAGE"   # B2S: invoices, voids, allowances go to <root>/<Msg>/SRC
+b2p_root    = "/opt/EINVTurnkey/UpCast/B2PMESSAGE"   # B2P: E0402 blank numbers
+unpack_root = "/opt/EINVTurnkey/Unpack"              # checked against Turnkey's TASK_CONFIG
+temp_dir    = "/opt/EINVTurnkey/posagent-tmp"        # same file system as the roots, outside SRC
+state_dir   = ""                                     # the drop journal; default: "turnkey" beside the store
+dsn         = "${TURNKEY_DB_DSN}"   # read-only: turnkey_ro:PASSWORD@tcp(127.0.0.1:3306)/EINVOICE
+head_ban    = ""                    # head office 統編 on blank-number reports; default the seller's
+member_carrier_type = ""            # the platform's code for your member carrier, if any
+customs_clearance_mark = "1"        # zero-rated sales: 1 not through customs, 2 through customs
+stuck_after = "2h"                  # alarm when a file is not accepted (C) this long after its drop
+`
+
+const bridgeSection = `[provider]
+name = "bridge"                       # ecpay, amego, bridge, or fake (in memory, for trials)
+
+# The bridge hands every document to the POS vendor's relay (Wixtar and other
+# services without a public API; README "Wixtar and services without a public
+# API"): over HTTP, or by running a program.
+[provider.bridge]
+transport = "http"                    # http or exec
+url       = "https://relay.example.com/posagent"   # http: documents go to url/{kind}
+secret    = "${POSAGENT_BRIDGE_SECRET}"            # http: at least 32 characters, shared with the receiver
+# command = ["/opt/vendor-pos/bin/relay", "--sandbox"]   # exec, instead of url and secret: absolute path, arguments
+timeout   = "15s"                     # one hand-over; at most sync.call_timeout
+lease     = false                     # true: the receiver hands out booklets (kind lease)
+numbered_allowances = false           # true: the receiver numbers allowances and needs the number to void them
+mig       = false                     # true: add the MIG 4.1 XML (needs terminal.seller_address)
+
+# Passed through in every document; every value is a secret. A Wixtar POS:
+# [provider.bridge.credentials]
+# store_code = "${WIXTAR_STORE_CODE}"
+# pos_code   = "${WIXTAR_POS_CODE}"
+# pid        = "${WIXTAR_PID}"
+# rid        = "${WIXTAR_RID}"
+# pname      = "${WIXTAR_PNAME}"
 
 `
 
@@ -118,7 +172,7 @@ key      = "${POSAGENT_QR_KEY}"
 encoding = "utf8"                     # item names in the QR texts: utf8, big5, base64
 
 [provider]
-name = "ecpay"                        # ecpay, amego, or fake (in memory, for trials)
+name = "ecpay"                        # ecpay, amego, turnkey (the MOF's Turnkey), or fake (in memory, for trials)
 
 [provider.ecpay]
 merchant_id = "2000132"

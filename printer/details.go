@@ -12,7 +12,7 @@ import (
 // details prints the 交易明細: the items with quantity, unit price and amount,
 // the totals (split for a business buyer), how the invoice is delivered
 // (carrier, donation) and the remark.
-func (r *renderer) details() {
+func (r *renderer) details() error {
 	inv := r.inv
 	cols := r.p.Columns()
 	r.size(1, 1)
@@ -67,9 +67,13 @@ func (r *renderer) details() {
 	}
 	r.emit(fixed(fmt.Sprintf("共 %d 項", len(inv.Items))))
 	if inv.Buyer.IsBusiness() || inv.TaxType != posagent.TaxTaxable {
-		split := inv.SplitTax()
+		split, err := inv.SplitTax()
+		if err != nil {
+			return fmt.Errorf("details: %w", err)
+		}
 		switch inv.TaxType {
 		case posagent.TaxMixed:
+			// SalesAmount ≥ ZeroRated + Exempt on a valid invoice: its taxable part.
 			total("應稅銷售額", inv.SalesAmount-split.ZeroRated-split.Exempt)
 			if split.ZeroRated != 0 {
 				total("零稅率銷售額", split.ZeroRated)
@@ -106,6 +110,7 @@ func (r *renderer) details() {
 			r.emit(line)
 		}
 	}
+	return nil
 }
 
 // taxMark is the column on a mixed invoice's item line saying its tax type.

@@ -165,7 +165,9 @@ func RenderReceipt(inv posagent.Invoice, p Profile, opt RenderOptions) (Receipt,
 		r.header()
 	}
 	if !inv.Print || inv.Buyer.IsBusiness() || opt.Details {
-		r.details()
+		if err := r.details(); err != nil {
+			return Receipt{}, fmt.Errorf("render invoice %s: %w", inv.Number, err)
+		}
 	}
 	r.footer()
 	r.finish()

@@ -156,7 +156,7 @@ func manyItems(n, nameLen int) []posagent.Item {
 func invoiceWith(items []posagent.Item) posagent.Invoice {
 	inv := mofInvoice()
 	inv.Items = items
-	inv.Total = posagent.SumAmounts(items).RoundNTD()
+	inv.Total, _ = posagent.SumAmounts(items).RoundNTD()
 	inv.SalesAmount = inv.Total * 100 / 105
 	return inv
 }

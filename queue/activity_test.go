@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -77,5 +78,32 @@ func TestActivity(t *testing.T) {
 	}
 	if recs[0].Void == nil || recs[0].Void.Reason != "打錯" || len(recs[1].Allowances) != 1 || recs[1].Remaining != 60 {
 		t.Fatalf("records lack their void or allowance: %+v", recs[:2])
+	}
+}
+
+// BenchmarkActivityDay reads one day's book (300 invoices, a busy till) out
+// of a store holding 20 days (6,000 invoices): the console's invoice list
+// and daily summary.
+func BenchmarkActivityDay(b *testing.B) {
+	const days, perDay = 20, 300
+	s := benchStore(b, days*perDay)
+	ctx := context.Background()
+	start := time.Date(2025, 9, 1, 8, 0, 0, 0, posagent.Taipei)
+	for d := range days {
+		for i := range perDay {
+			sl := sale(fmt.Sprintf("d%d-%d", d, i), 100)
+			sl.IssuedAt = start.AddDate(0, 0, d).Add(time.Duration(i) * 2 * time.Minute)
+			if _, err := s.Issue(ctx, sl, queue.IssueOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	from := time.Date(2025, 9, 11, 0, 0, 0, 0, posagent.Taipei)
+	b.ResetTimer()
+	for b.Loop() {
+		recs, err := s.Activity(ctx, from, from.AddDate(0, 0, 1))
+		if err != nil || len(recs) != perDay {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
 	}
 }

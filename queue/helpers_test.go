@@ -82,7 +82,7 @@ func sale(id string, total int64) posagent.Invoice {
 		}},
 		Total: total,
 	}
-	sp := inv.SplitTax()
+	sp, _ := inv.SplitTax()
 	inv.SalesAmount, inv.TaxAmount = sp.Sales(), sp.Tax
 	return inv
 }

@@ -256,6 +256,19 @@ func (s *Store) Retry(ctx context.Context, j Job, at time.Time, cause error) err
 	})
 }
 
+// Postpone puts a claimed job back, due at at, as if it had not been tried:
+// the attempt is not counted, the last error stays what it was and the
+// invoice's history gains nothing. It is for a call the provider client held
+// back itself because it knows when it can succeed (a fresh invoice waiting
+// for the provider's clock second): a wait, not a failure.
+func (s *Store) Postpone(ctx context.Context, j Job, at time.Time) error {
+	return s.finish(ctx, j, "postpone", func(tx *sql.Tx, now int64, _ sql.NullInt64) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'pending', next_at = ?, attempts = max(attempts - 1, 0), token = 0, updated_at = ? WHERE id = ?`,
+			at.UnixNano(), now, j.ID)
+		return err
+	})
+}
+
 // Dead takes a claimed job out of the queue for a person to look at, with the
 // reason. It stays listed (DeadJobs) until revived, and it holds back the
 // later jobs of its invoice.

@@ -212,6 +212,40 @@ func TestRetryAtTime(t *testing.T) {
 	}
 }
 
+// A postponed job (the provider asked for a wait) is due at the given time,
+// with its attempt not counted, its last error kept and no failure in the
+// invoice's history; a stale claim cannot postpone it.
+func TestPostponeIsNotAFailure(t *testing.T) {
+	s, c := mustOpen(t)
+	ctx := context.Background()
+	recs := issueN(t, s, 1)
+	j := claimAll(t, s, time.Minute)[0]
+	if err := s.Postpone(ctx, j, c.Now().Add(1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Postpone(ctx, j, c.Now()); !posagent.IsKind(err, posagent.KindConflict) {
+		t.Fatalf("postpone without the claim: %v", err)
+	}
+	c.Add(time.Second)
+	if got := claimAll(t, s, time.Minute); len(got) != 0 {
+		t.Fatalf("before the wait is over: %d jobs", len(got))
+	}
+	c.Add(500 * time.Millisecond)
+	got := claimAll(t, s, time.Minute)
+	if len(got) != 1 || got[0].Attempts != 1 || got[0].LastError != "" {
+		t.Fatalf("after the wait = %+v, want the first attempt again with no error", got)
+	}
+	evs, err := s.Events(ctx, recs[0].Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Kind == queue.EventFailed {
+			t.Fatalf("a wait was recorded as a failure: %+v", ev)
+		}
+	}
+}
+
 // go-practice §3: a clock set back must not strand claimed or waiting jobs.
 func TestClockSetBack(t *testing.T) {
 	s, c := mustOpen(t)

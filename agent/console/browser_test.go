@@ -83,7 +83,7 @@ func TestBrowser(t *testing.T) {
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	defer cancelBrowser()
-	bctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
 	defer cancel()
 
 	// Start the browser and its tab on bctx: a step's shorter context must
@@ -106,15 +106,38 @@ func TestBrowser(t *testing.T) {
 			return chromedp.Void{}, os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
 		}
 	}
+	// goTo opens a page and waits for sel on it. The overview reloads itself
+	// every second here: a reload that fires as we leave can abort our
+	// navigation or land after it, so a try that does not show sel is made
+	// again.
+	goTo := func(url, sel string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			var err error
+			for range 4 {
+				tctx, cancel := context.WithTimeout(ctx, 7*time.Second)
+				if _, err = chromedp.Navigate(url)(tctx, tg); err == nil || strings.Contains(err.Error(), "ERR_ABORTED") {
+					_, err = chromedp.WaitVisible(css(sel))(tctx, tg)
+				}
+				cancel()
+				if err == nil || ctx.Err() != nil {
+					break
+				}
+			}
+			return chromedp.Void{}, err
+		}
+	}
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
 		defer cancel()
 		defer func(start time.Time) { t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond)) }(time.Now())
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			// Say where the browser is and what it shows.
 			loc, _ := chromedp.Run(bctx, chromedp.Location())
 			html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("main")))
+			if b, err := chromedp.Run(bctx, chromedp.CaptureScreenshot()); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, "failed.png"), b, 0o644)
+			}
 			t.Fatalf("%s: %v\nat %s:\n%s", what, err, loc, html)
 		}
 	}
@@ -128,7 +151,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign in: the console sends a stranger to the sign-in page first.
-	step("open the console", chromedp.Navigate(r.base+"/"), chromedp.WaitVisible(css("#secret")), shot("login"))
+	step("open the console", goTo(r.base+"/", "#secret"), shot("login"))
 	step("sign in",
 		chromedp.SendKeys(css("#secret"), testToken),
 		chromedp.Click(css("#signin")),
@@ -160,8 +183,7 @@ func TestBrowser(t *testing.T) {
 
 	// Find the invoice by number, typed as printed on the proof.
 	step("find the invoice",
-		chromedp.Navigate(r.base+"/invoices"),
-		chromedp.WaitVisible(css("#invoice-list")),
+		goTo(r.base+"/invoices", "#invoice-list"),
 		shot("invoices"),
 		chromedp.SendKeys(css("#q"), inv.Number.Printed()),
 		chromedp.Click(css("#find")),
@@ -208,8 +230,7 @@ func TestBrowser(t *testing.T) {
 
 	// Revive the dead job; the provider takes it.
 	step("revive the dead job",
-		chromedp.Navigate(r.base+"/jobs"),
-		chromedp.WaitVisible(css("#dead .job")),
+		goTo(r.base+"/jobs", "#dead .job"),
 		shot("jobs"),
 		chromedp.Click(css("#dead .revive")),
 		chromedp.WaitVisible(css("#question")),
@@ -218,8 +239,8 @@ func TestBrowser(t *testing.T) {
 	waitFor(t, "the revived upload", func() bool { _, ok := r.prov.Invoice(deadInv.Number); return ok })
 
 	step("booklets and the daily summary",
-		chromedp.Navigate(r.base+"/booklets"), chromedp.WaitVisible(css("#booklet-list")), shot("booklets"),
-		chromedp.Navigate(r.base+"/summary"), chromedp.WaitVisible(css("#summary-table")), shot("summary"))
+		goTo(r.base+"/booklets", "#booklet-list"), shot("booklets"),
+		goTo(r.base+"/summary", "#summary-table"), shot("summary"))
 	if s := text("#net"); s != fmt.Sprintf("NT$%d", 150+235+80-235) {
 		t.Fatalf("the day's net %q", s)
 	}

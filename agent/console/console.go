@@ -157,6 +157,7 @@ func (c *Console) routes() *http.ServeMux {
 	}
 	in("POST /logout", c.logout)
 	in("GET /{$}", c.overview)
+	in("POST /demo/provider/{state}", c.demoProvider)
 	in("GET /invoices", c.invoices)
 	in("GET /invoices/{number}", c.invoice)
 	in("GET /invoices/{number}/proof.png", c.proof)
@@ -167,6 +168,8 @@ func (c *Console) routes() *http.ServeMux {
 	in("GET /jobs", c.jobs)
 	in("POST /jobs/{id}/revive", c.revive)
 	in("POST /jobs/{id}/resolve", c.resolve)
+	in("POST /provider/resume", c.resumeProvider)
+	in("POST /config/reload", c.reloadConfig)
 	in("GET /booklets", c.booklets)
 	in("POST /booklets", c.addBooklet)
 	in("GET /summary", c.summary)

@@ -162,6 +162,8 @@ func TestCSRFRefused(t *testing.T) {
 		{"/jobs/" + itoa(id) + "/revive", url.Values{}},
 		{"/jobs/" + itoa(id) + "/resolve", url.Values{"note": {"done"}}},
 		{"/booklets", url.Values{"range": {"AB12345600-AB12345649"}}},
+		{"/provider/resume", url.Values{}},
+		{"/config/reload", url.Values{}},
 		{"/logout", url.Values{}},
 	}
 	printed := r.printer.count()

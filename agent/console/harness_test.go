@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,7 +83,24 @@ type rig struct {
 	client  *http.Client
 }
 
-func newRig(t testing.TB) *rig {
+// demoSwitch is the demo's provider switch, on the fake provider.
+type demoSwitch struct {
+	prov *fake.Provider
+	down atomic.Bool
+}
+
+func (d *demoSwitch) SetProviderDown(down bool) {
+	d.down.Store(down)
+	if down {
+		d.prov.Down()
+	} else {
+		d.prov.Up()
+	}
+}
+func (d *demoSwitch) ProviderDown() bool { return d.down.Load() }
+
+// newRig starts the rig; withDemo gives it the demo's provider switch.
+func newRig(t testing.TB, withDemo ...bool) *rig {
 	t.Helper()
 	r := &rig{t: t, printer: &paper{}, logs: &lockedBuffer{}, clock: &clock{t: time.Now()}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -111,9 +129,13 @@ func newRig(t testing.TB) *rig {
 		t.Fatal(err)
 	}
 	r.prov = fake.New(fake.Options{Track: "ZZ", Logger: log})
+	var demo agent.DemoControl
+	if len(withDemo) > 0 && withDemo[0] {
+		demo = &demoSwitch{prov: r.prov}
+	}
 	r.agent, err = agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: st}, Printer: r.printer,
 		Render: kit.Render, Coder: kit.Coder, Provider: r.prov, Logger: log, PollInterval: 20 * time.Millisecond,
-		ShutdownGrace: time.Second})
+		ShutdownGrace: time.Second, Demo: demo})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,8 @@ type overviewView struct {
 	// Left is the time left to the oldest unsent document's deadline.
 	Left    time.Duration
 	Overdue bool
+	// Demo: the demo's provider stand-in can be switched from the page.
+	Demo, DemoDown bool
 }
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, req *request) {
@@ -62,6 +64,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, req *request)
 		return
 	}
 	v := overviewView{S: s}
+	v.DemoDown, v.Demo = c.a.DemoProvider()
 	for _, al := range s.Alarms {
 		v.Alarms = append(v.Alarms, alarmView{Level: al.Level, Code: al.Code, Message: al.Message})
 	}
@@ -70,6 +73,24 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, req *request)
 		v.Overdue = v.Left <= 0
 	}
 	c.render(w, req, http.StatusOK, "overview", "overview", v)
+}
+
+// demoProvider switches the demo's provider stand-in (make run only).
+func (c *Console) demoProvider(w http.ResponseWriter, r *http.Request, req *request) {
+	state := r.PathValue("state")
+	if state != "down" && state != "up" {
+		c.fail(w, r, req, http.StatusNotFound, req.T("err.notfound"))
+		return
+	}
+	if !c.a.SetDemoProvider(state == "down") {
+		c.fail(w, r, req, http.StatusNotFound, req.T("err.notfound"))
+		return
+	}
+	msg := req.T("flash.demo.up")
+	if state == "down" {
+		msg = req.T("flash.demo.down")
+	}
+	c.done(w, r, req, "/", msg)
 }
 
 // ---- invoices
@@ -484,4 +505,38 @@ func (c *Console) addBooklet(w http.ResponseWriter, r *http.Request, req *reques
 		return
 	}
 	c.done(w, r, req, "/booklets", tf(req.lang, "flash.booklet", b.String(), b.Period.Code()))
+}
+
+// resumeProvider ends a paused provider's pause (as `posagent resume`), once
+// fixed at the provider.
+func (c *Console) resumeProvider(w http.ResponseWriter, r *http.Request, req *request) {
+	if !c.confirmed(w, r, req, confirmView{Title: req.T("act.resume"), What: req.T("confirm.resume"),
+		Action: "/provider/resume", Back: "/"}) {
+		return
+	}
+	res := c.a.Resume()
+	msg := tf(req.lang, "flash.resumed", res.Provider)
+	if !res.WasPaused {
+		msg = tf(req.lang, "flash.notPaused", res.Provider)
+	}
+	c.done(w, r, req, "/", msg)
+}
+
+// reloadConfig reads the config file again (as `posagent reload`); a file
+// that is not usable changes nothing and its error names the field.
+func (c *Console) reloadConfig(w http.ResponseWriter, r *http.Request, req *request) {
+	if !c.confirmed(w, r, req, confirmView{Title: req.T("act.reload"), What: req.T("confirm.reload"),
+		Action: "/config/reload", Back: "/"}) {
+		return
+	}
+	res, err := c.a.Reload(r.Context())
+	if err != nil {
+		c.failErr(w, r, req, err)
+		return
+	}
+	changed := strings.Join(res.Changed, ", ")
+	if changed == "" {
+		changed = "—"
+	}
+	c.done(w, r, req, "/", tf(req.lang, "flash.reloaded", changed))
 }

@@ -324,3 +324,55 @@ func TestSummary(t *testing.T) {
 	wantStatus(t, r.get("/summary?date=yesterday"), http.StatusUnprocessableEntity)
 	mustContain(t, r.get("/summary?date=2020-01-01"), "這一天沒有交易")
 }
+
+// In the demo the overview switches the provider stand-in off and on; the
+// alarm follows. Outside the demo there is no switch.
+func TestDemoSwitch(t *testing.T) {
+	r := newRig(t)
+	r.signIn(r.client, testToken)
+	if strings.Contains(r.get("/").body, `id="demo"`) {
+		t.Fatal("a switch outside the demo")
+	}
+	wantStatus(t, r.post("/demo/provider/down", nil), http.StatusNotFound)
+
+	r = newRig(t, true)
+	r.signIn(r.client, testToken)
+	mustContain(t, r.get("/"), `action="/demo/provider/down"`, "關閉加值中心")
+	wantStatus(t, r.post("/demo/provider/sideways", nil), http.StatusNotFound)
+	a := r.post("/demo/provider/down", nil)
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/" {
+		t.Fatalf("switch off: %d %q", a.status, a.header.Get("Location"))
+	}
+	r.sell("demo-1", 100)
+	waitFor(t, "the offline alarm", func() bool { return strings.Contains(r.get("/").body, `data-code="provider_offline"`) })
+	mustContain(t, r.get("/"), `action="/demo/provider/up"`, "恢復加值中心")
+	wantStatus(t, r.post("/demo/provider/up", nil), http.StatusSeeOther)
+	waitFor(t, "the queue to drain", func() bool { return strings.Contains(r.get("/").body, "全部已上傳") })
+}
+
+// A provider that refuses the credentials pauses; the overview says so, since
+// when and what to do, and offers resume and reload, both confirmed first.
+func TestProviderPauseResume(t *testing.T) {
+	r := newRig(t)
+	r.prov.FailNext(fake.Upload, 1, posagent.KindAuth)
+	inv := r.sell("pause-1", 100)
+	waitFor(t, "the pause", func() bool {
+		s, err := r.agent.Status(context.Background())
+		return err == nil && s.Provider.Paused
+	})
+	r.signIn(r.client, testToken)
+	page := r.get("/")
+	mustContain(t, page, "已暫停（金鑰或帳號被拒）", "暫停自", "恢復上傳", "重新讀取設定")
+	a := r.post("/provider/resume", nil)
+	wantStatus(t, a, http.StatusOK)
+	mustContain(t, a, "恢復上傳？")
+	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	wantStatus(t, a, http.StatusSeeOther)
+	waitFor(t, "the upload after resume", func() bool { _, ok := r.prov.Invoice(inv.Number); return ok })
+	mustContain(t, r.get("/"), "佇列開始送出")
+	a = r.post("/provider/resume", url.Values{"confirm": {"yes"}})
+	wantStatus(t, a, http.StatusSeeOther)
+	mustContain(t, r.get("/"), "沒有暫停")
+	// This agent was not started from a file: reload is refused, nothing changes.
+	wantStatus(t, r.post("/config/reload", url.Values{"confirm": {"yes"}}), http.StatusConflict)
+}

@@ -32,7 +32,7 @@ func TestInitWritesAnAmegoConfig(t *testing.T) {
 
 	code, _, errOut = runOperator(t, "", "init", "--provider", "wixtar9", filepath.Join(t.TempDir(), "x.toml"))
 	require.Equal(t, 2, code)
-	require.Contains(t, errOut, "ecpay or amego")
+	require.Contains(t, errOut, "ecpay, amego, bridge or turnkey")
 	// --provider picks a demo's stand-in; a configured agent reads its file.
 	code, _, errOut = runOperator(t, "", "run", "--provider", "amego", "--config", path)
 	require.Equal(t, 2, code)
@@ -48,7 +48,7 @@ func TestNewProviderAmego(t *testing.T) {
 	cfg.Provider.Name = "amego"
 	cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
 	require.NoError(t, cfg.Validate())
-	prov, err := newProvider(cfg, slog.New(slog.DiscardHandler))
+	prov, err := newProvider(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.Equal(t, "amego", prov.Name())
 	src, ok := prov.(posagent.BookletSource)
@@ -60,7 +60,7 @@ func TestNewProviderAmego(t *testing.T) {
 	require.True(t, ok)
 	// A wrong app key is refused by Amego as set-up (code 16), not by us.
 	cfg.Provider.Amego.AppKey = "wrong-key-000000"
-	prov, err = newProvider(cfg, slog.New(slog.DiscardHandler))
+	prov, err = newProvider(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	_, err = prov.(posagent.BookletSource).LeaseBooklets(context.Background(), posagent.LeaseRequest{Period: posagent.PeriodOf(time.Now())})
 	require.True(t, posagent.IsKind(err, posagent.KindConfig), "%v", err)

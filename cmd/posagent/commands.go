@@ -34,6 +34,8 @@ var commands = map[string]command{
 	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets":    {"list invoice number booklets or add one", runBooklets},
 	"demo":        {"switch the demo's provider stand-in down or up", runDemo},
+	"reload":      {"make the running agent read its config file again (as SIGHUP does)", runReload},
+	"resume":      {"end a paused provider's pause once fixed at the provider", runResume},
 	"run":         {"run the agent daemon (--demo: the self-contained demo)", runRun},
 	"hq":          {"the MySQL head office: add a number range, list leases", runHQ},
 	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
@@ -42,6 +44,7 @@ var commands = map[string]command{
 	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
 	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},
+	"turnkey-sim": {"a stand-in for the MOF's Turnkey (folders + MariaDB tables) and a config to file through it", runTurnkeySim},
 	"printer-sim": {"a receipt printer on a pseudo-terminal, saving each job as PNG", runPrinterSim},
 	"service":     {"install, start, stop, query or remove the Windows service", runService},
 }

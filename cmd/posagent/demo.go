@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/printer/printersim"
 	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/providers/amego/amegotest"
+	"github.com/posagent/posagent/providers/bridge/bridgetest"
 	"github.com/posagent/posagent/providers/ecpay/ecpaytest"
 )
 
@@ -88,8 +89,9 @@ func listenDemo(std stdio, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// runDemoAgent runs the agent with a provider stand-in (ECPay's, or Amego's
-// with provider "amego") and a printer simulator in-process, a store and
+// runDemoAgent runs the agent with a provider stand-in (ECPay's, Amego's
+// with provider "amego", or the bridge's reference receiver with provider
+// "bridge") and a printer simulator in-process, a store and
 // receipts under dir, until ctx ends (Ctrl-C). It
 // holds its API port before it touches dir: the folder's posagent.toml tells
 // the operator commands where the demo is and its token, and must never send
@@ -101,8 +103,10 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 		provider = "ecpay"
 	case "amego":
 		title = "Amego"
+	case "bridge":
+		title = "bridge"
 	default:
-		return usagef("run --demo --provider must be ecpay or amego")
+		return usagef("run --demo --provider must be ecpay, amego or bridge")
 	}
 	ln, err := listenDemo(std, addr)
 	if err != nil {
@@ -127,10 +131,13 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
 	var stand standIn
-	if provider == "amego" {
+	switch provider {
+	case "amego":
 		// The stand-in holds the demo's QR key, as Amego must hold the till's.
 		stand = amegotest.New(amegotest.Options{Seller: demoSeller})
-	} else {
+	case "bridge":
+		stand = bridgetest.New(bridgetest.Options{Logger: log})
+	default:
 		stand = ecpaytest.New(ecpaytest.Options{})
 	}
 	defer stand.Close()
@@ -160,6 +167,13 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 		cfg.Provider.Name = "amego"
 		cfg.Provider.Amego = config.Amego{AppKey: amego.TestAppKey, BaseURL: stand.URL(), Timeout: config.Duration{Duration: 5 * time.Second}}
 	}
+	if provider == "bridge" {
+		// The reference receiver over HTTP, leasing the demo's booklets.
+		cfg.Provider.Name = "bridge"
+		cfg.Provider.Bridge = config.Bridge{Transport: "http", URL: stand.URL(), Secret: bridgetest.DemoSecret,
+			Timeout: config.Duration{Duration: 5 * time.Second}, Lease: true,
+			Credentials: map[string]config.Secret{"store_code": "DEMO", "pos_code": demoMachineID}}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -172,7 +186,7 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 	}
 
 	demo := &demoProvider{srv: stand}
-	a, closeAll, err := buildAgent(ctx, cfg, log, demo)
+	a, closeAll, err := buildAgent(ctx, cfg, log, demo, nil)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 
 // runInit: posagent init [PATH]
 func runInit(_ context.Context, std stdio, args []string) error {
-	fs := newFlags("init", std, "init [--provider ecpay|amego] [PATH]   (default posagent.toml; never overwrites)")
-	provider := fs.String("provider", "ecpay", "the e-invoice provider whose section to write: ecpay or amego")
+	fs := newFlags("init", std, "init [--provider ecpay|amego|bridge|turnkey] [PATH]   (default posagent.toml; never overwrites)")
+	provider := fs.String("provider", "ecpay", "the e-invoice provider whose section to write: ecpay, amego, bridge (Wixtar and other services through the POS vendor's relay) or turnkey (the MOF's Turnkey program)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -22,16 +22,28 @@ func runInit(_ context.Context, std stdio, args []string) error {
 	if len(rest) == 1 {
 		path = rest[0]
 	}
-	if *provider != "ecpay" && *provider != "amego" {
-		return usagef("init --provider must be ecpay or amego")
+	if *provider != "ecpay" && *provider != "amego" && *provider != "bridge" && *provider != "turnkey" {
+		return usagef("init --provider must be ecpay, amego, bridge or turnkey")
 	}
 	if err := config.WriteExampleFor(path, *provider); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.out, "wrote %s (mode 0600) with a fresh API token.\n", path)
+	if *provider == "bridge" {
+		fmt.Fprintln(std.out, "Next: fill in [terminal] and [provider.bridge] (the relay's URL or program), set POSAGENT_QR_KEY")
+		fmt.Fprintln(std.out, "and POSAGENT_BRIDGE_SECRET in the agent's environment, point [printer] at the printer,")
+		fmt.Fprintf(std.out, "then: posagent run --config %s\n", path)
+		return nil
+	}
 	if *provider == "amego" {
 		fmt.Fprintln(std.out, "Next: fill in [terminal], set POSAGENT_QR_KEY (the key Amego holds for the seller) and AMEGO_APP_KEY in the")
 		fmt.Fprintf(std.out, "agent's environment, point [printer] at the printer, then: posagent run --config %s\n", path)
+		return nil
+	}
+	if *provider == "turnkey" {
+		fmt.Fprintln(std.out, "Next: fill in [terminal] (seller_address is required), set the [provider.turnkey] folders as")
+		fmt.Fprintln(std.out, "Turnkey's screens show them, set POSAGENT_QR_KEY and TURNKEY_DB_DSN (read-only) in the agent's")
+		fmt.Fprintf(std.out, "environment, point [printer] at the printer, then: posagent run --config %s\n", path)
 		return nil
 	}
 	fmt.Fprintln(std.out, "Next: fill in [terminal], set POSAGENT_QR_KEY, ECPAY_HASH_KEY and ECPAY_HASH_IV in the")

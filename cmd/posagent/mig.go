@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -179,16 +178,15 @@ func readAllowance(std stdio, name string, inv posagent.Invoice) (posagent.Allow
 		return posagent.Allowance{}, err
 	}
 	var doc allowanceDoc
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	// The one strict decoder: duplicate or miscased keys and invalid UTF-8 are errors.
+	if err := posagent.DecodeJSON(data, &doc); err != nil {
 		return posagent.Allowance{}, fmt.Errorf("%s: not an allowance: %w", inputName(name), err)
 	}
 	al := posagent.Allowance{Number: doc.Number, InvoiceNumber: inv.Number, Reason: doc.Reason}
 	if doc.IssuedAt == "" {
 		return al, fmt.Errorf("%s: %w", inputName(name), posagent.Invalid("issued_at", "is required: when the allowance was made"))
 	}
-	if al.IssuedAt, err = time.Parse(time.RFC3339, doc.IssuedAt); err != nil {
+	if al.IssuedAt, err = time.Parse(time.RFC3339, doc.IssuedAt); err != nil || al.IssuedAt.IsZero() {
 		return al, fmt.Errorf("%s: %w", inputName(name), posagent.Invalid("issued_at", "%q is not an RFC 3339 time", doc.IssuedAt))
 	}
 	for _, it := range doc.Items {
@@ -197,7 +195,16 @@ func readAllowance(std stdio, name string, inv posagent.Invoice) (posagent.Allow
 		}
 		al.Items = append(al.Items, it)
 	}
-	al.Total = posagent.SumAmounts(al.Items).RoundNTD()
+	for i, it := range al.Items {
+		if err := posagent.ValidateItem(it); err != nil {
+			return al, fmt.Errorf("%s: items[%d]: %w", inputName(name), i, err)
+		}
+	}
+	// Every line is within its limits now, so the sum fits; RoundNTD says if not.
+	var ok bool
+	if al.Total, ok = posagent.SumAmounts(al.Items).RoundNTD(); !ok {
+		return al, fmt.Errorf("%s: %w", inputName(name), posagent.Invalid("total", "the lines add up to more than an allowance can carry"))
+	}
 	if doc.Total != nil {
 		al.Total = *doc.Total
 	}

@@ -47,7 +47,21 @@ func writeStatus(w io.Writer, s agent.Status) {
 	state := "online"
 	switch {
 	case p.Paused:
-		state = "PAUSED (set-up rejected)"
+		what := "set-up"
+		if p.PauseKind == string(posagent.KindAuth) {
+			what = "credentials"
+		}
+		state = "PAUSED (" + what + " rejected"
+		if !p.PausedSince.IsZero() {
+			state += " since " + p.PausedSince.In(posagent.Taipei).Format("2006-01-02 15:04:05")
+		}
+		state += "; uploads queue up): " + p.PauseReason
+		if p.PauseAction != "" {
+			state += "; " + p.PauseAction
+		}
+		if !p.NextProbe.IsZero() {
+			state += "; it tries again by itself at " + p.NextProbe.In(posagent.Taipei).Format("15:04:05")
+		}
 	case !p.Online:
 		state = "offline"
 	}

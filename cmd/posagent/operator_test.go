@@ -12,8 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // fakeAgentAPI answers the operator commands like a running agent would and
@@ -77,6 +80,10 @@ func (f *fakeAgentAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "POST /v1/booklets":
 		w.WriteHeader(201)
 		io.WriteString(w, `{"track":"CD","first":0,"last":49,"period":"11410","source":"manual"}`)
+	case "POST /v1/config/reload":
+		io.WriteString(w, `{"changed":["provider"],"resumed":true,"provider":"ecpay"}`)
+	case "POST /v1/provider/resume":
+		io.WriteString(w, `{"provider":"ecpay","was_paused":true}`)
 	case "POST /v1/demo/provider/down":
 		io.WriteString(w, `{"provider_down":true}`)
 	default:
@@ -131,6 +138,8 @@ func TestOperatorCommandsReadable(t *testing.T) {
 		{[]string{"booklets"}, 0, []string{"11410  AB12345600-AB12345699  ecpay    42 left"}},
 		{[]string{"booklets", "add", "CD00000000-CD00000049", "--period", "11410"}, 0, []string{"booklet CD00000000-CD00000049 added for period 11410"}},
 		{[]string{"demo", "provider", "down"}, 0, []string{"stand-in is down"}},
+		{[]string{"reload"}, 0, []string{"configuration reloaded (changed: provider); provider ecpay resumed"}},
+		{[]string{"resume"}, 0, []string{"provider ecpay resumed: the queue drains now"}},
 	}
 	for _, tc := range cases {
 		code, out, errOut := runOperator(t, "", tc.args...)
@@ -285,6 +294,21 @@ func TestRunRefusesABadConfig(t *testing.T) {
 	code, _, errOut = runOperator(t, "", "run", "--config", path)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "api.adress: unknown key")
+}
+
+// A paused provider reads as such in status: since when, why, and what to do.
+func TestStatusShowsThePause(t *testing.T) {
+	var b bytes.Buffer
+	since := time.Date(2025, 9, 14, 5, 0, 0, 0, time.UTC)
+	writeStatus(&b, agent.Status{Level: agent.LevelCritical, Provider: agent.HealthView{Name: "ecpay", Online: true, Paused: true,
+		PauseKind: "auth", PausedSince: since, NextProbe: since.Add(5 * time.Minute),
+		PauseReason: "ecpay OfflineIssue: TransCode 110: The parameter [Data] decrypt fail.",
+		PauseAction: "fix the credentials in the config file and run `posagent reload` (or send SIGHUP)"}})
+	out := b.String()
+	for _, w := range []string{"PAUSED (credentials rejected since 2025-09-14 13:00:00; uploads queue up)", "TransCode 110",
+		"posagent reload", "tries again by itself at 13:05:00"} {
+		require.Contains(t, out, w)
+	}
 }
 
 // `posagent run` on the file `posagent init` wrote, with only the secrets

@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
@@ -20,20 +22,22 @@ import (
 	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/providers/ecpay"
 	"github.com/posagent/posagent/providers/fake"
+	"github.com/posagent/posagent/providers/mig"
+	"github.com/posagent/posagent/providers/turnkey"
 	"github.com/posagent/posagent/qr"
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego] [--dir var] [--addr HOST:PORT]]"
+const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego|bridge] [--dir var] [--addr HOST:PORT]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
 func runRun(ctx context.Context, std stdio, args []string) error {
 	fs := newFlags("run", std, runUsage)
 	cfgPath := fs.String("config", "", "config file (default: $POSAGENT_CONFIG, ./posagent.toml, "+config.SystemConfigPath()+")")
-	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, or Amego's with --provider amego) and printer simulator in-process, store under --dir")
+	demo := fs.Bool("demo", false, "run the demo: a provider stand-in (ECPay's, Amego's with --provider amego, the bridge's reference receiver with --provider bridge) and printer simulator in-process, store under --dir")
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
-	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default) or amego")
+	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default), amego or bridge")
 	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -71,12 +75,64 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		log.Warn("invoices go to ECPay's TEST platform: they are not legal invoices; for real sales set provider.ecpay.base_url to https://"+config.ECPayProductionHost+" with your merchant's id and keys",
 			"base_url", cfg.Provider.ECPay.BaseURL)
 	}
-	a, closeAll, err := buildAgent(ctx, cfg, log, nil)
+	a, closeAll, err := buildAgent(ctx, cfg, log, nil, fileReloader(path, log))
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	stopHUP := reloadOnHUP(ctx, a, log)
+	defer stopHUP()
 	return a.Run(ctx)
+}
+
+// fileReloader reads and validates the config file again and builds its
+// provider, for agent.Reload; it changes nothing itself.
+func fileReloader(path string, log *slog.Logger) agent.Reloader {
+	return func(ctx context.Context) (config.Config, posagent.Provider, error) {
+		cfg, err := config.Load(path, log)
+		if err != nil {
+			return config.Config{}, nil, err
+		}
+		if left := cfg.ExampleLeftovers(); len(left) > 0 {
+			return config.Config{}, nil, fmt.Errorf("config %s holds the example's values of `posagent init`; edit %s",
+				path, strings.Join(left, ", "))
+		}
+		prov, err := newProvider(ctx, cfg, log)
+		if err != nil {
+			return config.Config{}, nil, err
+		}
+		return cfg, prov, nil
+	}
+}
+
+// reloadOnHUP reloads the configuration on SIGHUP, the daemon convention
+// (systemctl reload). The returned func stops listening.
+func reloadOnHUP(ctx context.Context, a *agent.Agent, log *slog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-hup:
+				if !ok {
+					return
+				}
+				log.Info("SIGHUP: reloading the configuration")
+				if _, err := a.Reload(ctx); err != nil {
+					log.Error("SIGHUP: the configuration was not reloaded; the running one stays", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(hup)
+		<-done
+	}
 }
 
 // newLogger makes the daemon's logger; LOG_LEVEL overrides the config.
@@ -113,14 +169,19 @@ var serviceEventLog slog.Handler
 // head office as booklet source from cfg. The returned func closes what the
 // agent does not (the printer device, the head office's pool); call it after
 // Run returns, when the booklet loop has stopped.
-func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl) (*agent.Agent, func(), error) {
+func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl, reload agent.Reloader) (*agent.Agent, func(), error) {
 	kit, err := agent.NewProofKit(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	prov, err := newProvider(cfg, log)
+	prov, err := newProvider(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	closeProvider := func() {
+		if c, ok := prov.(io.Closer); ok {
+			c.Close()
+		}
 	}
 	var pr agent.Printer
 	var dev printer.Device
@@ -131,6 +192,7 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 			BufferSize: kit.Profile.BufferSize, Logger: log.With("component", "printer"),
 		})
 		if err != nil {
+			closeProvider()
 			return nil, nil, fmt.Errorf("printer.device: %w", err)
 		}
 		pr = agent.DevicePrinter{D: dev}
@@ -150,11 +212,13 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 			if dev != nil {
 				dev.Close()
 			}
+			closeProvider()
 			return nil, nil, err
 		}
 		source = office
 	}
 	closeRest := func() {
+		closeProvider()
 		if office != nil {
 			if err := office.Close(); err != nil {
 				log.Warn("close head office", "err", err)
@@ -171,7 +235,7 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 	}
 	a, err := agent.New(agent.Options{
 		Config: cfg, Store: &agent.QueueStore{S: st}, Printer: pr, Render: kit.Render, Coder: kit.Coder,
-		Provider: prov, BookletSource: source, Logger: log, Demo: demo,
+		Provider: prov, BookletSource: source, Logger: log, Demo: demo, Reload: reload,
 	})
 	if err != nil {
 		st.Close()
@@ -192,8 +256,32 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 	return a, closeRest, nil
 }
 
-func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
+func newProvider(ctx context.Context, cfg config.Config, log *slog.Logger) (posagent.Provider, error) {
 	switch cfg.Provider.Name {
+	case "turnkey":
+		t := cfg.Provider.Turnkey
+		state := t.StateDir
+		if state == "" {
+			abs, err := filepath.Abs(filepath.Join(filepath.Dir(cfg.Store.Path), "turnkey"))
+			if err != nil {
+				return nil, fmt.Errorf("provider.turnkey.state_dir: %w", err)
+			}
+			state = abs
+		}
+		if t.DSN.IsZero() {
+			log.Warn("provider.turnkey.dsn is not set: outcomes are read from Turnkey's BAK and ERR folders only, and an invoice is never known accepted (C); voids and allowances wait for it")
+		}
+		p, err := turnkey.New(ctx, turnkey.Config{
+			B2SRoot: t.B2SRoot, B2PRoot: t.B2PRoot, UnpackRoot: t.UnpackRoot, TempDir: t.TempDir, StateDir: state,
+			DSN: t.DSN.Reveal(), HeadBan: t.HeadBan, StuckAfter: t.StuckAfter.Duration,
+			Seller: posagent.Seller{TaxID: cfg.Terminal.SellerTaxID, Name: cfg.Terminal.SellerName, Address: cfg.Terminal.SellerAddress},
+			MIG:    mig.Options{MemberCarrierType: t.MemberCarrierType, CustomsClearanceMark: t.CustomsClearanceMark},
+			Logger: log.With("provider", "turnkey"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provider.turnkey: %w", err)
+		}
+		return p, nil
 	case "fake":
 		log.Warn("provider is fake: invoices are kept in memory and never reach the MOF")
 		return fake.New(fake.Options{Logger: log.With("provider", "fake")}), nil
@@ -222,6 +310,8 @@ func newProvider(cfg config.Config, log *slog.Logger) (posagent.Provider, error)
 			return nil, fmt.Errorf("provider.amego: %w", err)
 		}
 		return c, nil
+	case "bridge":
+		return newBridge(cfg, log)
 	}
-	return nil, errors.New("provider.name: must be ecpay, amego or fake")
+	return nil, errors.New("provider.name: must be ecpay, amego, bridge, turnkey or fake")
 }

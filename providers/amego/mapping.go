@@ -125,8 +125,11 @@ type Record struct {
 // as Amego's B2C examples do [3P]; a business's sends the split. Either way
 // SalesAmount + FreeTaxSalesAmount + ZeroTaxSalesAmount + TaxAmount is the
 // total.
-func (c *Client) record(inv posagent.Invoice) Record {
-	split := inv.SplitTax()
+func (c *Client) record(inv posagent.Invoice) (Record, error) {
+	split, err := inv.SplitTax()
+	if err != nil {
+		return Record{}, err
+	}
 	r := Record{
 		OrderID:            OrderID(inv.SaleID),
 		TrackAPICode:       c.cfg.TrackAPICode,
@@ -184,7 +187,7 @@ func (c *Client) record(inv posagent.Invoice) Record {
 		r.ProductItem[i] = Item{Description: it.Name, Quantity: it.Quantity, Unit: it.Unit, UnitPrice: it.UnitPrice,
 			Amount: it.Amount, Remark: it.Remark, TaxType: taxTypeCode(tt)}
 	}
-	return r
+	return r, nil
 }
 
 // AllowanceItem is one ProductItem of g0401: amounts without tax, the tax per
@@ -243,7 +246,7 @@ func allowanceRecord(inv posagent.Invoice, a posagent.Allowance) AllowanceRecord
 		excl := decimalOf(it.Amount).Sub(decimal.NewFromInt(taxes[i]))
 		unit := excl
 		if q := decimalOf(it.Quantity); !q.IsZero() && !q.Equal(decimal.NewFromInt(1)) {
-			unit = excl.DivRound(q, posagent.MaxDecimalPlaces)
+			unit = excl.DivRound(q, posagent.UnitPricePlaces)
 		}
 		r.ProductItem[i] = AllowanceItem{
 			OriginalInvoiceNumber: string(inv.Number), OriginalInvoiceDate: ymd(inv.IssuedAt), OriginalDescription: it.Name,

@@ -47,7 +47,11 @@ func (c *Client) Upload(ctx context.Context, inv posagent.Invoice) error {
 	if err := c.checkIssueTime(ctx, inv); err != nil {
 		return err
 	}
-	data, err := c.call(ctx, "f0401_custom", []Record{c.record(inv)})
+	rec, err := c.record(inv)
+	if err != nil {
+		return err
+	}
+	data, err := c.call(ctx, "f0401_custom", []Record{rec})
 	if posagent.IsKind(err, posagent.KindDuplicate) {
 		return c.adopt(ctx, inv, err)
 	}

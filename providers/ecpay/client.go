@@ -338,7 +338,7 @@ func (c *Client) decode(ctx context.Context, endpoint string, status int, raw []
 	attrs = append(attrs, slog.Int64("trans_code", int64(*env.TransCode)))
 	if *env.TransCode != 1 {
 		apiErr := &APIError{Endpoint: endpoint, TransCode: int64(*env.TransCode), Msg: string(env.TransMsg)}
-		kind := classifyTrans(apiErr.Msg)
+		kind := classifyTrans(apiErr.TransCode, apiErr.Msg)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "ecpay envelope refused", append(attrs, slog.String("msg", apiErr.Msg))...)
 		e := &posagent.Error{Kind: kind, Err: apiErr}
 		if kind == posagent.KindClock {
@@ -364,6 +364,9 @@ func (c *Client) decode(ctx context.Context, endpoint string, status int, raw []
 	if r.RtnCode != codeSuccess {
 		apiErr := &APIError{Endpoint: endpoint, TransCode: 1, RtnCode: int64(r.RtnCode), Msg: string(r.RtnMsg)}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "ecpay refused", append(attrs, slog.String("msg", apiErr.Msg))...)
+		// An issue-time refusal is KindTransient here (never a dead job);
+		// OfflineIssue turns it into the wait it is, from the skew this very
+		// answer measured (issueTimeRefused).
 		return &posagent.Error{Kind: classifyRtn(apiErr.RtnCode, apiErr.Msg), Err: apiErr}
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "ecpay ok", attrs...)

@@ -1,6 +1,7 @@
 package ecpay_test
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -225,9 +226,17 @@ func TestUploadMapsTheDomain(t *testing.T) {
 		{"citizen carrier", func(i *posagent.Invoice) {
 			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierCitizen, ID: "AB12345678901234"}
 		}, func(g ecpaytest.Invoice) bool { return g.CarrierType == "2" && g.CarrierNum == "AB12345678901234" }},
-		{"member carrier", func(i *posagent.Invoice) {
-			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierMember, ID: "m-001"}
-		}, func(g ecpaytest.Invoice) bool { return g.CarrierType == "1" && g.CarrierNum == "" }},
+		// ECPay keys a member carrier by the buyer's e-mail or phone (i301 §13).
+		{"member carrier by e-mail", func(i *posagent.Invoice) {
+			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierMember, ID: "buyer@example.com"}
+		}, func(g ecpaytest.Invoice) bool {
+			return g.CarrierType == "1" && g.CarrierNum == "" && g.Email == "buyer@example.com" && g.Phone == ""
+		}},
+		{"member carrier by phone", func(i *posagent.Invoice) {
+			i.Print, i.Carrier = false, posagent.Carrier{Type: posagent.CarrierMember, ID: "0911222333"}
+		}, func(g ecpaytest.Invoice) bool {
+			return g.CarrierType == "1" && g.CarrierNum == "" && g.Phone == "0911222333" && g.Email == ""
+		}},
 		{"donation", func(i *posagent.Invoice) { i.Print, i.LoveCode = false, "168001" },
 			func(g ecpaytest.Invoice) bool { return g.LoveCode == "168001" && g.Print == "0" }},
 		{"business buyer", func(i *posagent.Invoice) {
@@ -246,7 +255,7 @@ func TestUploadMapsTheDomain(t *testing.T) {
 		{"mixed", func(i *posagent.Invoice) {
 			i.TaxType, i.ZeroTaxReason = posagent.TaxMixed, "72"
 			i.Items[0].TaxType, i.Items[1].TaxType = posagent.TaxTaxable, posagent.TaxZero
-			s := i.SplitTax()
+			s, _ := i.SplitTax()
 			i.SalesAmount, i.TaxAmount = s.Sales(), s.Tax
 		}, func(g ecpaytest.Invoice) bool { return g.TaxType == "9" }},
 	}
@@ -462,5 +471,59 @@ func BenchmarkUploadRoundTrip(b *testing.B) {
 		if err := c.Upload(b.Context(), inv); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A member carrier ECPay cannot key is refused before anything is sent (and,
+// through posagent.SaleChecker, before the agent spends a number).
+func TestMemberCarrierECPayCannotKeyIsRefused(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []string{"", "m-001", "buyer@", "0911", "09112223334445556667778", "a@b"} {
+		inv := e.sale("MC" + fmt.Sprint(len(id)))
+		inv.Print, inv.Carrier = false, posagent.Carrier{Type: posagent.CarrierMember, ID: id}
+		err := e.c.CheckSale(inv)
+		if !posagent.IsKind(err, posagent.KindInvalid) || posagent.ErrorField(err) != "carrier.id" {
+			t.Fatalf("%q: CheckSale = %v", id, err)
+		}
+		if err := e.c.Upload(e.ctx, inv); !posagent.IsKind(err, posagent.KindInvalid) {
+			t.Fatalf("%q: Upload = %v", id, err)
+		}
+	}
+	for _, r := range e.srv.Requests() {
+		if r.Endpoint == "OfflineIssue" {
+			t.Fatalf("an upload reached ECPay: %+v", r)
+		}
+	}
+	ok := e.sale("MCOK")
+	ok.Print, ok.Carrier = false, posagent.Carrier{Type: posagent.CarrierMember, ID: "a.b-c@shop.example.tw"}
+	if err := e.c.CheckSale(ok); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An account that enables offline tracks on add and refuses a second enable
+// (O'Pay's reading, ecpay.md §12) still leases: the track's status settles it.
+func TestLeaseWhenTracksAreEnabledOnAdd(t *testing.T) {
+	e := newEnv(t, func(o *ecpaytest.Options, _ *ecpay.Config) {
+		if o != nil {
+			o.AutoEnableTracks = true
+		}
+	})
+	bs, err := e.c.LeaseBooklets(e.ctx, posagent.LeaseRequest{Period: e.period(), MachineID: "POS01", Booklets: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].Booklets() != 2 {
+		t.Fatalf("lease = %+v", bs)
+	}
+	if tr := e.srv.Tracks(); len(tr) != 1 || tr[0].UseStatus != 2 {
+		t.Fatalf("tracks %+v", tr)
+	}
+	var refused bool
+	for _, r := range e.srv.Requests() {
+		refused = refused || (r.Endpoint == "UpdateInvoiceWordStatus" && r.RtnCode != 1)
+	}
+	if !refused {
+		t.Fatal("the stand-in did not refuse the second enable: the test tests nothing")
 	}
 }

@@ -25,6 +25,19 @@ func TestRtnCodeMapping(t *testing.T) {
 		{5070350, "", posagent.KindConfig},
 		{1100040, "", posagent.KindConfig},
 		{10000009, "", posagent.KindDuplicate},
+		{5070357, "自訂編號重覆", posagent.KindDuplicate},          // live (ecpay.md §12)
+		{5070453, "B2C作廢發票 該發票已被作廢過", posagent.KindConflict}, // success on a void
+		// The issue-time rule has no published code (§12): every wording of it is a wait.
+		{4000006, "發票開立時間不可大於上傳時間", posagent.KindTransient},
+		{1234567, "發票開立時間不可大於當下上傳發票的時間", posagent.KindTransient},
+		{1234567, "開立時間晚於上傳時間", posagent.KindTransient},
+		{1234567, "InvoiceDate 不可晚於上傳時間", posagent.KindTransient},
+		// "Already there" wordings of an offline number uploaded twice (§12, open).
+		{1234567, "發票號碼 ZZ10000000 已開立", posagent.KindDuplicate},
+		{1234567, "發票 ZZ10000000 已上傳", posagent.KindDuplicate},
+		{1234567, "發票號碼重覆", posagent.KindDuplicate},
+		{1234567, "發票號碼已存在", posagent.KindDuplicate},
+		{1234567, "該發票已被作廢過", posagent.KindConflict},
 		{5000022, "", posagent.KindInvalid},
 		{5000007, "", posagent.KindInvalid},
 		{5000015, "", posagent.KindInvalid},
@@ -56,9 +69,11 @@ func TestTransCodeAndHTTPMapping(t *testing.T) {
 	call := func() error { _, err := e.c.Machines(e.ctx); return err }
 	for msg, want := range map[string]posagent.Kind{
 		"Timestamp 已超過時效": posagent.KindClock,
-		"Data 解密失敗":       posagent.KindConfig,
+		"Data 解密失敗":       posagent.KindAuth,
 		"系統維護中，請稍後再試":     posagent.KindTransient,
-		"格式錯誤":            posagent.KindInvalid,
+		// An envelope ECPay cannot read is never one document's fault:
+		// the provider pauses rather than failing the queue job by job.
+		"格式錯誤": posagent.KindConfig,
 	} {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultTransCode, Msg: msg}, 1)
 		err := call()
@@ -66,6 +81,13 @@ func TestTransCodeAndHTTPMapping(t *testing.T) {
 		if a := asAPI(err); a == nil || a.TransCode != 9 {
 			t.Fatalf("%s: %+v", msg, a)
 		}
+	}
+	// Known TransCodes (§12, live): keys and merchant, whatever the words.
+	for code, msg := range map[int]string{110: "The parameter [Data] decrypt fail.", 115: "B2C/B2B功能尚未開通，請聯繫所屬業務"} {
+		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultTransCode, Code: code, Msg: msg}, 1)
+		e.checkErr(call(), posagent.KindAuth)
+		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultTransCode, Code: code, Msg: "?"}, 1)
+		e.checkErr(call(), posagent.KindAuth)
 	}
 	e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultRateLimit}, 1)
 	err := call()
@@ -98,7 +120,10 @@ func TestWrongKeysAndMerchant(t *testing.T) {
 		}
 	})
 	_, err := e.c.Machines(e.ctx)
-	e.checkErr(err, posagent.KindConfig)
+	e.checkErr(err, posagent.KindAuth)
+	if a := asAPI(err); a == nil || a.TransCode != 110 {
+		t.Fatalf("wrong keys: %+v", a)
+	}
 	e2 := newEnv(t, func(_ *ecpaytest.Options, c *ecpay.Config) {
 		if c != nil {
 			c.MerchantID = "3085340"
@@ -186,32 +211,51 @@ type fault struct {
 	name   string
 	inject func(e *env, endpoint string)
 	want   posagent.Kind
+	// fix ends the fault as a person would (default: the stand-in's faults end).
+	fix func(e *env)
 }
 
 var matrixFaults = []fault{
 	{"503", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultStatus, Endpoint: ep, Status: 503}, 1)
-	}, posagent.KindTransient},
+	}, posagent.KindTransient, nil},
 	{"500 once", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultStatus, Endpoint: ep, Status: 500}, 1)
-	}, posagent.KindTransient},
+	}, posagent.KindTransient, nil},
 	{"403", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultRateLimit, Endpoint: ep}, 1)
-	}, posagent.KindRateLimited},
+	}, posagent.KindRateLimited, nil},
 	{"malformed", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultMalformed, Endpoint: ep}, 1)
-	}, posagent.KindTransient},
+	}, posagent.KindTransient, nil},
 	{"TransCode", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultTransCode, Endpoint: ep, Msg: "系統維護中，請稍後再試"}, 1)
-	}, posagent.KindTransient},
+	}, posagent.KindTransient, nil},
 	{"RtnCode 9999999", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultRtnCode, Endpoint: ep, Code: 9999999, Msg: "系統錯誤"}, 1)
-	}, posagent.KindTransient},
+	}, posagent.KindTransient, nil},
+	// For the void this is "void answer lost": the retry meets 5070453
+	// "該發票已被作廢過" and is done (TestLostVoidAnswerIsDone checks the code).
 	{"lost answer", func(e *env, ep string) {
 		e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultLoseAnswer, Endpoint: ep}, 1)
-	}, posagent.KindTransient},
-	{"latency", func(e *env, _ string) { e.srv.SetLatency(1500 * time.Millisecond) }, posagent.KindTransient},
-	{"down", func(e *env, _ string) { e.srv.Down() }, posagent.KindTransient},
+	}, posagent.KindTransient, nil},
+	// The merchant regenerated the keys in ECPay's back office: TransCode 110
+	// is KindAuth (the agent pauses, nothing dead); with the new keys
+	// configured the same call goes through.
+	{"keys rotated", func(e *env, _ string) {
+		e.srv.RotateKeys("0123456789abcdef", "fedcba9876543210")
+	}, posagent.KindAuth, func(e *env) {
+		cfg := e.srv.Config("POS01")
+		c, err := ecpay.New(cfg)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.c = c
+	}},
+	{"merchant not enabled", func(e *env, _ string) { e.srv.SetMerchantEnabled(false) }, posagent.KindAuth,
+		func(e *env) { e.srv.SetMerchantEnabled(true) }},
+	{"latency", func(e *env, _ string) { e.srv.SetLatency(1500 * time.Millisecond) }, posagent.KindTransient, nil},
+	{"down", func(e *env, _ string) { e.srv.Down() }, posagent.KindTransient, nil},
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -228,6 +272,9 @@ func TestFaultMatrix(t *testing.T) {
 				err := o.run(e, state)
 				e.checkErr(err, f.want)
 				e.srv.ClearFaults()
+				if f.fix != nil {
+					f.fix(e)
+				}
 				// The sync loop retries; a few attempts must settle it.
 				for attempt := 0; attempt < 3 && err != nil; attempt++ {
 					err = o.run(e, state)
@@ -493,4 +540,46 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		t.Fatal("a log line contains the HashIV")
 	}
 	// newEnv's cleanup scans both logs for the stage keys and the plaintext.
+}
+
+// A re-upload after a lost answer is adopted whatever words ECPay uses for
+// "already there" (§12: code and message unpublished), checked by GetIssue.
+func TestDuplicateUploadWordingsAreAdopted(t *testing.T) {
+	for _, w := range ecpaytest.DuplicateWordings {
+		t.Run(w, func(t *testing.T) {
+			e := newEnv(t)
+			e.srv.SetDuplicateWording(w)
+			inv := e.sale("DUPW")
+			e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultLoseAnswer, Endpoint: "OfflineIssue"}, 1)
+			e.checkErr(e.c.Upload(e.ctx, inv), posagent.KindTransient)
+			if err := e.c.Upload(e.ctx, inv); err != nil {
+				t.Fatalf("re-upload: %v", err)
+			}
+			if n := e.srv.Count(string(inv.Number)); n != 1 {
+				t.Fatalf("%d copies", n)
+			}
+			if !strings.Contains(e.logs.String(), "adopted") {
+				t.Fatal("not adopted through GetIssue")
+			}
+		})
+	}
+}
+
+// A void retried after its answer was lost meets ECPay's 5070453
+// "該發票已被作廢過" and is done.
+func TestLostVoidAnswerIsDone(t *testing.T) {
+	e := newEnv(t)
+	inv := e.sale("LOSTV")
+	if err := e.c.Upload(e.ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultLoseAnswer, Endpoint: "OfflineInvalid"}, 1)
+	e.checkErr(e.c.Void(e.ctx, inv, voidOf(inv)), posagent.KindTransient)
+	if err := e.c.Void(e.ctx, inv, voidOf(inv)); err != nil {
+		t.Fatalf("retried void: %v", err)
+	}
+	reqs := e.srv.Requests()
+	if last := reqs[len(reqs)-1]; last.Endpoint != "OfflineInvalid" || last.RtnCode != 5070453 {
+		t.Fatalf("the retry did not meet ECPay's already-voided answer: %+v", last)
+	}
 }

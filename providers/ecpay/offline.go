@@ -2,6 +2,7 @@ package ecpay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -105,22 +106,25 @@ func (c *Client) GovTracks(ctx context.Context, rocYear int) ([]GovTrack, error)
 	return out.InvoiceInfo, nil
 }
 
+// Category is InvoiceCategory: an integer on the wire (ecpay.md §12).
+type Category int
+
 // Track categories (InvoiceCategory).
 const (
-	CategoryOnline  = "1"
-	CategoryB2B     = "2"
-	CategoryOffline = "4"
+	CategoryOnline  Category = 1
+	CategoryB2B     Category = 2
+	CategoryOffline Category = 4
 )
 
 // NewTrack is AddInvoiceWordSetting's Data: a range to bind.
 type NewTrack struct {
 	Period    posagent.Period
-	InvType   string // "07" or "08"
-	Category  string // CategoryOffline for a terminal
-	Header    string // the two-letter track
-	Start     int    // …00 or …50
-	End       int    // …49 or …99
-	MachineID string // offline only
+	InvType   string   // "07" or "08"
+	Category  Category // CategoryOffline for a terminal
+	Header    string   // the two-letter track
+	Start     int      // …00 or …50
+	End       int      // …49 or …99
+	MachineID string   // offline only
 }
 
 // AddTrack binds a range (AddInvoiceWordSetting) and returns its TrackID.
@@ -134,12 +138,12 @@ func (c *Client) AddTrack(ctx context.Context, t NewTrack) (string, error) {
 		InvoiceTerm     int    `json:"InvoiceTerm"`
 		InvoiceYear     string `json:"InvoiceYear"`
 		InvType         string `json:"InvType"`
-		InvoiceCategory string `json:"InvoiceCategory"`
+		InvoiceCategory int    `json:"InvoiceCategory"` // an integer (§12)
 		InvoiceHeader   string `json:"InvoiceHeader"`
 		InvoiceStart    string `json:"InvoiceStart"`
 		InvoiceEnd      string `json:"InvoiceEnd"`
 		MachineID       string `json:"MachineID,omitempty"`
-	}{c.cfg.MerchantID, t.Period.Term(), InvoiceYear(t.Period), t.InvType, t.Category, t.Header,
+	}{c.cfg.MerchantID, t.Period.Term(), InvoiceYear(t.Period), t.InvType, int(t.Category), t.Header,
 		pad8(t.Start), pad8(t.End), t.MachineID}
 	var out struct {
 		Result
@@ -210,9 +214,9 @@ type TrackQuery struct {
 	Period   posagent.Period // Year is required; Term 0 (EvenMonth 0) = all
 	AllTerms bool
 	Status   UseStatus
-	Category string // CategoryOffline, CategoryOnline, …
-	InvType  string // optional
-	Header   string // optional
+	Category Category // CategoryOffline, CategoryOnline, …
+	InvType  string   // optional
+	Header   string   // optional
 }
 
 // Tracks is GetInvoiceWordSetting: the number tracks bound for the merchant.
@@ -221,17 +225,17 @@ func (c *Client) Tracks(ctx context.Context, q TrackQuery) ([]Track, error) {
 	if q.AllTerms {
 		term = 0
 	}
-	// InvoiceCategory: Int in the offline spec, String in online examples [U];
-	// the String form is what ECPay's own SDK sends.
+	// InvoiceCategory is an integer in every source (ecpay.md §12: the .NET
+	// SDK's int?, the PHP example's 1, i301's Int with example 4).
 	data := struct {
 		MerchantID      string `json:"MerchantID"`
 		InvoiceYear     string `json:"InvoiceYear"`
 		InvoiceTerm     int    `json:"InvoiceTerm"`
 		UseStatus       int    `json:"UseStatus"`
-		InvoiceCategory string `json:"InvoiceCategory"`
+		InvoiceCategory int    `json:"InvoiceCategory"`
 		InvType         string `json:"InvType,omitempty"`
 		InvoiceHeader   string `json:"InvoiceHeader,omitempty"`
-	}{c.cfg.MerchantID, InvoiceYear(q.Period), term, int(q.Status), q.Category, q.InvType, q.Header}
+	}{c.cfg.MerchantID, InvoiceYear(q.Period), term, int(q.Status), int(q.Category), q.InvType, q.Header}
 	var out struct {
 		Result
 		InvoiceInfo List[Track] `json:"InvoiceInfo"`
@@ -342,6 +346,9 @@ func (c *Client) OfflineIssue(ctx context.Context, inv posagent.Invoice) error {
 	if inv.SaleID == "" {
 		return posagent.Invalid("sale_id", "is required: it becomes ECPay's RelateNumber")
 	}
+	if err := c.CheckSale(inv); err != nil {
+		return err
+	}
 	if c.cfg.MachineID == "" {
 		return posagent.Errorf(posagent.KindConfig, "ecpay: MachineID is not configured")
 	}
@@ -366,7 +373,39 @@ func (c *Client) OfflineIssue(ctx context.Context, inv posagent.Invoice) error {
 	if posagent.IsKind(err, posagent.KindDuplicate) {
 		return c.adopt(ctx, inv, err)
 	}
+	if e := apiError(err); isIssueTimeRefusal(e) {
+		return c.issueTimeRefused(inv, err)
+	}
 	return err
+}
+
+// issueTimeRefused turns ECPay's "the issue time is later than the upload
+// time" (no published code, §12) into what it is. The answer measured ECPay's
+// clock, so checkIssueTime now knows how long a fresh invoice must wait: the
+// first upload after start, before any skew was known, lands here when ECPay
+// is a fraction of a second behind (issue 10 §4). When ECPay's clock has
+// surely passed the issue time by our measure and it still refuses, the
+// clocks disagree beyond a moment: KindClock, for the agent's alarm and a
+// retry with backoff — never a dead job.
+func (c *Client) issueTimeRefused(inv posagent.Invoice, refusal error) error {
+	if err := c.checkIssueTime(inv); err != nil {
+		var pe *posagent.Error
+		if errors.As(err, &pe) {
+			pe.Err = refusal
+		}
+		return err
+	}
+	skew, _, _ := c.ClockSkew()
+	issued := inv.IssuedAt.Truncate(time.Second)
+	if ahead := issued.Sub(c.now().Add(-skew)); c.cfg.ClockTolerance > 0 && ahead > -c.cfg.ClockTolerance {
+		// Within tolerance of ECPay's now: a clock second, wait it out.
+		return &posagent.Error{Kind: posagent.KindTransient, RetryAfter: issueTimeWait, Err: refusal, Message: fmt.Sprintf(
+			"ecpay OfflineIssue: invoice %s waits %s for ECPay's clock to pass its issue time %s",
+			inv.Number, issueTimeWait, dateTime(inv.IssuedAt))}
+	}
+	return &posagent.Error{Kind: posagent.KindClock, Skew: skew, Err: refusal, Message: fmt.Sprintf(
+		"ecpay OfflineIssue: ECPay refuses invoice %s's issue time %s as later than its upload time, although its clock (local − ECPay %s) is past it",
+		inv.Number, dateTime(inv.IssuedAt), skew)}
 }
 
 // remeasureAfter is the age of a skew measurement after which an upload held
@@ -416,8 +455,8 @@ func (c *Client) checkIssueTime(inv posagent.Invoice) error {
 	}
 	if wait := issued.Sub(ecpayNow) + clockUncertainty; wait > 0 {
 		return &posagent.Error{Kind: posagent.KindTransient, RetryAfter: wait, Message: fmt.Sprintf(
-			"ecpay OfflineIssue: invoice %s is issued at %s, and ECPay's clock (%s behind, measured to a second) may not have passed it: retry in %s",
-			inv.Number, dateTime(inv.IssuedAt), skew, wait.Round(time.Millisecond))}
+			"ecpay OfflineIssue: invoice %s waits %s for ECPay's clock (%s behind, measured to a second) to pass its issue time %s",
+			inv.Number, wait.Round(time.Millisecond), skew, dateTime(inv.IssuedAt))}
 	}
 	return nil
 }
@@ -468,15 +507,21 @@ func (c *Client) OfflineInvalid(ctx context.Context, inv posagent.Invoice, v pos
 	if v.Number != inv.Number {
 		return posagent.Invalid("number", "the void is for %s, not invoice %s", v.Number, inv.Number)
 	}
-	// [U] ECPay's .NET view names the void time InvoiceCancelDate; the O'Pay
-	// spec and ECPay's guide CancelDate. We send CancelDate (ecpay.md §5.6).
+	// [U] The void time's key is unsettled (ecpay.md §12): ECPay's .NET SDK
+	// (Invoice_Net, the shipped EinvoiceIntegration.dll, whose C# property
+	// names go on the wire verbatim) sends InvoiceCancelDate; the O'Pay i301
+	// spec and ECPay's guide say CancelDate. ECPay's binder ignores keys it
+	// does not know (its own SDKs spell BarCode/Barcode differently), so both
+	// are sent with the same value: whichever ECPay reads, it finds the time.
+	voided := dateTime(v.VoidedAt)
 	data := struct {
-		MerchantID  string `json:"MerchantID"`
-		InvoiceNo   string `json:"InvoiceNo"`
-		InvoiceDate string `json:"InvoiceDate"`
-		Reason      string `json:"Reason"`
-		CancelDate  string `json:"CancelDate"`
-	}{c.cfg.MerchantID, string(inv.Number), date(inv.IssuedAt), v.Reason, dateTime(v.VoidedAt)}
+		MerchantID        string `json:"MerchantID"`
+		InvoiceNo         string `json:"InvoiceNo"`
+		InvoiceDate       string `json:"InvoiceDate"`
+		Reason            string `json:"Reason"`
+		CancelDate        string `json:"CancelDate"`
+		InvoiceCancelDate string `json:"InvoiceCancelDate"`
+	}{c.cfg.MerchantID, string(inv.Number), date(inv.IssuedAt), v.Reason, voided, voided}
 	var out struct {
 		Result
 		InvoiceNo Str `json:"InvoiceNo"`

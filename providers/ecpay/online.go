@@ -2,6 +2,7 @@ package ecpay
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ func (c *Client) IssueOnline(ctx context.Context, sale posagent.Invoice) (posage
 	}
 	if sale.SaleID == "" {
 		return posagent.Invoice{}, posagent.Invalid("sale_id", "is required: it becomes ECPay's RelateNumber")
+	}
+	if err := c.CheckSale(sale); err != nil {
+		return posagent.Invoice{}, err
 	}
 	data, err := c.onlineIssue(sale)
 	if err != nil {
@@ -103,7 +107,7 @@ func (c *Client) AllowNumbered(ctx context.Context, inv posagent.Invoice, a posa
 	if a.InvoiceNumber != inv.Number {
 		return "", posagent.Invalid("invoice_number", "%q is not the invoice %s", a.InvoiceNumber, inv.Number)
 	}
-	if a.Total <= 0 || len(a.Items) == 0 {
+	if a.Total <= 0 || a.Total > posagent.MaxTotal || len(a.Items) == 0 {
 		return "", posagent.Invalid("total", "an allowance refunds more than 0 in at least one line")
 	}
 	key := string(inv.Number) + "/" + a.Number
@@ -118,7 +122,9 @@ func (c *Client) AllowNumbered(ctx context.Context, inv posagent.Invoice, a posa
 		c.forgetAllowance(key)
 		return "", posagent.Errorf(posagent.KindConflict, "ecpay: invoice %s is voided; no allowance can be made", inv.Number)
 	}
-	if retry && r.Remaining == before-a.Total {
+	// a.Total is 1..MaxTotal (checked above and by Validate); before is what
+	// ECPay said, so the subtraction is guarded rather than trusted.
+	if retry && before >= math.MinInt64+a.Total && r.Remaining == before-a.Total {
 		c.forgetAllowance(key)
 		c.log.LogAttrs(ctx, levelWarn, "ecpay allowance made by an unanswered request; adopted without its number", attrNumber(inv.Number))
 		return "", nil

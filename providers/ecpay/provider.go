@@ -16,6 +16,7 @@ var (
 	_ posagent.InvoiceLookup   = (*Client)(nil)
 	_ posagent.CarrierChecker  = (*Client)(nil)
 	_ posagent.AllowanceIssuer = (*Client)(nil)
+	_ posagent.SaleChecker     = (*Client)(nil)
 )
 
 // Upload is OfflineIssue.
@@ -158,7 +159,7 @@ func (c *Client) bindNew(ctx context.Context, p posagent.Period, n int) (posagen
 		return posagent.Booklet{}, err
 	}
 	var used []posagent.Booklet
-	for _, cat := range []string{CategoryOnline, CategoryB2B, CategoryOffline} {
+	for _, cat := range []Category{CategoryOnline, CategoryB2B, CategoryOffline} {
 		ts, err := c.Tracks(ctx, TrackQuery{Period: p, Category: cat})
 		if err != nil {
 			return posagent.Booklet{}, err
@@ -191,7 +192,13 @@ func (c *Client) bindNew(ctx context.Context, p posagent.Period, n int) (posagen
 				return posagent.Booklet{}, err
 			}
 			if err := c.SetTrackStatus(ctx, id, TrackEnabled); err != nil {
-				return posagent.Booklet{}, err
+				// O'Pay enables offline tracks on add and may refuse a second
+				// enable (ecpay.md §12, low confidence; wording unknown): the
+				// track's own status settles it, not the words of the refusal.
+				if !c.trackInUse(ctx, p, id) {
+					return posagent.Booklet{}, err
+				}
+				c.log.LogAttrs(ctx, levelInfo, "ecpay refused to enable a track it had enabled on add; taken as enabled", slog.String("track_id", id))
 			}
 			c.log.LogAttrs(ctx, levelInfo, "ecpay bound a track", slog.String("track_id", id), slog.String("range", free.String()))
 			return free, nil
@@ -199,6 +206,20 @@ func (c *Client) bindNew(ctx context.Context, p posagent.Period, n int) (posagen
 	}
 	return posagent.Booklet{}, posagent.Errorf(posagent.KindExhausted,
 		"ecpay: no unbound numbers left in the MOF allocation for %s (GetGovInvoiceWordSetting); ask the MOF for more or authorise ECPay", p.Label())
+}
+
+// trackInUse says whether the machine's offline track id is in use (enabled).
+func (c *Client) trackInUse(ctx context.Context, p posagent.Period, id string) bool {
+	ts, err := c.Tracks(ctx, TrackQuery{Period: p, Category: CategoryOffline})
+	if err != nil {
+		return false
+	}
+	for _, t := range ts {
+		if strings.TrimSpace(string(t.TrackID)) == id {
+			return UseStatus(t.UseStatus) == UseInUse
+		}
+	}
+	return false
 }
 
 // firstFree finds the first run of up to n whole booklets in alloc that

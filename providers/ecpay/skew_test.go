@@ -152,3 +152,62 @@ func TestFiveMinuteSkewIsClockUntilTheClocksAgree(t *testing.T) {
 		t.Fatalf("the stand-in holds the invoice %d times", n)
 	}
 }
+
+// The first upload after start, before any skew is measured, with ECPay's
+// clock 0.3 s or 1 s behind (issue 10 §4): ECPay refuses the invoice of a
+// second it has not reached ("發票開立時間不可大於上傳時間", no published code).
+// That refusal is a short wait, never a bad document, and after the wait the
+// invoice goes up.
+func TestFirstUploadBeforeAnySkewIsMeasuredWaits(t *testing.T) {
+	for _, behind := range []time.Duration{300 * time.Millisecond, time.Second} {
+		t.Run(behind.String(), func(t *testing.T) {
+			clk := &manualClock{t: time.Now().Truncate(time.Second).Add(100 * time.Millisecond)}
+			e := newEnv(t, withClock(clk))
+			inv := e.sale("FIRST1") // leases through this client: measured
+			fresh := e.srv.Config("POS01")
+			fresh.Now = clk.Now
+			c, err := ecpay.New(fresh) // a client that has measured nothing, as after start
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, ok := c.ClockSkew(); ok {
+				t.Fatal("skew known before any answer")
+			}
+			e.srv.SetClockOffset(-behind)
+			inv.IssuedAt = clk.Now() // rung up this instant
+			err = c.Upload(e.ctx, inv)
+			e.checkErr(err, posagent.KindTransient)
+			var pe *posagent.Error
+			errors.As(err, &pe)
+			if pe.RetryAfter <= 0 || pe.RetryAfter > 3*time.Second || pe.Skew != 0 {
+				t.Fatalf("RetryAfter %v, Skew %v: want a short wait and no clock alarm", pe.RetryAfter, pe.Skew)
+			}
+			if a := asAPI(err); a == nil || a.RtnCode != 4000006 {
+				t.Fatalf("the refusal is not kept as the cause: %v", err)
+			}
+			clk.Add(pe.RetryAfter)
+			if err := c.Upload(e.ctx, inv); err != nil {
+				t.Fatalf("after waiting RetryAfter: %v", err)
+			}
+			if n := e.srv.Count(string(inv.Number)); n != 1 {
+				t.Fatalf("the stand-in holds the invoice %d times", n)
+			}
+		})
+	}
+}
+
+// An issue-time refusal of an invoice whose time ECPay's clock has long
+// passed (by our measure) is not a second to wait out but clocks that
+// disagree: KindClock (the agent's alarm, a retry with backoff), never a
+// dead job.
+func TestIssueTimeRefusalOfAnOldInvoiceIsClock(t *testing.T) {
+	e := newEnv(t)
+	inv := e.sale("OLDTIME")
+	inv.IssuedAt = time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	e.srv.Inject(ecpaytest.Fault{Kind: ecpaytest.FaultRtnCode, Endpoint: "OfflineIssue", Code: 4000006, Msg: "發票開立時間不可大於上傳時間"}, 1)
+	err := e.c.Upload(e.ctx, inv)
+	e.checkErr(err, posagent.KindClock)
+	if err := e.c.Upload(e.ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+}

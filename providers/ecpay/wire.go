@@ -64,14 +64,15 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
+	// Amounts have been seen as "100.0": a whole number written as a decimal
+	// is taken, exactly (never through a float, whose conversion to int64
+	// saturates or wraps by platform for values beyond it).
+	if whole, frac, ok := strings.Cut(s, "."); ok && frac != "" && strings.Trim(frac, "0") == "" {
+		s = whole
+	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		// Amounts have been seen as "100.0"; accept a whole number written as a decimal.
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != float64(int64(f)) {
-			return fmt.Errorf("%q is not an integer", s)
-		}
-		v = int64(f)
+		return fmt.Errorf("%q is not an integer that fits 64 bits", s)
 	}
 	*n = Int(v)
 	return nil

@@ -2,6 +2,7 @@ package ecpay
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/posagent/posagent"
@@ -20,13 +21,22 @@ func TestTolerantDecoding(t *testing.T) {
 	if err := json.Unmarshal([]byte(in), &v); err != nil {
 		t.Fatal(err)
 	}
+	var edge struct{ A, B Int }
+	if err := json.Unmarshal([]byte(`{"A":"9223372036854775807.000","B":-9223372036854775808}`), &edge); err != nil ||
+		edge.A != math.MaxInt64 || edge.B != math.MinInt64 {
+		t.Fatalf("int64 edges: %+v %v", edge, err)
+	}
 	if v.A != 1 || v.B != 2 || v.C != 0 || v.D != 100 || v.S != "x" || v.N != "12" || v.Z != "" {
 		t.Fatalf("scalars %+v", v)
 	}
 	if len(v.L1) != 1 || v.L1[0].InvoiceTerm != 3 || len(v.L2) != 1 || v.L2[0].InvoiceTerm != 4 || v.L3 != nil || v.L4 != nil {
 		t.Fatalf("lists %+v %+v %+v %+v", v.L1, v.L2, v.L3, v.L4)
 	}
-	for _, bad := range []string{`{"A":"x"}`, `{"A":1.5}`, `{"S":true}`, `{"L1":"[1"}`, `{"L1":{}}`} {
+	// Amounts beyond int64, as a number, a decimal or an exponent, are refused,
+	// never saturated or wrapped through a float.
+	for _, bad := range []string{`{"A":"x"}`, `{"A":1.5}`, `{"S":true}`, `{"L1":"[1"}`, `{"L1":{}}`,
+		`{"A":9223372036854775808}`, `{"A":"9223372036854775808.0"}`, `{"A":1e19}`, `{"A":"1e3"}`,
+		`{"A":18446744073709551716}`, `{"A":"100."}`, `{"A":"-9223372036854775809.00"}`} {
 		if err := json.Unmarshal([]byte(bad), &v); err == nil {
 			t.Errorf("%s accepted", bad)
 		}

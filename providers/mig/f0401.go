@@ -113,7 +113,15 @@ func CheckInvoice(inv posagent.Invoice, opt Options) error {
 	}
 	// The MIG 4.1 sums are all 0 or more: a discount may not take a tax
 	// type's sales below zero.
-	split := inv.SplitTax()
+	split, err := inv.SplitTax()
+	if err != nil {
+		return err
+	}
+	// Bounded before the differences below (Validate holds this for every
+	// invoice; CheckInvoice may be called without it).
+	if inv.Total < 0 || inv.Total > posagent.MaxTotal || inv.SalesAmount < 0 || inv.SalesAmount > inv.Total {
+		return posagent.Invalid("total", "total %d and sales %d are not within 0 ≤ sales ≤ total ≤ %d", inv.Total, inv.SalesAmount, int64(posagent.MaxTotal))
+	}
 	switch {
 	case split.ZeroRated < 0:
 		return posagent.Invalid("items", "the zero-rated items add up to %d: MIG needs 0 or more", split.ZeroRated)
@@ -181,7 +189,10 @@ func F0401(inv posagent.Invoice, opt Options) (Message, error) {
 		doc.Main.CustomsClearanceMark = opt.customsMark()
 	}
 
-	split := inv.SplitTax()
+	split, err := inv.SplitTax()
+	if err != nil {
+		return Message{}, err
+	}
 	b2b := inv.Buyer.IsBusiness()
 	taxable := inv.Total - split.ZeroRated - split.Exempt // with tax
 	tax := int64(0)

@@ -120,7 +120,7 @@ func randomInvoice(r *rand.Rand, i int) posagent.Invoice {
 	for k := 0; k < n; k++ {
 		qty := decimal.NewFromInt(int64(1 + r.IntN(5)))
 		if r.IntN(4) == 0 {
-			qty = decimal.New(int64(1+r.IntN(2000)), -3) // 0.001–2 kg
+			qty = decimal.New(int64(1+r.IntN(200)), -2) // 0.01–2 kg: a quantity has at most 2 decimals (posagent.QuantityPlaces)
 		}
 		price := decimal.New(int64(1+r.IntN(50000)), -int32(r.IntN(3)))
 		amount := qty.Mul(price).Round(2)
@@ -151,8 +151,8 @@ func randomInvoice(r *rand.Rand, i int) posagent.Invoice {
 	for _, it := range inv.Items {
 		sum = sum.Add(it.Amount)
 	}
-	inv.Total = sum.RoundNTD()
-	split := inv.SplitTax()
+	inv.Total, _ = sum.RoundNTD()
+	split, _ := inv.SplitTax()
 	inv.TaxAmount = split.Tax
 	inv.SalesAmount = inv.Total - inv.TaxAmount
 	return inv

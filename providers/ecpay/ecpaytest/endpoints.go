@@ -49,19 +49,25 @@ const (
 	codeTrackNotAdded     = 1500047
 	codeTrackNotEnabled   = 5070350
 	codeTrackExhausted    = 1100040
-	codeDuplicateRelate   = 10000009
+	codeDuplicateRelate   = 5070357 // live (ecpay.md §12), message with 重覆
 	codeSumMismatch       = 5000022
 	codeZeroNoClearance   = 5000007
 	codeCarrierPrinted    = 5000015
 	codeTaxIDNoCarrier    = 5000028
 	codeBadLoveCode       = 2020001
 	codeHasAllowances     = 5070450
-	codeAlreadyVoided     = 2000063
+	codeAlreadyVoided     = 2000063 // allowance already voided
+	codeInvoiceVoided     = 5070453 // live (§12): "B2C作廢發票 該發票已被作廢過"
 	codeAllowanceNotFound = 2000039
 	codeDuplicateNumber   = 4000002 // stand-in: duplicate offline InvoiceNo
 	codeMachine           = 4000003 // stand-in: machine rules
 	codeTrack             = 4000004 // stand-in: track rules
 	codeNotIssued         = 4000005 // stand-in: number not in a range bound to the machine
+	// The issue-time rule (i301 §13) has no published code (§12); 4000006 is
+	// what the hardening issue saw, with the rule's own wording.
+	codeIssueTime = 4000006
+	// Member carrier without the buyer's e-mail or phone: code unpublished.
+	codeMemberCarrier = 4000007 // stand-in
 )
 
 func refuse(code int, format string, args ...any) *refusal {
@@ -185,7 +191,7 @@ func (s *Server) addWord(f *fields, now time.Time) (map[string]any, error) {
 	term, _, err1 := f.integer("InvoiceTerm", true)
 	y, err2 := year(f, now)
 	invType, err3 := f.oneOf("InvType", true, "07", "08")
-	cat, err4 := f.oneOf("InvoiceCategory", true, "1", "2", "4")
+	cat, err4 := category(f)
 	header, err5 := f.pattern("InvoiceHeader", headerText, true)
 	startS, err6 := f.pattern("InvoiceStart", digits8, true)
 	endS, err7 := f.pattern("InvoiceEnd", digits8, true)
@@ -228,15 +234,34 @@ func (s *Server) addWord(f *fields, now time.Time) (map[string]any, error) {
 	}
 	t := &Track{ID: s.newID("", 10), Year: y, Term: int(term), InvType: invType, Category: cat, Header: header,
 		Start: start, End: end, UseStatus: 1, MachineID: mid}
+	if s.opt.AutoEnableTracks && cat == "4" {
+		t.UseStatus = 2
+	}
 	s.tracks = append(s.tracks, t)
 	return map[string]any{"TrackID": t.ID}, nil
 }
+
+// category reads InvoiceCategory, an integer in every source (ecpay.md §12):
+// 1 online B2C, 2 B2B, 4 offline.
+func category(f *fields) (string, error) {
+	c, _, err := f.integer("InvoiceCategory", true)
+	if err != nil {
+		return "", err
+	}
+	switch c {
+	case 1, 2, 4:
+		return strconv.FormatInt(c, 10), nil
+	}
+	return "", fieldErr("InvoiceCategory 必須為 1/2/4 其中之一")
+}
+
+func categoryInt(c string) int { n, _ := strconv.Atoi(c); return n }
 
 func (s *Server) getWords(f *fields, now time.Time) (map[string]any, error) {
 	y, err1 := year(f, now)
 	term, _, err2 := f.integer("InvoiceTerm", true)
 	status, _, err3 := f.integer("UseStatus", true)
-	cat, err4 := f.intOrString("InvoiceCategory", true)
+	cat, err4 := category(f)
 	invType, err5 := f.oneOf("InvType", false, "07", "08")
 	header, err6 := f.pattern("InvoiceHeader", headerText, false)
 	if err := first(err1, err2, err3, err4, err5, err6); err != nil {
@@ -248,7 +273,7 @@ func (s *Server) getWords(f *fields, now time.Time) (map[string]any, error) {
 	list := []map[string]any{}
 	for _, t := range s.tracks {
 		if t.Year != y || (term != 0 && t.Term != int(term)) || (status != 0 && t.UseStatus != int(status)) ||
-			t.Category != strconv.Itoa(int(cat)) || (invType != "" && t.InvType != invType) || (header != "" && t.Header != header) {
+			t.Category != cat || (invType != "" && t.InvType != invType) || (header != "" && t.Header != header) {
 			continue
 		}
 		last := ""
@@ -256,7 +281,7 @@ func (s *Server) getWords(f *fields, now time.Time) (map[string]any, error) {
 			last = fmt.Sprintf("%08d", t.LastUsed)
 		}
 		list = append(list, map[string]any{"TrackID": t.ID, "InvoiceYear": strconv.Itoa(t.Year), "InvoiceTerm": t.Term,
-			"InvoiceCategory": t.Category, "InvType": t.InvType, "InvoiceHeader": t.Header,
+			"InvoiceCategory": categoryInt(t.Category), "InvType": t.InvType, "InvoiceHeader": t.Header,
 			"InvoiceStart": fmt.Sprintf("%08d", t.Start), "InvoiceEnd": fmt.Sprintf("%08d", t.End),
 			"InvoiceNo": last, "UseStatus": t.UseStatus, "MachineID": t.MachineID})
 	}
@@ -287,6 +312,10 @@ func (s *Server) updateWord(f *fields, now time.Time) (map[string]any, error) {
 	}
 	if err := f.unknown(); err != nil {
 		return nil, err
+	}
+	if st == 2 && t.UseStatus == 2 && s.opt.AutoEnableTracks {
+		// O'Pay's reading (ecpay.md §12, low confidence): a second enable is refused.
+		return nil, refuse(codeTrack, "字軌 %s 已啟用", id)
 	}
 	switch st {
 	case 0:
@@ -382,6 +411,7 @@ func (s *Server) offlineNumbers(f *fields, now time.Time) (map[string]any, error
 // invoiceBody checks the fields Issue and OfflineIssue share (§5.5, §7.1).
 type invoiceBody struct {
 	relate, taxType, print, donation, love, identifier, carrierType, carrierNum string
+	email, phone                                                                string
 	sales, tax                                                                  int64
 	items                                                                       int
 }
@@ -478,11 +508,11 @@ func checkInvoice(f *fields, online bool) (invoiceBody, error) {
 	for _, it := range items {
 		_, _, e1 := it.integer("ItemSeq", false)
 		_, e2 := it.str("ItemName", 100, true)
-		_, e3 := it.number("ItemCount")
+		_, e3 := it.sized("ItemCount", 8, 2)
 		_, e4 := it.str("ItemWord", 6, true)
-		_, e5 := it.number("ItemPrice")
+		_, e5 := it.sized("ItemPrice", 10, 7)
 		itt, e6 := it.oneOf("ItemTaxType", b.taxType == "9", "1", "2", "3")
-		amount, e7 := it.number("ItemAmount")
+		amount, e7 := it.sized("ItemAmount", 12, 7)
 		_, e8 := it.str("ItemRemark", 40, false)
 		if err := first(e1, e2, e3, e4, e5, e6, e7, e8, it.unknown()); err != nil {
 			return b, err
@@ -490,8 +520,8 @@ func checkInvoice(f *fields, online bool) (invoiceBody, error) {
 		anyZero = anyZero || itt == "2"
 		sum = sum.Add(amount)
 	}
-	if sum.RoundNTD() != b.sales {
-		return b, refuse(codeSumMismatch, "商品合計金額(%d)與發票金額(%d)不符", sum.RoundNTD(), b.sales)
+	if got, ok := sum.RoundNTD(); !ok || got != b.sales {
+		return b, refuse(codeSumMismatch, "商品合計金額(%s)與發票金額(%d)不符", sum, b.sales)
 	}
 	if b.taxType == "2" || (b.taxType == "9" && anyZero) {
 		if !zeroReasonTx.MatchString(zero) {
@@ -545,6 +575,11 @@ func checkInvoice(f *fields, online bool) (invoiceBody, error) {
 	} else if b.carrierType != "" && b.print == "1" {
 		return b, refuse(codeCarrierPrinted, "使用載具時不可列印")
 	}
+	b.email, b.phone = email, phone
+	if b.carrierType == "1" && phone == "" && email == "" {
+		// The member carrier is keyed by the buyer's e-mail or phone (i301 §13).
+		return b, refuse(codeMemberCarrier, "會員載具須填寫 CustomerEmail 或 CustomerPhone")
+	}
 	if b.print == "0" && b.carrierType == "" && b.donation == "0" {
 		return b, fieldErr("不列印時必須使用載具或捐贈")
 	}
@@ -596,17 +631,19 @@ func (s *Server) offlineIssue(f *fields, now time.Time) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if issued.After(now) {
-		return nil, fieldErr("InvoiceDate 不可晚於上傳時間")
+	// ECPay compares whole seconds: an InvoiceDate of this very second is
+	// taken, a later one refused with the rule's wording (i301 §13).
+	if issued.After(now.Truncate(time.Second)) {
+		return nil, refuse(codeIssueTime, "發票開立時間不可大於上傳時間")
 	}
 	if _, ok := s.machines[mid]; !ok {
 		return nil, refuse(codeMachine, "機台編號 %s 不存在", mid)
 	}
 	if s.invoiceByNumber(no) != nil {
-		return nil, refuse(codeDuplicateNumber, "發票號碼 %s 重複", no)
+		return nil, refuse(codeDuplicateNumber, "%s", s.dupNumberMsg(no))
 	}
 	if s.invoiceByRelate(b.relate) != nil {
-		return nil, refuse(codeDuplicateRelate, "自訂編號 %s 重複", b.relate)
+		return nil, refuse(codeDuplicateRelate, "自訂編號 %s 重覆", b.relate)
 	}
 	p := posagent.PeriodOf(issued)
 	seq, _ := strconv.Atoi(no[2:])
@@ -630,7 +667,7 @@ func (s *Server) offlineIssue(f *fields, now time.Time) (map[string]any, error) 
 	}
 	s.invoices = append(s.invoices, &Invoice{Number: no, RelateNumber: b.relate, MachineID: mid, Date: issued,
 		RandomNumber: random, SalesAmount: b.sales, TaxAmount: b.tax, TaxType: b.taxType, Identifier: b.identifier,
-		CarrierType: b.carrierType, CarrierNum: b.carrierNum, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales})
+		CarrierType: b.carrierType, CarrierNum: b.carrierNum, Email: b.email, Phone: b.phone, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales})
 	return map[string]any{"InvoiceNo": no, "RelateNumber": b.relate}, nil
 }
 
@@ -650,7 +687,7 @@ func (s *Server) voidInvoice(f *fields, dateField int) (*Invoice, string, error)
 		return nil, "", refuse(codeInvoiceNotFound, "查無發票 %s", no)
 	}
 	if inv.Voided {
-		return nil, "", refuse(codeAlreadyVoided, "發票已作廢過")
+		return nil, "", refuse(codeInvoiceVoided, "B2C作廢發票 該發票已被作廢過")
 	}
 	for _, a := range s.allowances {
 		if a.InvoiceNo == no && !a.Voided {
@@ -661,9 +698,23 @@ func (s *Server) voidInvoice(f *fields, dateField int) (*Invoice, string, error)
 }
 
 func (s *Server) offlineInvalid(f *fields, now time.Time) (map[string]any, error) {
-	cancel, err := f.str("CancelDate", 20, true)
+	// The void time's key is unsettled (§12): CancelDate (i301) or
+	// InvoiceCancelDate (the .NET SDK). Either is taken; both must agree.
+	cancel, err := f.str("CancelDate", 20, false)
 	if err != nil {
 		return nil, err
+	}
+	cancel2, err := f.str("InvoiceCancelDate", 20, false)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cancel == "" && cancel2 == "":
+		return nil, fieldErr("CancelDate 為必填")
+	case cancel == "":
+		cancel = cancel2
+	case cancel2 != "" && cancel2 != cancel:
+		return nil, fieldErr("CancelDate 與 InvoiceCancelDate 不一致")
 	}
 	t, err := time.ParseInLocation(dateTimeLayout, cancel, posagent.Taipei)
 	if err != nil {
@@ -692,7 +743,7 @@ func (s *Server) issue(f *fields, now time.Time) (map[string]any, error) {
 		return nil, err
 	}
 	if s.invoiceByRelate(b.relate) != nil {
-		return nil, refuse(codeDuplicateRelate, "自訂編號 %s 重複", b.relate)
+		return nil, refuse(codeDuplicateRelate, "自訂編號 %s 重覆", b.relate)
 	}
 	p := posagent.PeriodOf(now)
 	var track *Track
@@ -718,7 +769,7 @@ func (s *Server) issue(f *fields, now time.Time) (map[string]any, error) {
 	issued := now.In(posagent.Taipei).Truncate(time.Second)
 	s.invoices = append(s.invoices, &Invoice{Number: no, RelateNumber: b.relate, Online: true, Date: issued,
 		RandomNumber: random, SalesAmount: b.sales, TaxAmount: b.tax, TaxType: b.taxType, Identifier: b.identifier,
-		CarrierType: b.carrierType, CarrierNum: b.carrierNum, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales})
+		CarrierType: b.carrierType, CarrierNum: b.carrierNum, Email: b.email, Phone: b.phone, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales})
 	return map[string]any{"InvoiceNo": no, "InvoiceDate": issued.Format(dateTimeLayout), "RandomNumber": random}, nil
 }
 
@@ -757,19 +808,19 @@ func (s *Server) allowance(f *fields, now time.Time) (map[string]any, error) {
 	for _, it := range items {
 		_, _, e1 := it.integer("ItemSeq", false)
 		_, e2 := it.str("ItemName", 100, true)
-		_, e3 := it.number("ItemCount")
+		_, e3 := it.sized("ItemCount", 8, 2)
 		_, e4 := it.str("ItemWord", 6, true)
-		_, e5 := it.number("ItemPrice")
+		_, e5 := it.sized("ItemPrice", 10, 7)
 		_, e6 := it.oneOf("ItemTaxType", false, "1", "2", "3")
-		a, e7 := it.number("ItemAmount")
+		a, e7 := it.sized("ItemAmount", 12, 7)
 		_, e8 := it.str("ItemRemark", 40, false)
 		if err := first(e1, e2, e3, e4, e5, e6, e7, e8, it.unknown()); err != nil {
 			return nil, err
 		}
 		sum = sum.Add(a)
 	}
-	if sum.RoundNTD() != amount {
-		return nil, refuse(codeSumMismatch, "折讓商品合計(%d)與折讓金額(%d)不符", sum.RoundNTD(), amount)
+	if got, ok := sum.RoundNTD(); !ok || got != amount {
+		return nil, refuse(codeSumMismatch, "折讓商品合計(%s)與折讓金額(%d)不符", sum, amount)
 	}
 	inv := s.invoiceByNumber(no)
 	if inv == nil || inv.Date.In(posagent.Taipei).Format(dateLayout) != d {

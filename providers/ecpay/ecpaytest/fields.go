@@ -156,6 +156,20 @@ func (f *fields) number(n string) (posagent.Decimal, error) {
 	return d, nil
 }
 
+// sized reads a Number of at most digits integer digits and places decimals:
+// ECPay's published sizes of ItemCount (8, 2), ItemPrice (10, 7) and
+// ItemAmount (12, 7).
+func (f *fields) sized(n string, digits, places int) (posagent.Decimal, error) {
+	d, err := f.number(n)
+	if err != nil {
+		return d, err
+	}
+	if d.IntDigits() > digits || d.Places() > places {
+		return posagent.Decimal{}, fieldErr("%s 支援整數 %d 位、小數 %d 位", f.name(n), digits, places)
+	}
+	return d, nil
+}
+
 // list reads an array of objects.
 func (f *fields) list(n string, max int) ([]*fields, error) {
 	v, ok := f.get(n)

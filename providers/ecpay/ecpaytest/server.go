@@ -44,6 +44,10 @@ type Options struct {
 	MerchantID, HashKey, HashIV string
 	// TLS serves HTTPS with a self-signed certificate that HTTPClient trusts.
 	TLS bool
+	// AutoEnableTracks answers as O'Pay's offline API does (ecpay.md §12, low
+	// confidence for ECPay): an offline track is enabled when added, and a
+	// second enable is refused.
+	AutoEnableTracks bool
 	// Pool is the MOF allocation GetGovInvoiceWordSetting reports (default DemoPool).
 	Pool []Allocation
 	// Now is the server's clock (default time.Now); see also SetClockOffset.
@@ -86,6 +90,8 @@ type Invoice struct {
 	Identifier   string
 	CarrierType  string
 	CarrierNum   string
+	Email        string // CustomerEmail
+	Phone        string // CustomerPhone
 	LoveCode     string
 	Print        string
 	Items        int
@@ -187,6 +193,8 @@ type Server struct {
 	nextID      int
 	knownCodes  map[string]bool // barcodes and love codes that exist; nil = every well-formed one
 	missing     map[string]bool // codes that do not exist
+	disabled    bool            // the merchant is not enabled for e-invoices (TransCode 115)
+	dupWording  string          // the message for an offline InvoiceNo uploaded twice
 }
 
 type machine struct {
@@ -234,7 +242,10 @@ func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
 
 // Config returns an ecpay.Config for this stand-in and machine.
 func (s *Server) Config(machineID string) ecpay.Config {
-	return ecpay.Config{BaseURL: s.URL(), MerchantID: s.opt.MerchantID, HashKey: s.opt.HashKey, HashIV: s.opt.HashIV,
+	s.mu.Lock()
+	key, iv := s.opt.HashKey, s.opt.HashIV
+	s.mu.Unlock()
+	return ecpay.Config{BaseURL: s.URL(), MerchantID: s.opt.MerchantID, HashKey: key, HashIV: iv,
 		MachineID: machineID, HTTPClient: s.HTTPClient(), Timeout: 5 * time.Second}
 }
 
@@ -253,6 +264,44 @@ func (s *Server) now() time.Time {
 
 // SetClockOffset makes the server's clock run d ahead (or behind) of Options.Now.
 func (s *Server) SetClockOffset(d time.Duration) { s.mu.Lock(); s.offset = d; s.mu.Unlock() }
+
+// RotateKeys makes the server expect new HashKey/HashIV, as when the merchant
+// regenerates them in ECPay's back office: a client with the old ones gets
+// TransCode 110 "The parameter [Data] decrypt fail." (ecpay.md §12).
+func (s *Server) RotateKeys(hashKey, hashIV string) {
+	c, err := ecpay.NewCipher(hashKey, hashIV)
+	if err != nil {
+		panic("ecpaytest: " + err.Error())
+	}
+	s.mu.Lock()
+	s.cipher, s.opt.HashKey, s.opt.HashIV = c, hashKey, hashIV
+	s.mu.Unlock()
+}
+
+// SetMerchantEnabled false answers every request with TransCode 115
+// "B2C/B2B功能尚未開通，請聯繫所屬業務", as ECPay does for a merchant whose
+// e-invoice service is not enabled (ecpay.md §12).
+func (s *Server) SetMerchantEnabled(on bool) { s.mu.Lock(); s.disabled = !on; s.mu.Unlock() }
+
+// DuplicateWordings are the likely messages of an offline InvoiceNo uploaded
+// twice: ECPay publishes neither code nor message (ecpay.md §12, "open").
+var DuplicateWordings = []string{"發票號碼 %s 重覆", "發票號碼 %s 已開立", "發票 %s 已上傳", "發票號碼 %s 已存在", "發票號碼 %s 重複"}
+
+// SetDuplicateWording sets the message (with one %s for the number) of an
+// offline InvoiceNo uploaded twice; "" is the first of DuplicateWordings.
+func (s *Server) SetDuplicateWording(format string) {
+	s.mu.Lock()
+	s.dupWording = format
+	s.mu.Unlock()
+}
+
+func (s *Server) dupNumberMsg(no string) string {
+	f := s.dupWording // called under s.mu
+	if f == "" {
+		f = DuplicateWordings[0]
+	}
+	return fmt.Sprintf(f, no)
+}
 
 // SetLatency delays every answer by d.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
@@ -518,6 +567,12 @@ func (s *Server) process(endpoint string, r *http.Request, rec *Request) (int, i
 		// ECPay answers 500 when the MerchantID does not match the keys (§6).
 		return http.StatusInternalServerError, 0, "", nil
 	}
+	s.mu.Lock()
+	cipher, disabled := s.cipher, s.disabled
+	s.mu.Unlock()
+	if disabled {
+		return http.StatusOK, 115, "B2C/B2B功能尚未開通，請聯繫所屬業務", nil
+	}
 	ts, err := env.RqHeader.Timestamp.Int64()
 	if err != nil || ts <= 0 {
 		return http.StatusOK, 9, "RqHeader.Timestamp 格式錯誤", nil
@@ -526,9 +581,10 @@ func (s *Server) process(endpoint string, r *http.Request, rec *Request) (int, i
 	if now.Sub(time.Unix(ts, 0)) > Window {
 		return http.StatusOK, 9, "Timestamp 已超過時效(10分鐘)", nil
 	}
-	plain, err := s.cipher.Decrypt(env.Data)
+	plain, err := cipher.Decrypt(env.Data)
 	if err != nil {
-		return http.StatusOK, 9, "Data 解密失敗", nil
+		// Wrong HashKey/HashIV, as ECPay's stage server answers it (§12).
+		return http.StatusOK, 110, "The parameter [Data] decrypt fail.", nil
 	}
 	var m map[string]any
 	d := json.NewDecoder(bytes.NewReader(plain))
@@ -575,7 +631,10 @@ func (s *Server) answer(w http.ResponseWriter, transCode int, transMsg string, d
 		"Data":       "",
 	}
 	if data != nil {
-		enc, err := s.cipher.EncryptJSON(data)
+		s.mu.Lock()
+		cipher := s.cipher
+		s.mu.Unlock()
+		enc, err := cipher.EncryptJSON(data)
 		if err != nil {
 			http.Error(w, "encode", http.StatusInternalServerError)
 			return

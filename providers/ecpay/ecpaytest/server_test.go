@@ -133,6 +133,14 @@ func TestOfflineIssueFieldChecks(t *testing.T) {
 		{"ItemWord missing", func(m map[string]any) { delete(m["Items"].([]any)[0].(map[string]any), "ItemWord") }, 4000001},
 		{"8 decimals", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemPrice"] = 50.000000001 }, 4000001},
 		{"no items", func(m map[string]any) { m["Items"] = []any{} }, 4000001},
+		// ECPay's published sizes: ItemCount 8.2, ItemPrice 10.7, ItemAmount 12.7.
+		{"ItemCount 3 decimals", func(m map[string]any) {
+			it := m["Items"].([]any)[0].(map[string]any)
+			it["ItemCount"], it["ItemPrice"] = 0.125, 800
+		}, 4000001},
+		{"ItemCount 9 digits", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemCount"] = 100000000 }, 4000001},
+		{"ItemPrice 11 digits", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemPrice"] = 10000000000 }, 4000001},
+		{"ItemAmount 13 digits", func(m map[string]any) { m["Items"].([]any)[0].(map[string]any)["ItemAmount"] = 1000000000000 }, 4000001},
 		{"mixed without item tax type", func(m map[string]any) {
 			m["TaxType"] = "9"
 			delete(m["Items"].([]any)[0].(map[string]any), "ItemTaxType")
@@ -142,7 +150,8 @@ func TestOfflineIssueFieldChecks(t *testing.T) {
 		{"unknown machine", func(m map[string]any) { m["MachineID"] = "POS99" }, 4000003},
 		{"future date", func(m map[string]any) {
 			m["InvoiceDate"] = time.Now().Add(time.Hour).In(posagent.Taipei).Format("2006-01-02 15:04:05")
-		}, 4000001},
+		}, 4000006},
+		{"member carrier without e-mail or phone", func(m map[string]any) { m["Print"] = "0"; m["CarrierType"] = "1" }, 4000007},
 		{"date format", func(m map[string]any) { m["InvoiceDate"] = "2026/01/02 10:00:00" }, 4000001},
 		{"random code", func(m map[string]any) { m["RandomNumber"] = "12a4" }, 4000001},
 		{"inner MerchantID", func(m map[string]any) { m["MerchantID"] = "3085340" }, 4000001},
@@ -162,11 +171,11 @@ func TestOfflineIssueFieldChecks(t *testing.T) {
 	}
 	// Uniqueness: the same RelateNumber (any case) and the same number are refused.
 	dup := issueData(b, 40, "r000")
-	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), dup); a.rtn() != 10000009 {
+	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), dup); a.rtn() != 5070357 || !strings.Contains(a.Data["RtnMsg"].(string), "重覆") {
 		t.Fatalf("duplicate RelateNumber: %+v", a)
 	}
 	dup = issueData(b, 0, "R999")
-	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), dup); a.rtn() != 4000002 || !strings.Contains(a.Data["RtnMsg"].(string), "重複") {
+	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), dup); a.rtn() != 4000002 || !strings.Contains(a.Data["RtnMsg"].(string), "重覆") {
 		t.Fatalf("duplicate number: %+v", a)
 	}
 }
@@ -218,10 +227,60 @@ func TestVoidRules(t *testing.T) {
 	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), void); a.rtn() != 5070450 {
 		t.Fatalf("void with allowance: %+v", a)
 	}
-	// InvoiceCancelDate is not the field name the stand-in takes.
-	bad := map[string]any{"MerchantID": ecpaytest.StageMerchantID, "InvoiceNo": string(b.Number(0)), "InvoiceDate": today, "Reason": "退貨", "InvoiceCancelDate": now}
-	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), bad); a.rtn() != 4000001 {
-		t.Fatalf("InvoiceCancelDate: %+v", a)
+	// The void time under either key (§12) is taken; two that differ are not.
+	alt := map[string]any{"MerchantID": ecpaytest.StageMerchantID, "InvoiceNo": string(b.Number(0)), "InvoiceDate": today, "Reason": "退貨", "InvoiceCancelDate": now}
+	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), alt); a.rtn() != 5070450 {
+		t.Fatalf("InvoiceCancelDate alone: %+v", a)
+	}
+	alt["CancelDate"] = "2020-01-01 00:00:00"
+	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), alt); a.rtn() != 4000001 {
+		t.Fatalf("CancelDate and InvoiceCancelDate differ: %+v", a)
+	}
+	delete(alt, "CancelDate")
+	delete(alt, "InvoiceCancelDate")
+	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), alt); a.rtn() != 4000001 {
+		t.Fatalf("no void time: %+v", a)
+	}
+}
+
+// A second void answers as ECPay's stage server does (§12).
+func TestSecondVoidIsAlreadyVoided(t *testing.T) {
+	s, b := setup(t)
+	today := time.Now().In(posagent.Taipei).Format("2006-01-02")
+	now := time.Now().In(posagent.Taipei).Format("2006-01-02 15:04:05")
+	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), issueData(b, 0, "V2")); a.rtn() != 1 {
+		t.Fatal(a)
+	}
+	void := map[string]any{"MerchantID": ecpaytest.StageMerchantID, "InvoiceNo": string(b.Number(0)), "InvoiceDate": today,
+		"Reason": "退貨", "CancelDate": now, "InvoiceCancelDate": now}
+	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), void); a.rtn() != 1 {
+		t.Fatalf("void: %+v", a)
+	}
+	if a := post(t, s, "OfflineInvalid", ecpaytest.StageMerchantID, time.Now(), void); a.rtn() != 5070453 || a.Data["RtnMsg"] != "B2C作廢發票 該發票已被作廢過" {
+		t.Fatalf("second void: %+v", a)
+	}
+}
+
+// Rotated keys answer TransCode 110 and a merchant not enabled 115, as the
+// stage server does (§12).
+func TestKeysRotatedAndMerchantDisabled(t *testing.T) {
+	s, b := setup(t)
+	m := issueData(b, 0, "K1")
+	s.RotateKeys("0123456789abcdef", "fedcba9876543210")
+	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), m); a.TransCode != 110 || a.TransMsg != "The parameter [Data] decrypt fail." {
+		t.Fatalf("old keys: %+v", a)
+	}
+	s.RotateKeys(ecpaytest.StageHashKey, ecpaytest.StageHashIV)
+	s.SetMerchantEnabled(false)
+	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), m); a.TransCode != 115 || !strings.Contains(a.TransMsg, "尚未開通") {
+		t.Fatalf("disabled: %+v", a)
+	}
+	s.SetMerchantEnabled(true)
+	if a := post(t, s, "OfflineIssue", ecpaytest.StageMerchantID, time.Now(), m); a.rtn() != 1 {
+		t.Fatalf("enabled again: %+v", a)
+	}
+	if len(s.Invoices()) != 1 {
+		t.Fatal("refused uploads were kept")
 	}
 }
 

@@ -1,0 +1,50 @@
+package bridge_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/providers/bridge"
+	"github.com/posagent/posagent/providers/bridge/bridgetest"
+)
+
+// BenchmarkUpload measures one invoice handed over, through the client to
+// the reference receiver on loopback: building the document (MOF texts
+// included), signing, the HTTP exchange or the relay program's run, the
+// receiver's checks, and the answer's mapping.
+func BenchmarkUpload(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr, func(b *testing.B) {
+			srv := bridgetest.New(bridgetest.Options{})
+			defer srv.Close()
+			cfg := bridge.Config{Transport: tr, SellerTaxID: testSeller, MachineID: "POS01", Texts: texts, Timeout: 10 * time.Second,
+				Credentials: map[string]string{"pid": credPID}}
+			if tr == bridge.TransportHTTP {
+				cfg.URL, cfg.Secret = srv.URL(), bridgetest.DemoSecret
+			} else {
+				cfg.Command = execCommand(b, srv)
+				cfg.Credentials["relay_secret"] = bridgetest.DemoSecret
+			}
+			c, err := bridge.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			invs := make([]posagent.Invoice, b.N)
+			for i := range invs {
+				inv := sampleSale(fmt.Sprintf("B%d", i))
+				inv.Number = posagent.MakeInvoiceNumber("AB", 10000000+i)
+				inv.RandomCode = "4821"
+				inv.IssuedAt = time.Now().Add(-time.Second).Truncate(time.Second)
+				invs[i] = inv
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := c.Upload(b.Context(), invs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

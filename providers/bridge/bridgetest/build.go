@@ -1,0 +1,34 @@
+package bridgetest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+)
+
+// ExecPackage is the import path of the reference exec program.
+const ExecPackage = "github.com/posagent/posagent/providers/bridge/bridgetest/bridgeexec"
+
+// Build compiles the reference exec program into dir and returns its
+// absolute path. It needs the go command (tests have it).
+func Build(dir string) (string, error) {
+	name := "bridgeexec"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	out, err := filepath.Abs(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		gobin = "go"
+	}
+	cmd := exec.Command(gobin, "build", "-o", out, ExecPackage)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %v\n%s", ExecPackage, err, msg)
+	}
+	return out, nil
+}
