@@ -12,8 +12,13 @@ import (
 const ExecPackage = "github.com/posagent/posagent/providers/bridge/bridgetest/bridgeexec"
 
 // Build compiles the reference exec program into dir and returns its
-// absolute path. It needs the go command (tests have it).
+// absolute path. It needs the go command (tests have it), except when
+// POSAGENT_BRIDGEEXEC names a build of it made beforehand: test binaries run
+// under Wine have no go command (scripts/cross-test.sh builds it for them).
 func Build(dir string) (string, error) {
+	if prebuilt := os.Getenv("POSAGENT_BRIDGEEXEC"); prebuilt != "" {
+		return filepath.Abs(prebuilt)
+	}
 	name := "bridgeexec"
 	if runtime.GOOS == "windows" {
 		name += ".exe"
