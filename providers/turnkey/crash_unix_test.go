@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/providers/turnkey"
@@ -122,6 +123,37 @@ func turnkeyTakes(t *testing.T, dir string) {
 		}
 		if err := os.Rename(filepath.Join(base, "SRC", e.Name()), target); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestJournalKeepsAcceptedMessagesForAWhile: records of accepted messages
+// stay a year and more (voids and allowances look there first), then go.
+func TestJournalKeepsAcceptedMessagesForAWhile(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, posagent.Taipei)
+	cfg := crashConfig(dir)
+	cfg.Now = func() time.Time { return now }
+	p, err := turnkey.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"F0401_AB11223300", "F0401_AB11223301"} {
+		if err := p.MarkAccepted(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	journal := filepath.Join(cfg.StateDir, "journal")
+	for _, tc := range []struct {
+		after time.Duration
+		files int
+	}{{300 * 24 * time.Hour, 2}, {401 * 24 * time.Hour, 0}} {
+		now = time.Date(2025, 1, 1, 0, 0, 0, 0, posagent.Taipei).Add(tc.after)
+		if _, err := turnkey.New(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if entries, _ := os.ReadDir(journal); len(entries) != tc.files {
+			t.Fatalf("after %s: %d records, want %d", tc.after, len(entries), tc.files)
 		}
 	}
 }

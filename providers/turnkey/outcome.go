@@ -150,6 +150,7 @@ func (p *Provider) settle(ctx context.Context, rec *record, att *attempt) error 
 	}
 	switch row.status {
 	case "C":
+		p.alarms.clear(rec.Key)
 		rec.Accepted = p.now()
 		if err := p.journal.save(rec); err != nil {
 			return err
@@ -179,6 +180,7 @@ func (p *Provider) settle(ctx context.Context, rec *record, att *attempt) error 
 		// A duplicate. An earlier C for the identifier means the platform has
 		// this message (an earlier drop, e.g. before a lost journal): done.
 		if ok, err := p.earlierAccepted(ctx, row.identifier, row); err == nil && ok {
+			p.alarms.clear(rec.Key)
 			rec.Accepted = p.now()
 			if err := p.journal.save(rec); err != nil {
 				return err
@@ -231,6 +233,9 @@ func (p *Provider) stuck(rec *record, att *attempt, err error) error {
 		return err
 	}
 	msg := fmt.Sprintf("%s; ALARM: not accepted %s after the drop: check that Turnkey's download and Unpack jobs run (all five directory screens saved with v4.1)", err.Error(), age.Round(time.Minute))
+	p.alarms.set(rec.Key, posagent.ProviderAlarm{Level: posagent.AlarmWarning, Code: "turnkey_not_accepted", Since: att.DroppedAt,
+		Message: fmt.Sprintf("%s %s is not accepted by the MOF platform %s after it was handed to Turnkey (%s)", rec.Type, rec.Identifier,
+			age.Round(time.Minute), err.Error())})
 	if !rec.Alarmed {
 		rec.Alarmed = true
 		if serr := p.journal.save(rec); serr != nil {
@@ -243,6 +248,7 @@ func (p *Provider) stuck(rec *record, att *attempt, err error) error {
 
 // fail records a definite failure of the attempt and returns it.
 func (p *Provider) fail(rec *record, att *attempt, kind posagent.Kind, msg string) error {
+	p.alarms.clear(rec.Key) // the dead job is the alarm from now on
 	att.Failed = msg
 	if err := p.journal.save(rec); err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -82,16 +83,53 @@ type Provider struct {
 	// directory in the process: a configuration reload builds a new provider
 	// while calls on the old one may still run, and two drops of one message
 	// must never interleave.
-	mu *sync.Mutex
+	mu     *sync.Mutex
+	alarms alarms
 }
 
 var journalLocks sync.Map // cleaned state dir → *sync.Mutex
+
+// alarms are what the provider raises beyond one call (posagent.AlarmReporter):
+// messages not accepted long after their drop, a blank report past its deadline.
+type alarms struct {
+	mu sync.Mutex
+	m  map[string]posagent.ProviderAlarm // by journal key
+}
+
+func (a *alarms) set(key string, al posagent.ProviderAlarm) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if old, ok := a.m[key]; ok {
+		al.Since = old.Since
+	}
+	a.m[key] = al
+}
+
+func (a *alarms) clear(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, key)
+}
 
 var (
 	_ posagent.Provider      = (*Provider)(nil)
 	_ posagent.BlankReporter = (*Provider)(nil)
 	_ posagent.SaleChecker   = (*Provider)(nil)
+	_ posagent.AlarmReporter = (*Provider)(nil)
 )
+
+// ProviderAlarms lists the messages Turnkey has not accepted long after their
+// drop and blank-number reports past their deadline, oldest first.
+func (p *Provider) ProviderAlarms() []posagent.ProviderAlarm {
+	p.alarms.mu.Lock()
+	defer p.alarms.mu.Unlock()
+	out := make([]posagent.ProviderAlarm, 0, len(p.alarms.m))
+	for _, al := range p.alarms.m {
+		out = append(out, al)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
+	return out
+}
 
 func configErr(field, format string, args ...any) error {
 	return &posagent.Error{Kind: posagent.KindConfig, Field: "provider.turnkey." + field, Message: fmt.Sprintf(format, args...)}
@@ -130,7 +168,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	lock, _ := journalLocks.LoadOrStore(filepath.Clean(cfg.StateDir), &sync.Mutex{})
 	p := &Provider{cfg: cfg, journal: journal{dir: filepath.Join(cfg.StateDir, "journal")}, log: cfg.Logger, now: cfg.Now,
-		mu: lock.(*sync.Mutex)}
+		mu: lock.(*sync.Mutex), alarms: alarms{m: map[string]posagent.ProviderAlarm{}}}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -152,6 +190,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 	}
 	p.cleanTemp()
+	if err := p.prune(); err != nil {
+		return nil, err
+	}
 	if cfg.DSN != "" {
 		db, err := sql.Open("mysql", cfg.DSN)
 		if err != nil {
@@ -345,11 +386,15 @@ func (p *Provider) ReportBlank(ctx context.Context, pd posagent.Period, unused [
 		waiting = append(waiting, err.Error())
 	}
 	if len(waiting) == 0 {
+		p.alarms.clear("E0402_" + pd.Code())
 		return nil
 	}
+	key := "E0402_" + pd.Code()
 	if late {
-		p.log.Error("turnkey: ALARM blank-number report past its deadline", "period", pd.Code(),
-			"deadline", pd.BlankReportDeadline().Add(-time.Nanosecond).Format("2006-01-02"))
+		deadline := pd.BlankReportDeadline().Add(-time.Nanosecond).Format("2006-01-02")
+		p.log.Error("turnkey: ALARM blank-number report past its deadline", "period", pd.Code(), "deadline", deadline)
+		p.alarms.set(key, posagent.ProviderAlarm{Level: posagent.AlarmCritical, Code: "blank_report_late", Since: now,
+			Message: fmt.Sprintf("the blank numbers (E0402) of %s are not accepted yet; the deadline was %s", pd.Label(), deadline)})
 	}
 	return &posagent.Error{Kind: posagent.KindNotFound, Message: strings.Join(waiting, "; ")}
 }
@@ -374,4 +419,28 @@ func (p *Provider) after(ctx context.Context, typ, id, what string) error {
 	}
 	return &posagent.Error{Kind: posagent.KindNotFound,
 		Message: fmt.Sprintf("%s waits for %s %s to be accepted (C): Turnkey does not order message types", what, typ, id)}
+}
+
+// keepAccepted is how long the journal keeps a message after its C: long
+// enough for the voids and allowances that wait on it to find it there (an
+// allowance may come in a later period); older ones are asked of Turnkey's
+// database instead. Without pruning the journal would grow by a file per
+// message for ever.
+const keepAccepted = 400 * 24 * time.Hour
+
+// prune removes the records of messages accepted more than keepAccepted ago.
+func (p *Provider) prune() error {
+	recs, err := p.journal.all()
+	if err != nil {
+		return fmt.Errorf("turnkey: read journal: %w", err)
+	}
+	cutoff := p.now().Add(-keepAccepted)
+	for _, r := range recs {
+		if !r.Accepted.IsZero() && r.Accepted.Before(cutoff) {
+			if err := os.Remove(p.journal.path(r.Key)); err != nil {
+				return fmt.Errorf("turnkey: prune journal: %w", err)
+			}
+		}
+	}
+	return nil
 }

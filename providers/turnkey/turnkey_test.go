@@ -265,9 +265,16 @@ func TestStuckAtGAlarms(t *testing.T) {
 	if n := strings.Count(logs.String(), "ALARM message not accepted"); n != 1 {
 		t.Fatalf("alarm logged %d times, want once:\n%s", n, logs.String())
 	}
+	al := p.ProviderAlarms()
+	if len(al) != 1 || al[0].Code != "turnkey_not_accepted" || al[0].Level != posagent.AlarmWarning || !strings.Contains(al[0].Message, "F0401 F0401AB11223305") {
+		t.Fatalf("provider alarms %+v", al)
+	}
 	s.HoldAtG(false)
 	if err := waitFor(t, 20*time.Second, func() error { return p.Upload(context.Background(), inv) }); err != nil {
 		t.Fatal(err)
+	}
+	if al := p.ProviderAlarms(); len(al) != 0 {
+		t.Fatalf("alarms after C: %+v", al)
 	}
 }
 
@@ -297,9 +304,21 @@ func TestBlankReportAtPeriodEndOnce(t *testing.T) {
 	if !posagent.IsKind(err, posagent.KindNotFound) || len(s.Files("E0402")) != 0 {
 		t.Fatalf("before the period ends: %v, files %v", err, s.Files("E0402"))
 	}
-	now = pd.End().Add(24 * time.Hour)
+	// Past the 10th-day deadline (Turnkey stopped, so nothing is accepted): a critical alarm.
+	s.Stop()
+	now = pd.BlankReportDeadline().Add(time.Hour)
+	if err := p.ReportBlank(ctx, pd, unused); !posagent.IsKind(err, posagent.KindNotFound) {
+		t.Fatalf("late, Turnkey stopped: %v", err)
+	}
+	if al := p.ProviderAlarms(); len(al) != 1 || al[0].Code != "blank_report_late" || al[0].Level != posagent.AlarmCritical {
+		t.Fatalf("alarms %+v", al)
+	}
+	s.Start()
 	if err := waitFor(t, 20*time.Second, func() error { return p.ReportBlank(ctx, pd, unused) }); err != nil {
 		t.Fatal(err)
+	}
+	if al := p.ProviderAlarms(); len(al) != 0 {
+		t.Fatalf("alarms after C: %+v", al)
 	}
 	if err := p.ReportBlank(ctx, pd, unused); err != nil {
 		t.Fatal(err)
