@@ -209,6 +209,8 @@ type request struct {
 	csrf string
 	// flash is the message left by the last action, shown once.
 	flash string
+	// here is the page asked for, for the language switch to come back to.
+	here string
 }
 
 // T translates a message key into the request's language.
@@ -222,6 +224,16 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// newRequest starts what a handler knows: the language, and where the
+// language switch comes back to (a GET's own page, else the overview).
+func newRequest(r *http.Request) *request {
+	q := &request{lang: langOf(r), here: "/"}
+	if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/login") {
+		q.here = r.URL.RequestURI()
+	}
+	return q
+}
+
 func langOf(r *http.Request) string {
 	if ck, err := r.Cookie(langCookie); err == nil && ck.Value == "en" {
 		return "en"
@@ -233,7 +245,7 @@ func langOf(r *http.Request) string {
 // session's CSRF token; anything else goes to the sign-in page.
 func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{lang: langOf(r)}
+		req := newRequest(r)
 		ck, err := r.Cookie(sessionCookie)
 		var s *session
 		if err == nil {
@@ -390,7 +402,7 @@ type loginView struct {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	req := &request{lang: langOf(r)}
+	req := newRequest(r)
 	if ck, err := r.Cookie(sessionCookie); err == nil && c.touch(ck.Value, false) != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
@@ -415,7 +427,7 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, req *request
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	req := &request{lang: langOf(r)}
+	req := newRequest(r)
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	next := safeNext(r.PostFormValue("next"))
 	ck, err := r.Cookie(loginCookie)
