@@ -105,23 +105,21 @@ func startBridgeE2E(t *testing.T, o bridgeOptions) *bridgeE2E {
 
 	kit, err := agent.NewProofKit(cfg, log)
 	require.NoError(t, err)
-	creds := map[string]string{}
-	for k, v := range b.Credentials {
-		creds[k] = v.Reveal()
-	}
-	e.prov, err = bridge.Open(bridge.Config{Transport: b.Transport, URL: b.URL, Secret: b.Secret.Reveal(), Command: b.Command,
-		Timeout: b.Timeout.Duration, SellerTaxID: cfg.Terminal.SellerTaxID, MachineID: cfg.Terminal.MachineID,
-		Credentials: creds, Lease: true, Redact: []string{e2eQRKey}, Logger: log,
-		Texts: func(inv posagent.Invoice) (bridge.Texts, error) {
-			p, err := kit.Coder(inv)
-			return bridge.Texts{Barcode: p.Barcode, QRLeft: p.QRLeft, QRRight: p.QRRight}, err
-		}})
+	e.prov, err = openBridge(cfg, kit, log)
 	require.NoError(t, err)
 	e.store, err = queue.Open(cfg.Store.Path, queue.Options{Logger: log})
 	require.NoError(t, err)
 	e.agent, err = agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: e.store}, Printer: discardPrinter{},
 		Render: kit.Render, Coder: kit.Coder, Provider: e.prov, Logger: log, PollInterval: 20 * time.Millisecond,
-		ShutdownGrace: 2 * time.Second})
+		ShutdownGrace: 2 * time.Second,
+		// A reload brings the receiver's own secret: the operator fixed the file.
+		Reload: func(context.Context) (config.Config, posagent.Provider, error) {
+			next := cfg
+			next.Provider.Bridge.Secret = bridgetest.DemoSecret
+			next.Provider.Bridge.Credentials = map[string]config.Secret{"pid": bridgePID, "relay_secret": bridgetest.DemoSecret}
+			p, err := openBridge(next, kit, log)
+			return next, p, err
+		}})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,6 +135,22 @@ func startBridgeE2E(t *testing.T, o bridgeOptions) *bridgeE2E {
 		require.NotContains(t, e.logs.String(), bridgePID)
 	})
 	return e
+}
+
+// openBridge opens the bridge of cfg as cmd/posagent does.
+func openBridge(cfg config.Config, kit agent.ProofKit, log *slog.Logger) (posagent.Provider, error) {
+	b := cfg.Provider.Bridge
+	creds := map[string]string{}
+	for k, v := range b.Credentials {
+		creds[k] = v.Reveal()
+	}
+	return bridge.Open(bridge.Config{Transport: b.Transport, URL: b.URL, Secret: b.Secret.Reveal(), Command: b.Command,
+		Timeout: b.Timeout.Duration, SellerTaxID: cfg.Terminal.SellerTaxID, MachineID: cfg.Terminal.MachineID,
+		Credentials: creds, Lease: b.Lease, Redact: []string{e2eQRKey}, Logger: log,
+		Texts: func(inv posagent.Invoice) (bridge.Texts, error) {
+			p, err := kit.Coder(inv)
+			return bridge.Texts{Barcode: p.Barcode, QRLeft: p.QRLeft, QRRight: p.QRRight}, err
+		}})
 }
 
 // lease adds n booklets leased from the receiver through the bridge.
@@ -220,7 +234,8 @@ func (e *bridgeE2E) addBooklet() {
 }
 
 // TestBridgeWrongSecretPauses: a receiver that refuses the signature pauses
-// uploads with a critical alarm; sales go on, nothing reaches the receiver.
+// uploads with a critical alarm; sales go on, nothing reaches the receiver;
+// a reload with the right secret resumes at once and the queue drains.
 func TestBridgeWrongSecretPauses(t *testing.T) {
 	for _, tr := range []string{bridge.TransportHTTP, bridge.TransportExec} {
 		t.Run(tr, func(t *testing.T) {
@@ -243,6 +258,11 @@ func TestBridgeWrongSecretPauses(t *testing.T) {
 			}, 15*time.Second, 20*time.Millisecond, "no pause with a provider_config alarm")
 			require.NotEmpty(t, e.sell("wrong-2", 61)["number"], "sales stop while paused")
 			require.Empty(t, e.srv.Documents())
+			res, err := e.agent.Reload(context.Background())
+			require.NoError(t, err)
+			require.True(t, res.Resumed)
+			e.waitUploaded(15 * time.Second)
+			require.Len(t, e.srv.Documents(), 2)
 		})
 	}
 }

@@ -24,7 +24,7 @@ func BenchmarkUpload(b *testing.B) {
 			if tr == bridge.TransportHTTP {
 				cfg.URL, cfg.Secret = srv.URL(), bridgetest.DemoSecret
 			} else {
-				cfg.Command = execCommand(srv)
+				cfg.Command = execCommand(b, srv)
 				cfg.Credentials["relay_secret"] = bridgetest.DemoSecret
 			}
 			c, err := bridge.New(cfg)

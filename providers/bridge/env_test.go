@@ -3,7 +3,6 @@ package bridge_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -17,23 +16,34 @@ import (
 	"github.com/posagent/posagent/qr"
 )
 
-// execPath is the reference exec program, built once for the package.
-var execPath string
+var (
+	execOnce sync.Once
+	execDir  string
+	execBin  string
+	execErr  error
+)
+
+// execPath is the reference exec program, built on first use (the fuzz
+// workers and the HTTP-only tests never pay for the build).
+func execPath(t testing.TB) string {
+	t.Helper()
+	execOnce.Do(func() {
+		execDir, execErr = os.MkdirTemp("", "bridgeexec")
+		if execErr == nil {
+			execBin, execErr = bridgetest.Build(execDir)
+		}
+	})
+	if execErr != nil {
+		t.Fatal(execErr)
+	}
+	return execBin
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bridgeexec")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	execPath, err = bridgetest.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if execDir != "" {
+		os.RemoveAll(execDir)
+	}
 	os.Exit(code)
 }
 
@@ -91,8 +101,8 @@ func texts(inv posagent.Invoice) (bridge.Texts, error) {
 }
 
 // execCommand is the reference relay program pointed at srv.
-func execCommand(srv *bridgetest.Server, extra ...string) []string {
-	return append([]string{execPath, "-url", srv.URL(), "-timeout", "5s"}, extra...)
+func execCommand(t testing.TB, srv *bridgetest.Server, extra ...string) []string {
+	return append([]string{execPath(t), "-url", srv.URL(), "-timeout", "5s"}, extra...)
 }
 
 // newEnv starts a receiver and a client of the transport; edit may change
@@ -116,7 +126,7 @@ func newEnv(t *testing.T, transport string, edit ...func(*bridgetest.Options, *b
 	case bridge.TransportHTTP:
 		cfg.URL, cfg.Secret = srv.URL(), bridgetest.DemoSecret
 	case bridge.TransportExec:
-		cfg.Command = execCommand(srv)
+		cfg.Command = execCommand(t, srv)
 		cfg.Credentials["relay_secret"] = bridgetest.DemoSecret
 	}
 	for _, f := range edit {

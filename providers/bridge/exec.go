@@ -24,7 +24,7 @@ const (
 	ExitSoftware    = 70 // EX_SOFTWARE: the program failed (retried with backoff)
 	ExitIOErr       = 74 // EX_IOERR: temporary
 	ExitTempFail    = 75 // EX_TEMPFAIL: temporary; retry_after in the answer, if known
-	ExitNoPerm      = 77 // EX_NOPERM: credentials refused (configuration)
+	ExitNoPerm      = 77 // EX_NOPERM: credentials refused (auth: paused until fixed)
 	ExitConfig      = 78 // EX_CONFIG: the program's set-up is wrong (configuration)
 )
 
@@ -153,7 +153,9 @@ func (t *execTransport) send(ctx context.Context, kind Kind, key string, body []
 		return ans, code == ExitDuplicate, nil
 	case ExitRefused:
 		return Answer{}, false, fail(posagent.KindInvalid, kind, "refused (exit 65)%s", detail())
-	case ExitUsage, ExitNoPerm, ExitConfig, 126, 127:
+	case ExitNoPerm:
+		return Answer{}, false, fail(posagent.KindAuth, kind, "the credentials were refused (exit 77)%s; check provider.bridge.credentials, then posagent reload", detail())
+	case ExitUsage, ExitConfig, 126, 127:
 		return Answer{}, false, fail(posagent.KindConfig, kind, "the program reports a set-up problem (exit %d)%s", code, detail())
 	case ExitTempFail:
 		if derr == nil && ans.RetryAfter > 0 {

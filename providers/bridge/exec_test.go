@@ -17,7 +17,7 @@ import (
 // execClient runs the reference program with args instead of the relay.
 func execClient(t *testing.T, timeout time.Duration, args ...string) *bridge.Client {
 	t.Helper()
-	c, err := bridge.New(bridge.Config{Transport: bridge.TransportExec, Command: append([]string{execPath}, args...),
+	c, err := bridge.New(bridge.Config{Transport: bridge.TransportExec, Command: append([]string{execPath(t)}, args...),
 		SellerTaxID: testSeller, MachineID: "POS01", Texts: texts, Timeout: timeout,
 		Credentials: map[string]string{"pid": credPID, "rid": credRID}, Redact: []string{testQRKey}})
 	if err != nil {
@@ -45,7 +45,7 @@ func TestExecExitCodes(t *testing.T) {
 		{65, `{"message":"Buyer_Vat_Id 錯誤"}`, "detail on stderr", posagent.KindInvalid, 0, "Buyer_Vat_Id 錯誤; stderr: detail on stderr"},
 		{65, ``, "only stderr", posagent.KindInvalid, 0, "stderr: only stderr"},
 		{64, ``, "unknown flag", posagent.KindConfig, 0, "exit 64"},
-		{77, ``, "", posagent.KindConfig, 0, "exit 77"},
+		{77, ``, "", posagent.KindAuth, 0, "exit 77"},
 		{78, ``, "", posagent.KindConfig, 0, "exit 78"},
 		{75, ``, "vendor cloud busy", posagent.KindTransient, 0, "vendor cloud busy"},
 		{75, `{"retry_after":90}`, "", posagent.KindRateLimited, 90 * time.Second, ""},
@@ -105,7 +105,7 @@ func TestExecCannotRun(t *testing.T) {
 func TestExecSecretOnStderr(t *testing.T) {
 	e := newEnv(t, bridge.TransportExec, func(_ *bridgetest.Options, c *bridge.Config) {
 		if c != nil {
-			c.Command = []string{execPath, "-leak"}
+			c.Command = []string{execPath(t), "-leak"}
 		}
 	})
 	err := e.c.Upload(e.ctx, e.sale("L1"))

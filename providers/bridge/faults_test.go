@@ -249,7 +249,7 @@ func TestOrderAndRefusals(t *testing.T) {
 }
 
 // TestWrongSecret: a receiver that cannot verify the signature answers 401
-// (the relay program exits 77): configuration, which pauses the provider.
+// (the relay program exits 77): auth, which pauses the provider.
 func TestWrongSecret(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
@@ -259,7 +259,7 @@ func TestWrongSecret(t *testing.T) {
 				}
 			})
 			err := e.c.Upload(e.ctx, e.sale("W1"))
-			e.checkErr(err, posagent.KindConfig)
+			e.checkErr(err, posagent.KindAuth)
 			if len(e.srv.Documents()) != 0 {
 				t.Fatal("the receiver stored a document it could not verify")
 			}

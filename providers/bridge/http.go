@@ -153,7 +153,7 @@ func (t *httpTransport) classify(kind Kind, resp *http.Response, data []byte, se
 			return Answer{}, false, &posagent.Error{Kind: posagent.KindClock, Skew: skew, Message: fmt.Sprintf(
 				"bridge %s: refused (HTTP %d) and this terminal's clock is %s off the receiver's%s", kind, st, skew.Round(time.Second), quoteMessage(msg))}
 		}
-		return Answer{}, false, fail(posagent.KindConfig, kind, "the receiver rejected the credentials or signature (HTTP %d)%s; check provider.bridge.secret", st, quoteMessage(msg))
+		return Answer{}, false, fail(posagent.KindAuth, kind, "the receiver rejected the credentials or signature (HTTP %d)%s; check provider.bridge.secret and the credentials, then posagent reload", st, quoteMessage(msg))
 	case st == http.StatusTooManyRequests || (st == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""):
 		return Answer{}, false, &posagent.Error{Kind: posagent.KindRateLimited, RetryAfter: retryAfter(resp, sent),
 			Message: fmt.Sprintf("bridge %s: the receiver asked to wait (HTTP %d)%s", kind, st, quoteMessage(msg))}
