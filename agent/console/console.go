@@ -237,7 +237,9 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *request))
 		ck, err := r.Cookie(sessionCookie)
 		var s *session
 		if err == nil {
-			s = c.touch(ck.Value)
+			// The overview's own reloads (?auto=1) do not keep a session
+			// alive: a tablet left on it still signs out after the timeout.
+			s = c.touch(ck.Value, r.Method != http.MethodGet || r.URL.Query().Get("auto") != "1")
 		}
 		if s == nil {
 			expired := err == nil // a cookie, but no session behind it
@@ -283,9 +285,9 @@ func equalToken(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// touch returns the live session of id, moving its expiry on; an expired
-// one is removed.
-func (c *Console) touch(id string) *session {
+// touch returns the live session of id, moving its expiry on when a person
+// asked (active); an expired one is removed.
+func (c *Console) touch(id string, active bool) *session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.sessions[id]
@@ -297,7 +299,9 @@ func (c *Console) touch(id string) *session {
 		delete(c.sessions, id)
 		return nil
 	}
-	s.lastSeen = now
+	if active {
+		s.lastSeen = now
+	}
 	return s
 }
 
@@ -387,7 +391,7 @@ type loginView struct {
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	req := &request{lang: langOf(r)}
-	if ck, err := r.Cookie(sessionCookie); err == nil && c.touch(ck.Value) != nil {
+	if ck, err := r.Cookie(sessionCookie); err == nil && c.touch(ck.Value, false) != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
