@@ -12,7 +12,7 @@ TEST_FUZZTIME ?= 10000x
 
 export CGO_ENABLED := 1
 
-.PHONY: all build run test unit fuzz-short fuzz bench lint clean dist cross-test cross-test-arm64
+.PHONY: all build run test unit fuzz-short fuzz bench lint clean dist cross-test
 
 all: lint test build
 
@@ -62,13 +62,10 @@ lint:
 dist:
 	VERSION=$(VERSION) scripts/dist.sh
 
-# The tests again as windows/amd64 binaries under Wine (cross-test, run by
-# CI) and as linux/arm64 ones under qemu-user (cross-test-arm64); see
-# scripts/cross-test.sh for what each leaves out.
+# The tests again, as windows/amd64 binaries under Wine and linux/arm64 ones
+# under qemu-user (see scripts/cross-test.sh for what each leaves out).
 cross-test:
 	scripts/cross-test.sh windows
-
-cross-test-arm64:
 	scripts/cross-test.sh arm64
 
 clean:
