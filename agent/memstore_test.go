@@ -508,6 +508,17 @@ func (s *memStore) Booklets(ctx context.Context) ([]BookletInfo, error) {
 	return out, nil
 }
 
+func (s *memStore) BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error) {
+	all, err := s.Booklets(ctx)
+	var out []BookletInfo
+	for _, b := range all {
+		if b.Booklet.Period == p && b.Retired && b.Unused > 0 {
+			out = append(out, b)
+		}
+	}
+	return out, err
+}
+
 func (s *memStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -184,6 +184,10 @@ type Store interface {
 
 	AddBooklet(ctx context.Context, b posagent.Booklet) error
 	Booklets(ctx context.Context) ([]BookletInfo, error)
+	// BlankBooklets lists the retired booklets of period p that hold unused
+	// numbers (reported blank). Status asks it for the last period or two,
+	// never for all booklets: a till's years of booklets must not slow it.
+	BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error)
 	NumbersLeft(ctx context.Context, p posagent.Period) (int, error)
 	// RetirePeriod closes the period's booklets, returns the unused ranges and
 	// queues their blank report (a JobBlank) when there are any.

@@ -209,7 +209,14 @@ func (q *QueueStore) AddBooklet(ctx context.Context, b posagent.Booklet) error {
 }
 
 func (q *QueueStore) Booklets(ctx context.Context) ([]BookletInfo, error) {
-	bs, err := q.S.Booklets(ctx, posagent.Period{})
+	return bookletInfos(q.S.Booklets(ctx, posagent.Period{}))
+}
+
+func (q *QueueStore) BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error) {
+	return bookletInfos(q.S.BlankBooklets(ctx, p))
+}
+
+func bookletInfos(bs []queue.BookletInfo, err error) ([]BookletInfo, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -221,16 +228,7 @@ func (q *QueueStore) Booklets(ctx context.Context) ([]BookletInfo, error) {
 }
 
 func (q *QueueStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, error) {
-	ns, err := q.S.NumbersLeft(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for _, n := range ns {
-		if n.Period == p {
-			return n.Left, nil
-		}
-	}
-	return 0, nil
+	return q.S.PeriodLeft(ctx, p)
 }
 
 func (q *QueueStore) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent.Booklet, error) {

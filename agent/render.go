@@ -33,6 +33,9 @@ func NewProofKit(cfg config.Config, log *slog.Logger) (ProofKit, error) {
 	if err != nil {
 		return ProofKit{}, fmt.Errorf("printer.profile: %w", err)
 	}
+	if profile, err = profile.WithCode39(printer.Code39Mode(cfg.Printer.Code39)); err != nil {
+		return ProofKit{}, fmt.Errorf("printer.code39: %w", err)
+	}
 	qopt := qr.DefaultOptions()
 	switch cfg.QR.Encoding {
 	case "big5":

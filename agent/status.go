@@ -201,12 +201,18 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 	}
 
-	booklets, err := a.store.Booklets(ctx)
-	if err != nil {
-		return Status{}, fmt.Errorf("status: %w", err)
-	}
 	// Blank numbers of recently closed periods stay listed until a month after
 	// their report date; their report is a job like any other (dead jobs alarm).
+	// Only the periods still inside that window are read (the current one and
+	// the last): a till's booklets of past years are never walked here.
+	var booklets []BookletInfo
+	for q := p; q == p || !now.After(q.BlankReportDeadline().AddDate(0, 1, 0)); q = q.Prev() {
+		bs, err := a.store.BlankBooklets(ctx, q)
+		if err != nil {
+			return Status{}, fmt.Errorf("status: %w", err)
+		}
+		booklets = append(booklets, bs...)
+	}
 	for _, b := range booklets {
 		deadline := b.Period.BlankReportDeadline()
 		if !b.Retired || b.Unused == 0 || now.After(deadline.AddDate(0, 1, 0)) {

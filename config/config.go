@@ -159,6 +159,10 @@ type Printer struct {
 	Profile  string   `toml:"profile"`
 	Logo     string   `toml:"logo"`
 	Footer   []string `toml:"footer"`
+	// Code39 overrides the profile's way of printing the barcode: "" (the
+	// profile's), raster (bars drawn by posagent, for printers without GS k)
+	// or native (GS k; only for a profile whose printer takes GS w 1).
+	Code39 string `toml:"code39"`
 	// Details prints the item lines under the proof.
 	Details bool `toml:"details"`
 	// Timeout bounds one job, status handshake included.
@@ -762,6 +766,8 @@ func (c *Config) validatePrinter() error {
 		return fieldErr("printer.stop_bits", "must be 1 or 2")
 	case p.Profile == "":
 		return fieldErr("printer.profile", "is required (e.g. 58mm, 58mm-page, 80mm)")
+	case p.Code39 != "" && p.Code39 != "raster" && p.Code39 != "native":
+		return fieldErr("printer.code39", "must be raster or native (or empty: the profile's)")
 	case p.Timeout.Duration <= 0:
 		return fieldErr("printer.timeout", "must be more than 0")
 	case len(p.Footer) > 10:

@@ -178,6 +178,7 @@ data_bits = 8
 parity    = "none"                    # none, odd, even, mark, space
 stop_bits = 1
 profile   = "58mm"                    # 58mm, 58mm-page or 80mm (see "posagent receipt -h")
+code39    = ""                        # "" the profile's; raster for a printer without GS k
 logo      = ""                        # a PNG printed above the proof
 footer    = ["謝謝光臨"]
 details   = true                      # print the item lines under the proof

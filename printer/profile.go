@@ -162,6 +162,25 @@ func LookupProfile(name string) (Profile, error) {
 	return p, nil
 }
 
+// WithCode39 is p printing its Code 39 the given way: "" keeps the
+// profile's, raster draws the bars on the host (for a printer without GS k,
+// or whose GS k cannot draw 1-dot bars), native sends GS k and needs a
+// profile whose printer takes GS w 1. The error, of kind config, says why.
+func (p Profile) WithCode39(mode Code39Mode) (Profile, error) {
+	switch mode {
+	case "":
+		return p, nil
+	case Code39Raster, Code39Native:
+	default:
+		return Profile{}, posagent.Errorf(posagent.KindConfig, "Code 39 mode %q: raster or native", mode)
+	}
+	p.Code39 = mode
+	if err := p.Validate(); err != nil {
+		return Profile{}, err
+	}
+	return p, nil
+}
+
 // ProfileNames lists the profiles, sorted.
 func ProfileNames() []string {
 	names := make([]string, 0, len(profiles))

@@ -130,6 +130,19 @@ func (s *Store) Booklets(ctx context.Context, p posagent.Period) ([]BookletInfo,
 		query = `SELECT ` + bookletColumns + ` FROM booklets WHERE period = ? ORDER BY id`
 		args = append(args, p.Code())
 	}
+	return s.booklets(ctx, query, args...)
+}
+
+// BlankBooklets lists the retired booklets of period p that hold numbers
+// never issued (reported blank). Status asks it for recent periods: SQLite
+// filters the period's booklets off the booklets_period index, and only the
+// few that match are read into Go.
+func (s *Store) BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error) {
+	return s.booklets(ctx, `SELECT `+bookletColumns+` FROM booklets
+		WHERE period = ? AND retired_at IS NOT NULL AND next <= last ORDER BY id`, p.Code())
+}
+
+func (s *Store) booklets(ctx context.Context, query string, args ...any) ([]BookletInfo, error) {
 	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.storageError("list booklets", err)
@@ -227,7 +240,21 @@ type PeriodNumbers struct {
 	Retired  bool            // the period is closed
 }
 
-// NumbersLeft sums up every period's ranges, oldest period first.
+// PeriodLeft is the numbers still available in period p (0 once it is
+// retired). It reads p's booklets only, off the booklets_period index: the
+// sale path and status ask it, and must not walk years of booklets.
+func (s *Store) PeriodLeft(ctx context.Context, p posagent.Period) (int, error) {
+	var left int
+	err := s.reader.QueryRowContext(ctx, `SELECT coalesce(sum(last + 1 - next), 0) FROM booklets
+		WHERE period = ? AND retired_at IS NULL`, p.Code()).Scan(&left)
+	if err != nil {
+		return 0, s.storageError("count numbers left in "+p.Code(), err)
+	}
+	return left, nil
+}
+
+// NumbersLeft sums up every period's ranges, oldest period first. It reads
+// every booklet ever added: for listings, not for the sale path or status.
 func (s *Store) NumbersLeft(ctx context.Context) ([]PeriodNumbers, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT period,
 			sum(last - first + 1), sum(next - first),

@@ -2,7 +2,9 @@ package queue_test
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/queue"
@@ -143,5 +145,65 @@ func TestRetirePeriodReportsUnusedNumbers(t *testing.T) {
 	if len(left) != 2 || left[0].Period != p11410 || !left[0].Retired || left[0].Left != 0 || left[0].Issued != 53 || left[0].Booklets != 3 ||
 		left[1].Left != 50 || left[1].Retired {
 		t.Errorf("NumbersLeft = %+v", left)
+	}
+}
+
+// PeriodLeft counts one period's numbers, agreeing with NumbersLeft, and
+// nothing once the period is retired.
+func TestPeriodLeft(t *testing.T) {
+	s, c := mustOpen(t)
+	ctx := context.Background()
+	p := p11410
+	for _, b := range []posagent.Booklet{booklet("AB", 0, 2, p), booklet("AC", 0, 1, p), booklet("AD", 0, 3, p.Next()), booklet("AE", 0, 1, p.Prev())} {
+		if _, err := s.AddBooklet(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 7 {
+		if _, err := s.Issue(ctx, sale("left-"+itoa(i), 100), queue.IssueOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Set(p.End().Add(time.Hour)) // p has ended: it can be retired
+	if _, err := s.RetirePeriod(ctx, p.Prev()); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.NumbersLeft(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[posagent.Period]int{}
+	for _, n := range all {
+		want[n.Period] = n.Left
+	}
+	for _, tc := range []struct {
+		p    posagent.Period
+		left int
+	}{{p, 150 - 7}, {p.Next(), 150}, {p.Prev(), 0}, {p.Next().Next(), 0}} {
+		got, err := s.PeriodLeft(ctx, tc.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.left || got != want[tc.p] {
+			t.Errorf("PeriodLeft(%s) = %d, want %d (NumbersLeft says %d)", tc.p, got, tc.left, want[tc.p])
+		}
+	}
+	// The retired period's unused booklet is its blank; open or other
+	// periods have none.
+	for _, tc := range []struct {
+		p    posagent.Period
+		want []string
+	}{{p.Prev(), []string{"AE00000000-AE00000049"}}, {p, nil}, {p.Next(), nil}} {
+		bs, err := s.BlankBooklets(ctx, tc.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range bs {
+			got = append(got, b.String())
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("BlankBooklets(%s) = %q, want %q", tc.p, got, tc.want)
+		}
 	}
 }

@@ -112,3 +112,11 @@ func WriterPragma(s *Store, name string) (string, error) {
 	err := s.writer.QueryRowContext(context.Background(), `PRAGMA `+name).Scan(&v)
 	return v, err
 }
+
+// UseDriver makes stores opened from now on use the named database/sql
+// driver; the returned func restores the default.
+func UseDriver(name string) (restore func()) {
+	old := sqliteDriver
+	sqliteDriver = name
+	return func() { sqliteDriver = old }
+}

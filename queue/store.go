@@ -101,7 +101,7 @@ func open(path string, opts Options, target int) (*Store, error) {
 	if err := protectFiles(abs); err != nil {
 		s.log.Warn("the store's files may be readable by other local users", "err", err)
 	}
-	s.writer, err = sql.Open("sqlite3", writerDSN(abs, busy))
+	s.writer, err = sql.Open(sqliteDriver, writerDSN(abs, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
@@ -130,7 +130,7 @@ func open(path string, opts Options, target int) (*Store, error) {
 	rq.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	rq.Set("_fk", "1")
 	rq.Set("_stmt_cache_size", "64")
-	s.reader, err = sql.Open("sqlite3", fileURI(abs, rq))
+	s.reader, err = sql.Open(sqliteDriver, fileURI(abs, rq))
 	if err != nil {
 		s.writer.Close()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)

@@ -209,6 +209,8 @@ type request struct {
 	csrf string
 	// flash is the message left by the last action, shown once.
 	flash string
+	// here is the page asked for, for the language switch to come back to.
+	here string
 }
 
 // T translates a message key into the request's language.
@@ -222,6 +224,16 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// newRequest starts what a handler knows: the language, and where the
+// language switch comes back to (a GET's own page, else the overview).
+func newRequest(r *http.Request) *request {
+	q := &request{lang: langOf(r), here: "/"}
+	if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/login") {
+		q.here = r.URL.RequestURI()
+	}
+	return q
+}
+
 func langOf(r *http.Request) string {
 	if ck, err := r.Cookie(langCookie); err == nil && ck.Value == "en" {
 		return "en"
@@ -233,11 +245,13 @@ func langOf(r *http.Request) string {
 // session's CSRF token; anything else goes to the sign-in page.
 func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{lang: langOf(r)}
+		req := newRequest(r)
 		ck, err := r.Cookie(sessionCookie)
 		var s *session
 		if err == nil {
-			s = c.touch(ck.Value)
+			// The overview's own reloads (?auto=1) do not keep a session
+			// alive: a tablet left on it still signs out after the timeout.
+			s = c.touch(ck.Value, r.Method != http.MethodGet || r.URL.Query().Get("auto") != "1")
 		}
 		if s == nil {
 			expired := err == nil // a cookie, but no session behind it
@@ -283,9 +297,9 @@ func equalToken(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// touch returns the live session of id, moving its expiry on; an expired
-// one is removed.
-func (c *Console) touch(id string) *session {
+// touch returns the live session of id, moving its expiry on when a person
+// asked (active); an expired one is removed.
+func (c *Console) touch(id string, active bool) *session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.sessions[id]
@@ -297,7 +311,9 @@ func (c *Console) touch(id string) *session {
 		delete(c.sessions, id)
 		return nil
 	}
-	s.lastSeen = now
+	if active {
+		s.lastSeen = now
+	}
 	return s
 }
 
@@ -386,8 +402,8 @@ type loginView struct {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	req := &request{lang: langOf(r)}
-	if ck, err := r.Cookie(sessionCookie); err == nil && c.touch(ck.Value) != nil {
+	req := newRequest(r)
+	if ck, err := r.Cookie(sessionCookie); err == nil && c.touch(ck.Value, false) != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
@@ -411,7 +427,7 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, req *request
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	req := &request{lang: langOf(r)}
+	req := newRequest(r)
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	next := safeNext(r.PostFormValue("next"))
 	ck, err := r.Cookie(loginCookie)

@@ -111,6 +111,20 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	login := r.get("/login?next=%2Fjobs&expired=1")
 	mustContain(t, login, "閒置太久")
+
+	// The overview's own reloads do not keep the session alive.
+	r.signIn(r.client, testToken)
+	mustContain(t, r.get("/"), `content="1; url=/?auto=1"`)
+	for range 2 {
+		r.clock.Add(50 * time.Minute)
+		wantStatus(t, r.get("/?auto=1"), http.StatusOK)
+	}
+	r.clock.Add(50 * time.Minute) // 2.5 h after the last click
+	a = r.get("/?auto=1")
+	if a.status != http.StatusSeeOther || !strings.Contains(a.header.Get("Location"), "expired=1") {
+		t.Fatalf("reloads alone kept the session: %d %q", a.status, a.header.Get("Location"))
+	}
+	mustContain(t, login, "閒置太久")
 	wantStatus(t, r.do(r.client, http.MethodPost, "/jobs/1/revive", url.Values{"csrf": {csrf}, "confirm": {"yes"}}), http.StatusUnauthorized)
 }
 

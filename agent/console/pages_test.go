@@ -55,6 +55,13 @@ func TestPages(t *testing.T) {
 			}
 		}
 	}
+	// The switch comes back to the page it was clicked on.
+	mustContain(t, r.get("/invoices?date="+today), `href="/lang/zh?back=%2finvoices%3fdate%3d`+today+`"`)
+	a := r.get("/lang/en?back=" + url.QueryEscape("/invoices?date="+today))
+	if a.header.Get("Location") != "/invoices?date="+today {
+		t.Fatalf("the switch went to %q", a.header.Get("Location"))
+	}
+	r.get("/lang/zh?back=/")
 	// Back to Chinese; a redirect never leaves the site.
 	for _, back := range []string{"//evil.example/", "https://evil.example/", "/\\evil"} {
 		a := r.get("/lang/zh?back=" + url.QueryEscape(back))

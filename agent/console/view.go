@@ -28,6 +28,7 @@ func (v *view) Tf(key string, args ...any) string { return tf(v.req.lang, key, a
 func (v *view) Lang() string                      { return v.req.lang }
 func (v *view) CSRF() string                      { return v.req.csrf }
 func (v *view) Flash() string                     { return v.req.flash }
+func (v *view) Here() string                      { return v.req.here }
 func (v *view) SignedIn() bool                    { return v.req.sid != "" }
 
 // HTMLLang is the lang attribute of the page.

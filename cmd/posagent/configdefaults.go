@@ -60,6 +60,9 @@ func receiptFromConfig(cfg config.Config) map[string][]string {
 	if cfg.Printer.Logo != "" {
 		m["logo"] = []string{cfg.Printer.Logo}
 	}
+	if cfg.Printer.Code39 != "" {
+		m["code39"] = []string{cfg.Printer.Code39}
+	}
 	return m
 }
 

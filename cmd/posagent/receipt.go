@@ -31,6 +31,7 @@ func runReceipt(_ context.Context, std stdio, args []string) error {
 	keyHex := fs.String("key", "", "QR AES key, 32 hex characters (default: $"+qrKeyEnv+")")
 	reprint := fs.Bool("reprint", false, "print 補印: every print after the original")
 	details := fs.Bool("details", false, "print the 交易明細 for a consumer too")
+	code39 := fs.String("code39", "", "the barcode: raster (drawn by posagent, for printers without GS k) or native (GS k); default: the profile's")
 	logoPath := fs.String("logo", "", "1-bit PNG logo to print instead of the seller's name")
 	var footer footerLines
 	fs.Var(&footer, "footer", "a line to print at the end (repeatable)")
@@ -48,6 +49,9 @@ func runReceipt(_ context.Context, std stdio, args []string) error {
 	profile, err := printer.LookupProfile(*profileName)
 	if err != nil {
 		return usagef("--profile: %v", err)
+	}
+	if profile, err = profile.WithCode39(printer.Code39Mode(*code39)); err != nil {
+		return usagef("--code39: %v", err)
 	}
 
 	in, err := openInput(std, pos[0])

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -150,4 +152,29 @@ func TestReceiptEnvironmentKeyErrorNamesTheSource(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "$"+qrKeyEnv) || strings.Contains(stderr, "nothex") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
+}
+
+// --code39 raster draws the bars on the host on a profile that would send
+// GS k, for a printer without it; the config's printer.code39 does the same.
+func TestReceiptRasterCode39(t *testing.T) {
+	t.Setenv("POSAGENT_CONFIG", "")
+	inv := filepath.Join("..", "..", "testdata", "invoices", "consumer.json")
+	gsk := []byte{0x1d, 'k'}
+	code, native, errOut := runOperator(t, "", "receipt", "--key", "F1A618ED8685B1A3B81E6CB6884617F4", "--profile", "58mm-page", inv)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, native, string(gsk), "58mm-page sends GS k")
+	code, raster, errOut := runOperator(t, "", "receipt", "--key", "F1A618ED8685B1A3B81E6CB6884617F4", "--profile", "58mm-page", "--code39", "raster", inv)
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, raster, string(gsk), "--code39 raster still sends GS k")
+
+	path := filepath.Join(t.TempDir(), "agent.toml")
+	require.NoError(t, os.WriteFile(path, []byte("[printer]\nprofile = \"58mm-page\"\ncode39 = \"raster\"\n"), 0o600))
+	t.Setenv("POSAGENT_CONFIG", path)
+	code, fromConfig, errOut := runOperator(t, "", "receipt", "--key", "F1A618ED8685B1A3B81E6CB6884617F4", inv)
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, raster, fromConfig)
+
+	code, _, errOut = runOperator(t, "", "receipt", "--key", "F1A618ED8685B1A3B81E6CB6884617F4", "--profile", "58mm", "--code39", "native", inv)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "GS w 1")
 }

@@ -190,3 +190,32 @@ func proofRows(img *image.Gray, above int) []image.Rectangle {
 	}
 	return nil
 }
+
+// The raster Code 39 option on a profile that otherwise sends GS k (a
+// 58mm-page printer without it): the bars posagent draws decode to the
+// invoice's barcode from the emulator's picture, and GS k is not sent.
+func TestRasterCode39OnAPageModeProfile(t *testing.T) {
+	key, err := qr.ParseKey(testKey)
+	require.NoError(t, err)
+	for _, name := range []string{"consumer", "business"} {
+		t.Run(name, func(t *testing.T) {
+			base, err := printer.LookupProfile("58mm-page")
+			require.NoError(t, err)
+			profile, err := base.WithCode39(printer.Code39Raster)
+			require.NoError(t, err)
+			data, err := os.ReadFile(filepath.Join(receiptsDir, name+".json"))
+			require.NoError(t, err)
+			inv, err := posagent.DecodeInvoice(data)
+			require.NoError(t, err)
+			r, err := printer.RenderReceipt(inv, profile, printer.RenderOptions{Key: key})
+			require.NoError(t, err)
+			require.NotContains(t, string(r.Bytes), "\x1dk", "GS k sent by a raster profile")
+			res, err := emulator.Render(r.Bytes, emulator.Options{Width: profile.Dots})
+			require.NoError(t, err)
+			require.Empty(t, res.Problems)
+			got, err := decodeCode39(t, res.Image)
+			require.NoError(t, err)
+			require.Equal(t, r.Codes.Barcode, got)
+		})
+	}
+}

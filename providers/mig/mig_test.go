@@ -2,8 +2,10 @@ package mig_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -299,5 +301,44 @@ func TestBlankReportsGroupAndMerge(t *testing.T) {
 	}
 	if _, err := E0402(Blank{HeadBan: "12345678", BranchBan: "12345675", Period: p, Track: "AB", Ranges: []Range{{0, 1}}}); posagent.ErrorField(err) != "head_ban" {
 		t.Errorf("bad head ban: %v", err)
+	}
+}
+
+func TestValidateXSDFilesOneRunManyFiles(t *testing.T) {
+	testxml.Require(t)
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("testdata", "golden", "consumer.F0501.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string][]byte{
+		"a good.xml": good,
+		"bad.xml":    bytes.Replace(good, []byte("<CancelReason>顧客退貨</CancelReason>"), nil, 1),
+		"junk.xml":   []byte("not xml"),
+		"bom.xml":    append([]byte("\xEF\xBB\xBF"), good...),
+	}
+	var list []string
+	for name, data := range paths {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, p)
+	}
+	got, err := ValidateXSDFiles(context.Background(), TypeF0501, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wantOK := range map[string]bool{"a good.xml": true, "bad.xml": false, "junk.xml": false, "bom.xml": true} {
+		err := got[filepath.Join(dir, name)]
+		if (err == nil) != wantOK {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err != nil && !posagent.IsKind(err, posagent.KindInvalid) {
+			t.Errorf("%s: kind %v", name, err)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(got[filepath.Join(dir, "bad.xml")]), "CancelReason") {
+		t.Errorf("the complaint does not name the element: %v", got[filepath.Join(dir, "bad.xml")])
 	}
 }

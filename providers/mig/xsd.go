@@ -104,3 +104,59 @@ func ValidateXSD(ctx context.Context, msgType string, data []byte) error {
 	}
 	return nil
 }
+
+// ValidateXSDFiles checks many files of one message type with one xmllint
+// run (a process per file is the cost when thousands arrive at once). The
+// answer has an entry for every path: nil when valid, else a KindInvalid
+// error with xmllint's complaint about that file.
+func ValidateXSDFiles(ctx context.Context, msgType string, paths []string) (map[string]error, error) {
+	out := make(map[string]error, len(paths))
+	if len(paths) == 0 {
+		return out, nil
+	}
+	if _, err := Schema(msgType); err != nil {
+		return nil, fmt.Errorf("mig: no schema for message type %q", msgType)
+	}
+	bin, err := exec.LookPath("xmllint")
+	if err != nil {
+		return nil, ErrNoXmllint
+	}
+	dir, err := writeSchemas()
+	if err != nil {
+		return nil, fmt.Errorf("mig: write schemas: %w", err)
+	}
+	args := append([]string{"--noout", "--nonet", "--schema", filepath.Join(dir, "v41", msgType+".xsd")}, paths...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return nil, fmt.Errorf("mig: run xmllint: %w", err)
+		}
+	}
+	valid := map[string]bool{}
+	complaints := map[string][]string{}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		for _, p := range paths {
+			switch {
+			case line == p+" validates":
+				valid[p] = true
+			case strings.HasPrefix(line, p+":") || line == p+" fails to validate":
+				complaints[p] = append(complaints[p], line)
+			}
+		}
+	}
+	for _, p := range paths {
+		if valid[p] {
+			out[p] = nil
+			continue
+		}
+		detail := strings.Join(complaints[p], "\n")
+		if detail == "" {
+			detail = "xmllint did not validate it"
+		}
+		out[p] = &posagent.Error{Kind: posagent.KindInvalid, Message: fmt.Sprintf("%s is not valid against its XSD: %s", msgType, detail)}
+	}
+	return out, nil
+}

@@ -16,7 +16,6 @@
 package turnkeytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -312,8 +311,30 @@ func (s *Server) upcast(ctx context.Context) error {
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	// One xmllint run per message type for all the files of a scan: a
+	// process per file is what makes thousands of files slow.
+	byType := map[string][]string{}
 	for _, f := range files {
-		if err := s.take(ctx, f); err != nil {
+		byType[f.msgType] = append(byType[f.msgType], f.path)
+	}
+	xsd := map[string]error{}
+	for t, paths := range byType {
+		res, err := mig.ValidateXSDFiles(ctx, t, paths)
+		switch {
+		case errors.Is(err, mig.ErrNoXmllint):
+			for _, p := range paths {
+				xsd[p] = err
+			}
+		case err != nil:
+			return err
+		default:
+			for p, e := range res {
+				xsd[p] = e
+			}
+		}
+	}
+	for _, f := range files {
+		if err := s.take(ctx, f, xsd[f.path]); err != nil {
 			return err
 		}
 	}
@@ -333,7 +354,7 @@ func stamp(t time.Time) string {
 }
 
 // take validates one file and files it in BAK or ERR with its rows.
-func (s *Server) take(ctx context.Context, f srcFile) error {
+func (s *Server) take(ctx context.Context, f srcFile, xerr error) error {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		return nil // taken by someone else or not readable yet: next round
@@ -351,7 +372,7 @@ func (s *Server) take(ctx context.Context, f srcFile) error {
 			problem = "7001 XML驗證失敗: " + err.Error()
 		} else if info.Type != f.msgType {
 			problem = fmt.Sprintf("7001 a %s message in the %s folder", info.Type, f.msgType)
-		} else if xerr := mig.ValidateXSD(ctx, info.Type, bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))); xerr != nil {
+		} else if xerr != nil {
 			if errors.Is(xerr, mig.ErrNoXmllint) {
 				if s.opt.RequireXSD {
 					problem = "xmllint is not installed: cannot validate"
