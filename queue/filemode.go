@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
 )
 
 // storeFileMode is the mode of the store's file and of SQLite's -wal and -shm
@@ -12,6 +14,25 @@ import (
 // other local user may read even when the directory is 0755 (systemd's
 // StateDirectory= default, or a directory an installer made).
 const storeFileMode fs.FileMode = 0o600
+
+// openDirectory says why the store's directory lets other local users
+// remove or swap the store's files (the files' own 0600 does not stop that),
+// or returns "" when it does not. A directory posagent makes is 0700; one an
+// operator made may be anything, so this is a warning, not a refusal.
+func openDirectory(path string) string {
+	if runtime.GOOS == "windows" {
+		return "" // ACLs, not these bits, say who may write there
+	}
+	fi, err := os.Stat(filepath.Dir(path))
+	if err != nil || !fi.IsDir() {
+		return ""
+	}
+	m := fi.Mode()
+	if m.Perm()&0o022 != 0 && m&fs.ModeSticky == 0 {
+		return fmt.Sprintf("the directory is %v: group or others may write to it; chmod go-w it", m.Perm())
+	}
+	return ""
+}
 
 // protectFiles creates the store's file with storeFileMode when it does not
 // exist yet, and narrows the modes of an existing file and of its -wal and

@@ -5,8 +5,10 @@ package queue_test
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -91,5 +93,28 @@ func TestStoreFilesOwnerOnly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A directory others may write to lets them delete or swap the store's
+// files whatever the files' modes: the store says so in the log, and opens.
+func TestStoreDirectoryWritableByOthersWarns(t *testing.T) {
+	for _, tc := range []struct {
+		mode fs.FileMode
+		warn bool
+	}{{0o700, false}, {0o755, false}, {0o775, true}, {0o777, true}, {0o777 | fs.ModeSticky, false}} {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		var logs strings.Builder
+		s, err := queue.Open(filepath.Join(dir, "agent.db"), queue.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatalf("%v: %v", tc.mode, err)
+		}
+		s.Close()
+		if got := strings.Contains(logs.String(), "can delete or replace"); got != tc.warn {
+			t.Errorf("directory %v: warned %v, want %v: %s", tc.mode, got, tc.warn, logs.String())
+		}
 	}
 }

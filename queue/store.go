@@ -101,6 +101,9 @@ func open(path string, opts Options, target int) (*Store, error) {
 	if err := protectFiles(abs); err != nil {
 		s.log.Warn("the store's files may be readable by other local users", "err", err)
 	}
+	if why := openDirectory(abs); why != "" {
+		s.log.Warn("other local users can delete or replace the store's files", "dir", filepath.Dir(abs), "why", why)
+	}
 	s.writer, err = sql.Open(sqliteDriver, writerDSN(abs, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
