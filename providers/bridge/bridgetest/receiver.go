@@ -150,9 +150,11 @@ type pendingFault struct {
 
 // Server is the reference receiver.
 type Server struct {
-	opt Options
-	srv *httptest.Server
-	log *slog.Logger
+	opt  Options
+	srv  *httptest.Server
+	log  *slog.Logger
+	quit chan struct{} // closed by Close: delayed answers end at once
+	once sync.Once
 
 	mu         sync.Mutex
 	latency    time.Duration
@@ -196,7 +198,7 @@ func New(opt Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opt: opt, log: log.With("component", "bridge-receiver"), byKey: map[string]*Stored{},
+	s := &Server{opt: opt, log: log.With("component", "bridge-receiver"), quit: make(chan struct{}), byKey: map[string]*Stored{},
 		invoices: map[string]*invoiceState{}, leased: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -205,8 +207,11 @@ func New(opt Options) *Server {
 // URL is the receiver's base URL (documents go to URL/{kind}).
 func (s *Server) URL() string { return s.srv.URL }
 
-// Close stops the receiver.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the receiver; requests held by SetLatency end unanswered.
+func (s *Server) Close() {
+	s.once.Do(func() { close(s.quit) })
+	s.srv.Close()
+}
 
 // Down makes the receiver drop every connection until Up.
 func (s *Server) Down() { s.mu.Lock(); s.down = true; s.mu.Unlock(); s.srv.CloseClientConnections() }
@@ -322,6 +327,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(latency):
 		case <-r.Context().Done():
+			return
+		case <-s.quit:
+			drop(w)
 			return
 		}
 	}
