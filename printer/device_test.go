@@ -30,13 +30,15 @@ func startSim(t *testing.T, opt printersim.Options) *printersim.Sim {
 	return sim
 }
 
-// fastConfig keeps every wait short so a failing test fails in seconds.
+// fastConfig keeps the waits short so a failing test fails in seconds; only
+// the completion wait is long, since a loaded machine (CI runs packages in
+// parallel with a browser) can delay the simulator past a few seconds.
 func fastConfig(address string) printer.DeviceConfig {
 	return printer.DeviceConfig{
 		Address:           address,
 		Baud:              115200,
 		StatusTimeout:     700 * time.Millisecond,
-		CompletionTimeout: 3 * time.Second,
+		CompletionTimeout: 15 * time.Second, // tests of this timeout set their own
 		StallTimeout:      2 * time.Second,
 		PollInterval:      200 * time.Millisecond,
 	}
