@@ -144,24 +144,31 @@ func TestFreshUploadRefusedForIssueTimeEndsDone(t *testing.T) {
 	for _, behind := range []time.Duration{300 * time.Millisecond, time.Second} {
 		t.Run(behind.String(), func(t *testing.T) {
 			t.Parallel()
-			e := startE2E(t, e2eOptions{concurrency: 1, lowWater: 0})
-			e.leaseWith(1)
-			_, _, measured := e.prov.ClockSkew()
-			require.False(t, measured, "the agent's client measured ECPay's clock before the first upload")
-			e.stand.SetClockOffset(-behind)
-			// Sell just after a second begins, so that ECPay, behind, is
-			// still in the previous second whatever the offset.
-			now := time.Now()
-			time.Sleep(now.Truncate(time.Second).Add(time.Second + 20*time.Millisecond).Sub(now))
-			n := e.sell("fresh-"+behind.String(), 60)["number"].(string)
-			e.waitUploaded(15 * time.Second)
-			require.Equal(t, 1, e.stand.Count(n))
-			require.Empty(t, e.deadJobs())
+			// On a loaded machine the upload can leave so late that ECPay's
+			// clock has passed the issue time already: that run proves
+			// nothing (though it must still end done, once), so a fresh
+			// agent, with nothing measured, tries again.
+			var e *e2e
 			var refused bool
-			for _, r := range e.stand.Requests() {
-				refused = refused || (r.Endpoint == "OfflineIssue" && r.RtnCode == 4000006)
+			for try := 0; try < 5 && !refused; try++ {
+				e = startE2E(t, e2eOptions{concurrency: 1, lowWater: 0})
+				e.leaseWith(1)
+				_, _, measured := e.prov.ClockSkew()
+				require.False(t, measured, "the agent's client measured ECPay's clock before the first upload")
+				e.stand.SetClockOffset(-behind)
+				// Sell just after a second begins, so that ECPay, behind, is
+				// still in the previous second whatever the offset.
+				now := time.Now()
+				time.Sleep(now.Truncate(time.Second).Add(time.Second + 20*time.Millisecond).Sub(now))
+				n := e.sell("fresh-"+behind.String(), 60)["number"].(string)
+				e.waitUploaded(15 * time.Second)
+				require.Equal(t, 1, e.stand.Count(n))
+				require.Empty(t, e.deadJobs())
+				for _, r := range e.stand.Requests() {
+					refused = refused || (r.Endpoint == "OfflineIssue" && r.RtnCode == 4000006)
+				}
 			}
-			require.True(t, refused, "ECPay never refused the issue time: the test did not test the case")
+			require.True(t, refused, "ECPay never refused the issue time in 5 runs: the test did not test the case")
 			m := e.metricsText()
 			require.Contains(t, m, `posagent_provider_calls_total{kind="upload",result="wait"}`)
 			require.NotContains(t, m, `result="transient"`)
