@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/standin"
 	"github.com/posagent/posagent/providers/amego"
 	"github.com/posagent/posagent/qr"
 )
@@ -174,11 +175,6 @@ type Fault struct {
 	Data     string // FaultData
 }
 
-type pendingFault struct {
-	Fault
-	left int
-}
-
 // Server is the stand-in.
 type Server struct {
 	opt Options
@@ -189,7 +185,7 @@ type Server struct {
 	offset     time.Duration
 	latency    time.Duration
 	down       bool
-	faults     []*pendingFault
+	faults     standin.Faults[Fault]
 	requests   []Request
 	tracks     []*Track
 	used       map[string]int // period code + track → next free number in the pool
@@ -269,14 +265,15 @@ func (s *Server) Up() { s.mu.Lock(); s.down = false; s.mu.Unlock() }
 func (s *Server) Inject(f Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, &pendingFault{Fault: f, left: n})
+	s.faults.Add(f, n)
 }
 
 // ClearFaults drops every pending fault, latency and Down.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults, s.latency, s.down = nil, 0, false
+	s.faults.Reset()
+	s.latency, s.down = 0, false
 }
 
 // Invoices returns copies of the accepted invoices in order of acceptance.
@@ -343,34 +340,17 @@ func (s *Server) Count(endpoint string) int {
 func (s *Server) takeFault(endpoint string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Endpoint == "" || f.Endpoint == endpoint {
-			f.left--
-			if f.left <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			ff := f.Fault
-			return &ff
-		}
+	f, ok := s.faults.Take(func(f Fault) bool { return f.Endpoint == "" || f.Endpoint == endpoint })
+	if !ok {
+		return nil
 	}
-	return nil
+	return &f
 }
 
 func (s *Server) record(r Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, r)
 	s.mu.Unlock()
-}
-
-// drop closes the connection without an answer.
-func drop(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 // refusal is a code ≠ 0 with its message.
@@ -408,7 +388,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	latency, down := s.latency, s.down
 	s.mu.Unlock()
 	if down {
-		drop(w)
+		standin.Drop(w)
 		return
 	}
 	if latency > 0 {
@@ -463,7 +443,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(rec)
 	if fault != nil && fault.Kind == FaultLoseAnswer {
-		drop(w)
+		standin.Drop(w)
 		return
 	}
 	if ref != nil {

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/standin"
 	"github.com/posagent/posagent/providers/bridge"
 	"github.com/posagent/posagent/providers/mig"
 )
@@ -143,11 +144,6 @@ type Fault struct {
 	Message    string
 }
 
-type pendingFault struct {
-	Fault
-	left int
-}
-
 // Server is the reference receiver.
 type Server struct {
 	opt  Options
@@ -159,7 +155,7 @@ type Server struct {
 	mu         sync.Mutex
 	latency    time.Duration
 	down       bool
-	faults     []*pendingFault
+	faults     standin.Faults[Fault]
 	requests   []Request
 	docs       []*Stored
 	byKey      map[string]*Stored
@@ -225,14 +221,15 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 // Inject queues a fault for the next n matching requests.
 func (s *Server) Inject(f Fault, n int) {
 	s.mu.Lock()
-	s.faults = append(s.faults, &pendingFault{Fault: f, left: n})
+	s.faults.Add(f, n)
 	s.mu.Unlock()
 }
 
 // ClearFaults removes pending faults, latency and Down.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
-	s.faults, s.latency, s.down = nil, 0, false
+	s.faults.Reset()
+	s.latency, s.down = 0, false
 	s.mu.Unlock()
 }
 
@@ -279,28 +276,11 @@ func (s *Server) Violations() []string {
 func (s *Server) takeFault(kind bridge.Kind) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.DocKind != "" && f.DocKind != kind {
-			continue
-		}
-		f.left--
-		if f.left <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		c := f.Fault
-		return &c
+	f, ok := s.faults.Take(func(f Fault) bool { return f.DocKind == "" || f.DocKind == kind })
+	if !ok {
+		return nil
 	}
-	return nil
-}
-
-func drop(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
+	return &f
 }
 
 func (s *Server) record(r Request) {
@@ -320,7 +300,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	latency, down := s.latency, s.down
 	s.mu.Unlock()
 	if down {
-		drop(w)
+		standin.Drop(w)
 		return
 	}
 	if latency > 0 {
@@ -329,7 +309,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-s.quit:
-			drop(w)
+			standin.Drop(w)
 			return
 		}
 	}
@@ -395,7 +375,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.record(rec)
 	switch {
 	case fault != nil && fault.Kind == FaultLoseAnswer:
-		drop(w)
+		standin.Drop(w)
 	case fault != nil && fault.Kind == FaultGarbage:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusOK)

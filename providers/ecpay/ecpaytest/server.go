@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/standin"
 	"github.com/posagent/posagent/providers/ecpay"
 )
 
@@ -167,11 +168,6 @@ type Fault struct {
 	Msg      string
 }
 
-type pendingFault struct {
-	Fault
-	left int
-}
-
 // Server is the stand-in.
 type Server struct {
 	opt    Options
@@ -183,7 +179,7 @@ type Server struct {
 	offset      time.Duration
 	latency     time.Duration
 	down        bool
-	faults      []*pendingFault
+	faults      standin.Faults[Fault]
 	requests    []Request
 	machines    map[string]machine
 	machineList []string
@@ -316,14 +312,15 @@ func (s *Server) Up() { s.mu.Lock(); s.down = false; s.mu.Unlock() }
 func (s *Server) Inject(f Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, &pendingFault{Fault: f, left: n})
+	s.faults.Add(f, n)
 }
 
 // ClearFaults drops every pending fault, latency and Down.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults, s.latency, s.down = nil, 0, false
+	s.faults.Reset()
+	s.latency, s.down = 0, false
 }
 
 // SetCarrierCodes says which mobile barcodes and love codes exist (nil: every
@@ -436,17 +433,11 @@ func (s *Server) RegisterMachine(id string) {
 func (s *Server) takeFault(endpoint string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Endpoint == "" || f.Endpoint == endpoint {
-			f.left--
-			if f.left <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			ff := f.Fault
-			return &ff
-		}
+	f, ok := s.faults.Take(func(f Fault) bool { return f.Endpoint == "" || f.Endpoint == endpoint })
+	if !ok {
+		return nil
 	}
-	return nil
+	return &f
 }
 
 func (s *Server) record(r Request) {
@@ -455,23 +446,12 @@ func (s *Server) record(r Request) {
 	s.mu.Unlock()
 }
 
-// drop closes the connection without an answer.
-func drop(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	latency, down := s.latency, s.down
 	s.mu.Unlock()
 	if down {
-		drop(w)
+		standin.Drop(w)
 		return
 	}
 	if latency > 0 {
@@ -535,7 +515,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(rec)
 	if fault != nil && fault.Kind == FaultLoseAnswer {
-		drop(w)
+		standin.Drop(w)
 		return
 	}
 	if status != http.StatusOK {
