@@ -25,10 +25,10 @@ type Journal interface {
 // Progress is what the journal holds for one document, as Issue is given it
 // on every attempt (the zero Creating and DraftID on the first).
 type Progress struct {
-	Ref      string            // the document's reference: the sale id (or the refund's id)
+	Ref      string             // the document's reference: the sale id (or the refund's id)
 	Type     posagent.PTDocType // the type it is issued as
-	Creating bool              // a create may have been sent
-	DraftID  int64             // the draft's id, once known
+	Creating bool               // a create may have been sent
+	DraftID  int64              // the draft's id, once known
 }
 
 // Issue creates and finalizes doc exactly once and returns the final

@@ -240,6 +240,10 @@ func (w wireDocument) document(t posagent.PTDocType) (posagent.PTDocument, error
 	if d.State == "" {
 		return posagent.PTDocument{}, fmt.Errorf("status: missing")
 	}
+	if d.State == "draft" {
+		// A draft has no number yet, whatever placeholder the answer shows.
+		d.SequenceNumber, d.ATCUD = "", ""
+	}
 	if w.Date != "" {
 		at, err := time.ParseInLocation(DateLayout, string(w.Date), posagent.Lisbon)
 		if err != nil {
