@@ -11,19 +11,21 @@ import (
 // right of the two symbols.
 const qrQuietDots = 16
 
-// qrBand draws two symbols of one size side by side, top-aligned, in one
-// bitmap: quiet, left, quiet, right, quiet, each module scale × scale pixels.
-func qrBand(left, right *qrMatrix, scale, quiet int) *escpos.Bitmap {
-	n := left.size
-	width := 3*quiet + 2*n*scale
+// qrBand draws symbols of one size side by side, top-aligned, in one bitmap:
+// a quiet zone, then each symbol followed by a quiet zone (the MOF's left,
+// right; the AT code alone), each module scale × scale pixels.
+func qrBand(scale, quiet int, symbols ...*qrMatrix) *escpos.Bitmap {
+	n := symbols[0].size
+	width := (len(symbols)+1)*quiet + len(symbols)*n*scale
 	band := escpos.NewBitmap(width, n*scale)
 	for y := 0; y < n; y++ {
 		top := y * scale
 		w := bitWriter{out: band.Bits[top*band.Stride : top*band.Stride]}
 		w.zeros(quiet)
-		w.modules(left.rows[y], n, scale)
-		w.zeros(quiet)
-		w.modules(right.rows[y], n, scale)
+		for _, m := range symbols {
+			w.modules(m.rows[y], n, scale)
+			w.zeros(quiet)
+		}
 		w.flush()
 		first := band.Bits[top*band.Stride : (top+1)*band.Stride]
 		for k := 1; k < scale; k++ {

@@ -29,12 +29,12 @@ func (r *renderer) details() error {
 	r.align(escpos.AlignLeft)
 	if !inv.Print {
 		// No proof above: say which invoice this is.
-		r.emitAll(rightAlign(fixed("發票號碼"), fixed(inv.Number.Printed()), cols))
-		r.emitAll(rightAlign(fixed("開立時間"), fixed(inv.IssuedAt.In(posagent.Taipei).Format("2006-01-02 15:04:05")), cols))
-		r.emitAll(rightAlign(fixed("賣方"), fixed(inv.Seller.TaxID), cols))
+		r.emitAll(r.rightAlign(fixed("發票號碼"), fixed(inv.Number.Printed()), cols))
+		r.emitAll(r.rightAlign(fixed("開立時間"), fixed(inv.IssuedAt.In(posagent.Taipei).Format("2006-01-02 15:04:05")), cols))
+		r.emitAll(r.rightAlign(fixed("賣方"), fixed(inv.Seller.TaxID), cols))
 	}
 	if inv.Buyer.IsBusiness() && inv.Buyer.Name != "" {
-		for _, line := range escpos.Wrap(append(fixed("買受人 "), r.encode("buyer.name", inv.Buyer.Name)...), cols) {
+		for _, line := range r.wrap(append(fixed("買受人 "), r.encode("buyer.name", inv.Buyer.Name)...), cols) {
 			r.emit(line)
 		}
 	}
@@ -43,7 +43,7 @@ func (r *renderer) details() error {
 	mixed := inv.TaxType == posagent.TaxMixed
 	for i, it := range inv.Items {
 		field := fmt.Sprintf("items[%d]", i)
-		for _, line := range escpos.Wrap(r.encode(field+".name", it.Name), cols) {
+		for _, line := range r.wrap(r.encode(field+".name", it.Name), cols) {
 			r.emit(line)
 		}
 		qty := "  " + it.Quantity.String()
@@ -53,9 +53,9 @@ func (r *renderer) details() error {
 			amount += " " + taxMark(it.TaxType)
 		}
 		left := append(append(fixed(qty), unit...), fixed(" x "+it.UnitPrice.String())...)
-		r.emitAll(rightAlign(left, fixed(amount), cols))
+		r.emitAll(r.rightAlign(left, fixed(amount), cols))
 		if it.Remark != "" {
-			for _, line := range escpos.Wrap(append(fixed("  "), r.encode(field+".remark", it.Remark)...), cols) {
+			for _, line := range r.wrap(append(fixed("  "), r.encode(field+".remark", it.Remark)...), cols) {
 				r.emit(line)
 			}
 		}
@@ -63,7 +63,7 @@ func (r *renderer) details() error {
 	r.emit(rule)
 
 	total := func(label string, v int64) {
-		r.emitAll(rightAlign(fixed(label), fixed(strconv.FormatInt(v, 10)), cols))
+		r.emitAll(r.rightAlign(fixed(label), fixed(strconv.FormatInt(v, 10)), cols))
 	}
 	r.emit(fixed(fmt.Sprintf("共 %d 項", len(inv.Items))))
 	if inv.Buyer.IsBusiness() || inv.TaxType != posagent.TaxTaxable {
@@ -99,14 +99,14 @@ func (r *renderer) details() error {
 
 	switch {
 	case !inv.Carrier.IsZero():
-		r.emitAll(rightAlign(fixed(carrierLabel(inv.Carrier.Type)), fixed(inv.Carrier.ID), cols))
+		r.emitAll(r.rightAlign(fixed(carrierLabel(inv.Carrier.Type)), fixed(inv.Carrier.ID), cols))
 		r.emit(fixed("發票已存入載具，不另印證明聯"))
 	case inv.IsDonated():
-		r.emitAll(rightAlign(fixed("捐贈碼"), fixed(inv.LoveCode), cols))
+		r.emitAll(r.rightAlign(fixed("捐贈碼"), fixed(inv.LoveCode), cols))
 		r.emit(fixed("發票已捐贈，不另印證明聯"))
 	}
 	if inv.Remark != "" {
-		for _, line := range escpos.Wrap(append(fixed("備註 "), r.encode("remark", inv.Remark)...), cols) {
+		for _, line := range r.wrap(append(fixed("備註 "), r.encode("remark", inv.Remark)...), cols) {
 			r.emit(line)
 		}
 	}
@@ -144,7 +144,7 @@ func (r *renderer) footer() {
 	r.align(escpos.AlignCenter)
 	r.feed(8)
 	for i, text := range r.opt.Footer {
-		for _, line := range escpos.Wrap(r.encode(fmt.Sprintf("footer[%d]", i), text), r.p.Columns()) {
+		for _, line := range r.wrap(r.encode(fmt.Sprintf("footer[%d]", i), text), r.p.Columns()) {
 			r.emit(line)
 		}
 	}
@@ -152,7 +152,7 @@ func (r *renderer) footer() {
 
 // finish cuts, or feeds the last line past the tear bar on a printer without
 // a cutter.
-func (r *renderer) finish() {
+func (r *job) finish() {
 	switch r.p.Cutter {
 	case CutterPartial:
 		r.b.FeedAndCut(escpos.CutPartial, 0)

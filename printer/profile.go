@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/printer/escpos"
 	"github.com/posagent/posagent/qr"
 )
 
@@ -30,6 +31,12 @@ const (
 	// differ between clones: enable this only after a test print shows two
 	// equal symbols of at least 41 modules that a phone scans.
 	QRPage QRMode = "page"
+	// QRNative stores one symbol natively (GS ( k, model 2) and prints it in
+	// standard mode: for the single AT QR code of a Portuguese receipt, on a
+	// printer with NativeQR. The printer picks the version, so RenderPT uses
+	// it only when every encoder model gives a symbol of at least 30 mm that
+	// fits the paper, and draws a raster otherwise (as QRPage falls back).
+	QRNative QRMode = "native"
 )
 
 // Code39Mode is how a profile prints the 19-character barcode.
@@ -52,11 +59,31 @@ const (
 	CutterFull    Cutter = "full"    // GS V 65 0
 )
 
-// TextEncoding is the two-byte character set of the printer's Kanji mode.
+// TextEncoding is the character set of the printer's text: Big5 in Kanji
+// mode (Taiwan), or a single-byte code page selected with ESC t (Portugal).
 type TextEncoding string
 
-// Big5 is the only encoding Traditional-Chinese receipt printers share.
-const Big5 TextEncoding = "big5"
+const (
+	// Big5 is the only encoding Traditional-Chinese receipt printers share.
+	Big5 TextEncoding = "big5"
+	// CP860 (PC860 Portuguese) holds every Portuguese letter but not €,
+	// which prints as "EUR". It is the safe choice for Portugal: the table
+	// (ESC t 3) is in almost every ESC/POS printer's ROM, Epson's and the
+	// clones' alike.
+	CP860 TextEncoding = TextEncoding(escpos.CP860)
+	// CP858 (PC850 with €) holds every Portuguese letter and €. Epson numbers
+	// it 19; clones differ or lack it [U], so a profile uses it only after a
+	// test print showed the € and the accents.
+	CP858 TextEncoding = TextEncoding(escpos.CP858)
+)
+
+// codePage is the single-byte code page of a CP8xx encoding ("" for Big5).
+func (e TextEncoding) codePage() escpos.CodePage {
+	if c := escpos.CodePage(e); c.Valid() {
+		return c
+	}
+	return ""
+}
 
 // Profile is what a printer model can do, as far as the proof needs to know.
 // The renderer never sends a command a profile does not allow; a new model gets
@@ -67,8 +94,11 @@ type Profile struct {
 	// Dots is the printable width at 203 dpi: 384 on 58 mm paper, 576 on 80 mm.
 	Dots     int
 	Encoding TextEncoding
-	QR       QRMode
-	Code39   Code39Mode
+	// CodeTable is the ESC t number that selects Encoding's code page on this
+	// model (Epson: 3 for CP860, 19 for CP858); 0 for Big5 (Kanji mode).
+	CodeTable byte
+	QR        QRMode
+	Code39    Code39Mode
 	// PageMode: ESC L, ESC W, ESC T, ESC $, GS $ and FF work.
 	PageMode bool
 	// NativeQR: GS ( k (QR model 2) works.
@@ -149,6 +179,98 @@ var profiles = map[string]Profile{
 // generic 58 mm one, which needs nothing but text and GS v 0.
 const DefaultProfile = "58mm"
 
+// ptProfiles print the Portuguese receipt (RenderPT). They are kept apart
+// from the MOF profiles: a Taiwanese terminal can never pick a printer
+// without Big5, nor a Portuguese one a printer without ã and õ.
+var ptProfiles = map[string]Profile{
+	"pt-58mm": {
+		Name:          "pt-58mm",
+		Description:   "generic 58 mm printer for Portugal: PC860 (ESC t 3, € printed as EUR), host raster QR, no cutter",
+		Dots:          384,
+		Encoding:      CP860,
+		CodeTable:     3,
+		QR:            QRRaster,
+		Code39:        Code39Raster,
+		RasterScaling: true,
+		Cutter:        CutterNone,
+		BufferSize:    4096,
+		MaxQRVersion:  maxMatrixVersion,
+		MaxQRModule:   minModule,
+	},
+	"pt-58mm-native": {
+		Name:          "pt-58mm-native",
+		Description:   "58 mm Epson-class printer for Portugal (TM-T20/TM-m10 class): PC858 (ESC t 19) with €, native QR (GS ( k), partial cutter",
+		Dots:          384,
+		Encoding:      CP858,
+		CodeTable:     19,
+		QR:            QRNative,
+		Code39:        Code39Raster,
+		NativeQR:      true,
+		RasterScaling: true,
+		Cutter:        CutterPartial,
+		BufferSize:    4096,
+		MaxQRVersion:  maxMatrixVersion,
+		MaxQRModule:   minModule,
+	},
+	"pt-80mm": {
+		Name:          "pt-80mm",
+		Description:   "generic 80 mm printer for Portugal: PC860 (ESC t 3, € printed as EUR), host raster QR, partial cutter",
+		Dots:          576,
+		Encoding:      CP860,
+		CodeTable:     3,
+		QR:            QRRaster,
+		Code39:        Code39Raster,
+		RasterScaling: true,
+		Cutter:        CutterPartial,
+		BufferSize:    4096,
+		MaxQRVersion:  maxMatrixVersion,
+		MaxQRModule:   minModule,
+	},
+	"pt-80mm-native": {
+		Name:          "pt-80mm-native",
+		Description:   "80 mm Epson-class printer for Portugal (TM-T20/TM-T88 class): PC858 (ESC t 19) with €, native QR (GS ( k), partial cutter",
+		Dots:          576,
+		Encoding:      CP858,
+		CodeTable:     19,
+		QR:            QRNative,
+		Code39:        Code39Raster,
+		NativeQR:      true,
+		RasterScaling: true,
+		Cutter:        CutterPartial,
+		BufferSize:    4096,
+		MaxQRVersion:  maxMatrixVersion,
+		MaxQRModule:   minModule,
+	},
+}
+
+// DefaultPTProfile is the Portuguese profile for a printer nobody has
+// characterised: PC860 text and a raster QR, which every ESC/POS printer
+// prints.
+const DefaultPTProfile = "pt-58mm"
+
+// LookupPTProfile returns the named Portuguese profile; "" is
+// DefaultPTProfile. The error, of kind config, lists the names there are.
+func LookupPTProfile(name string) (Profile, error) {
+	if name == "" {
+		name = DefaultPTProfile
+	}
+	p, ok := ptProfiles[name]
+	if !ok {
+		return Profile{}, posagent.Errorf(posagent.KindConfig, "Portuguese printer profile %q does not exist; choose one of %s", name, strings.Join(PTProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+// PTProfileNames lists the Portuguese profiles, sorted.
+func PTProfileNames() []string {
+	names := make([]string, 0, len(ptProfiles))
+	for name := range ptProfiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // LookupProfile returns the named profile; "" is DefaultProfile. The error,
 // of kind config, lists the names there are.
 func LookupProfile(name string) (Profile, error) {
@@ -200,8 +322,10 @@ func (p Profile) Validate() error {
 	switch {
 	case p.Dots < 384 || p.Dots > 1024 || p.Dots%8 != 0:
 		return fail("%d dots: the proof needs 384–1024, a multiple of 8", p.Dots)
+	case p.Encoding != Big5 && p.Encoding.codePage() == "":
+		return fail("text encoding %q: %q (Taiwan), %q or %q (Portugal)", p.Encoding, Big5, CP860, CP858)
 	case p.Encoding != Big5:
-		return fail("text encoding %q: only %q is supported", p.Encoding, Big5)
+		return p.validatePT(fail)
 	case p.QR != QRRaster && p.QR != QRPage:
 		return fail("QR mode %q: raster or page", p.QR)
 	case p.QR == QRPage && !(p.PageMode && p.NativeQR):
@@ -220,6 +344,29 @@ func (p Profile) Validate() error {
 		return fail("QR module of up to %d dots: %d–16", p.MaxQRModule, minModule)
 	}
 	if _, err := p.qrModule(p.MaxQRVersion); err != nil {
+		return fail("%v", err)
+	}
+	return nil
+}
+
+// validatePT checks a profile of a code-page encoding: it prints the
+// Portuguese receipt (RenderPT), with its one AT QR code, never the MOF proof.
+func (p Profile) validatePT(fail func(string, ...any) error) error {
+	switch {
+	case p.CodeTable == 0:
+		return fail("code table 0 (PC437) has no ã or õ: set the ESC t number of %s on this printer (Epson: %d)", p.Encoding, p.Encoding.codePage().Table())
+	case p.QR != QRRaster && p.QR != QRNative:
+		return fail("QR mode %q: a Portuguese receipt's one QR code is raster or native", p.QR)
+	case p.QR == QRNative && !p.NativeQR:
+		return fail("QR mode native needs native QR (GS ( k)")
+	case p.Cutter != CutterNone && p.Cutter != CutterPartial && p.Cutter != CutterFull:
+		return fail("cutter %q: none, partial or full", p.Cutter)
+	case p.BufferSize < 1024:
+		return fail("buffer of %d bytes: at least 1024", p.BufferSize)
+	case p.MaxQRVersion < 1 || p.MaxQRVersion > maxMatrixVersion:
+		return fail("largest QR version %d: 1–%d", p.MaxQRVersion, maxMatrixVersion)
+	}
+	if _, err := p.atQRModule(p.MaxQRVersion); err != nil {
 		return fail("%v", err)
 	}
 	return nil

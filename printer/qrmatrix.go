@@ -29,6 +29,7 @@ func (m *qrMatrix) black(x, y int) bool { return m.rows[y]>>uint(x)&1 != 0 }
 // codeword bit goes.
 type qrPlan struct {
 	version   coding.Version
+	level     coding.Level
 	size      int
 	dataBytes int
 	base      [8]qrMatrix
@@ -36,26 +37,33 @@ type qrPlan struct {
 	place []uint16
 }
 
-var qrPlans [maxMatrixVersion + 1]struct {
+// qrPlans caches the plans of levels L (the MOF codes) and M (the AT code).
+var qrPlans [2][maxMatrixVersion + 1]struct {
 	once sync.Once
 	plan *qrPlan
 	err  error
 }
 
+// qrLevels are the error correction levels the host encoder draws.
+var qrLevels = [2]coding.Level{coding.L, coding.M}
+
 // planFor returns the (cached) plan of a version at level L.
-func planFor(version int) (*qrPlan, error) {
+func planFor(version int) (*qrPlan, error) { return planAt(version, 0) }
+
+// planAt returns the (cached) plan of a version at qrLevels[level].
+func planAt(version, level int) (*qrPlan, error) {
 	if version < 1 || version > maxMatrixVersion {
 		return nil, fmt.Errorf("QR version %d: the receipt encoder draws versions 1–%d", version, maxMatrixVersion)
 	}
-	slot := &qrPlans[version]
-	slot.once.Do(func() { slot.plan, slot.err = newQRPlan(coding.Version(version)) })
+	slot := &qrPlans[level][version]
+	slot.once.Do(func() { slot.plan, slot.err = newQRPlan(coding.Version(version), qrLevels[level]) })
 	return slot.plan, slot.err
 }
 
-func newQRPlan(v coding.Version) (*qrPlan, error) {
-	p := &qrPlan{version: v}
+func newQRPlan(v coding.Version, level coding.Level) (*qrPlan, error) {
+	p := &qrPlan{version: v, level: level}
 	for mask := 0; mask < 8; mask++ {
-		cp, err := coding.NewPlan(v, coding.L, coding.Mask(mask))
+		cp, err := coding.NewPlan(v, level, coding.Mask(mask))
 		if err != nil {
 			return nil, fmt.Errorf("QR plan version %d mask %d: %w", v, mask, err)
 		}
@@ -90,13 +98,22 @@ func encodeQR(data []byte, version int) (*qrMatrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	payload := coding.String(data)
+	m, err := p.draw(coding.String(data))
+	if err != nil {
+		return nil, fmt.Errorf("QR payload of %d bytes: %w", len(data), err)
+	}
+	return m, nil
+}
+
+// draw encodes one segment at the plan's version and level, with the mask of
+// lowest penalty.
+func (p *qrPlan) draw(payload coding.Encoding) (*qrMatrix, error) {
 	if need := payload.Bits(p.version); need > p.dataBytes*8 {
-		return nil, fmt.Errorf("QR payload of %d bytes does not fit version %d-L (%d bits of %d)", len(data), version, need, p.dataBytes*8)
+		return nil, fmt.Errorf("does not fit version %d-%s (%d bits of %d)", p.version, p.level, need, p.dataBytes*8)
 	}
 	var b coding.Bits
 	payload.Encode(&b, p.version)
-	b.AddCheckBytes(p.version, coding.L)
+	b.AddCheckBytes(p.version, p.level)
 	codewords := b.Bytes()
 
 	n := p.size

@@ -66,7 +66,7 @@ func TestEncodeQRDecodesAtEveryVersion(t *testing.T) {
 		if m.size != 17+4*v {
 			t.Fatalf("version %d: size %d", v, m.size)
 		}
-		band := qrBand(m, m, 3, qrQuietDots)
+		band := qrBand(3, qrQuietDots, m, m)
 		left := band.Image(1, 1).SubImage(image.Rect(0, 0, qrQuietDots*2+m.size*3, band.Height))
 		if got := decodeQR(t, left); got != string(payload) {
 			t.Fatalf("version %d: decoded %q, want %q", v, got, payload)

@@ -106,6 +106,9 @@ func RenderReceipt(inv posagent.Invoice, p Profile, opt RenderOptions) (Receipt,
 	if err := p.Validate(); err != nil {
 		return Receipt{}, err
 	}
+	if p.Encoding != Big5 {
+		return Receipt{}, posagent.Errorf(posagent.KindConfig, "printer profile %q prints %s: the MOF proof needs a Big5 printer", p.Name, p.Encoding)
+	}
 	if err := inv.ValidateIssued(); err != nil {
 		return Receipt{}, fmt.Errorf("render invoice: %w", err)
 	}
@@ -125,12 +128,7 @@ func RenderReceipt(inv posagent.Invoice, p Profile, opt RenderOptions) (Receipt,
 				logo.Width, logo.Height, p.Dots, MaxLogoHeight, p.Name)
 		}
 	}
-	r := &renderer{p: p, inv: &inv, opt: &opt, width: 1, height: 1, alignment: escpos.AlignLeft}
-	r.b = *escpos.NewBuilder(make([]byte, 0, 6144))
-	r.b.Initialize()
-	r.b.CodeTable(0)
-	r.b.KanjiOn()
-	r.lineSpacing(normalLine)
+	r := &renderer{job: newJob(p, 6144), inv: &inv, opt: &opt}
 
 	var receipt Receipt
 	if inv.Print {
@@ -175,44 +173,85 @@ func RenderReceipt(inv posagent.Invoice, p Profile, opt RenderOptions) (Receipt,
 	return receipt, nil
 }
 
+// renderer lays out the MOF proof and details of one invoice.
 type renderer struct {
-	b        escpos.Builder
-	p        Profile
-	inv      *posagent.Invoice
-	opt      *RenderOptions
-	replaced []Replacement
-	y        int    // dots printed since the start of the proof
-	qrMode   QRMode // how this receipt's QR codes are printed
-	// The printer's modes as last set, so that each is sent only when it
-	// changes (ESC @ leaves size 1×1, bold off, flush left).
-	width, height int
-	spacing       int
-	alignment     escpos.Align
-	emphasis      bool
+	job
+	inv    *posagent.Invoice
+	opt    *RenderOptions
+	qrMode QRMode // how this receipt's QR codes are printed
 }
 
-func (r *renderer) size(w, h int) {
+// job is a print job being built for a profile, whatever the receipt: the
+// printer's modes as last set, so that each is sent only when it changes (ESC
+// @ leaves size 1×1, bold off, flush left), and the text layout of the
+// profile's encoding.
+type job struct {
+	b        escpos.Builder
+	p        Profile
+	replaced []Replacement
+	y        int // dots printed since the start of the proof
+	width    int
+	height   int
+	spacing  int
+	// alignment and emphasis as last sent.
+	alignment escpos.Align
+	emphasis  bool
+}
+
+// newJob starts a job: ESC @, the character table of the profile's encoding
+// (Kanji mode for Big5, ESC t for a code page) and the normal line spacing.
+func newJob(p Profile, capacity int) job {
+	j := job{p: p, width: 1, height: 1, alignment: escpos.AlignLeft}
+	j.b = *escpos.NewBuilder(make([]byte, 0, capacity))
+	j.b.Initialize()
+	if p.Encoding == Big5 {
+		j.b.CodeTable(0)
+		j.b.KanjiOn()
+	} else {
+		j.b.CodeTable(p.CodeTable)
+	}
+	j.lineSpacing(normalLine)
+	return j
+}
+
+// columns is the width of printer text in Font A columns.
+func (r *job) columns(p []byte) int {
+	if r.p.Encoding == Big5 {
+		return escpos.Columns(p)
+	}
+	return len(p)
+}
+
+// wrap splits printer text into lines of at most cols columns.
+func (r *job) wrap(p []byte, cols int) [][]byte {
+	if r.p.Encoding == Big5 {
+		return escpos.Wrap(p, cols)
+	}
+	return escpos.WrapSingle(p, cols)
+}
+
+func (r *job) size(w, h int) {
 	if w != r.width || h != r.height {
 		r.b.Size(w, h)
 		r.width, r.height = w, h
 	}
 }
 
-func (r *renderer) lineSpacing(dots int) {
+func (r *job) lineSpacing(dots int) {
 	if dots != r.spacing {
 		r.b.LineSpacing(dots)
 		r.spacing = dots
 	}
 }
 
-func (r *renderer) align(a escpos.Align) {
+func (r *job) align(a escpos.Align) {
 	if a != r.alignment {
 		r.b.Align(a)
 		r.alignment = a
 	}
 }
 
-func (r *renderer) bold(on bool) {
+func (r *job) bold(on bool) {
 	if on != r.emphasis {
 		r.b.Bold(on)
 		r.emphasis = on
@@ -229,7 +268,7 @@ func (r *renderer) encode(field, s string) []byte {
 }
 
 // emit appends printer text from encode or Wrap and ends the line.
-func (r *renderer) emit(p []byte) {
+func (r *job) emit(p []byte) {
 	// p comes from AppendBig5 (possibly cut by Wrap), which writes only
 	// printable ASCII and whole safe pairs: Raw cannot send a stray byte here.
 	r.b.Raw(p...)
@@ -246,21 +285,21 @@ func fixed(s string) []byte {
 
 // spread puts left at the start and right at column at (or, when left is too
 // long, one space after it), padded to width columns when pad is set.
-func spread(left []byte, at int, right []byte, width int, pad bool) []byte {
+func (r *job) spread(left []byte, at int, right []byte, width int, pad bool) []byte {
 	out := append([]byte(nil), left...)
-	gap := at - escpos.Columns(left)
+	gap := at - r.columns(left)
 	if gap < 1 {
 		gap = 1
 	}
 	out = append(out, bytes.Repeat([]byte{' '}, gap)...)
 	out = append(out, right...)
-	return padTo(out, width, pad)
+	return r.padTo(out, width, pad)
 }
 
 // padTo fills p with spaces to width columns when pad is set, so that centred
 // lines of a block keep their left edges aligned.
-func padTo(p []byte, width int, pad bool) []byte {
-	if n := width - escpos.Columns(p); pad && n > 0 {
+func (r *job) padTo(p []byte, width int, pad bool) []byte {
+	if n := width - r.columns(p); pad && n > 0 {
 		p = append(p, bytes.Repeat([]byte{' '}, n)...)
 	}
 	return p
@@ -269,29 +308,29 @@ func padTo(p []byte, width int, pad bool) []byte {
 // rightAlign puts right flush with column width after left. When both do
 // not fit on one line, left gets a line of its own and right (wrapped if it is
 // longer than a line) follows flush right.
-func rightAlign(left, right []byte, width int) [][]byte {
-	gap := width - escpos.Columns(left) - escpos.Columns(right)
+func (r *job) rightAlign(left, right []byte, width int) [][]byte {
+	gap := width - r.columns(left) - r.columns(right)
 	if gap >= 1 {
 		line := append(append(append([]byte(nil), left...), bytes.Repeat([]byte{' '}, gap)...), right...)
 		return [][]byte{line}
 	}
 	lines := [][]byte{left}
-	for _, part := range escpos.Wrap(right, width) {
-		pad := bytes.Repeat([]byte{' '}, width-escpos.Columns(part))
+	for _, part := range r.wrap(right, width) {
+		pad := bytes.Repeat([]byte{' '}, width-r.columns(part))
 		lines = append(lines, append(pad, part...))
 	}
 	return lines
 }
 
 // emitAll emits lines one after the other.
-func (r *renderer) emitAll(lines [][]byte) {
+func (r *job) emitAll(lines [][]byte) {
 	for _, line := range lines {
 		r.emit(line)
 	}
 }
 
 // raster sends a bitmap in commands of at most half the printer's buffer.
-func (r *renderer) raster(m *escpos.Bitmap, mode escpos.RasterMode) error {
+func (r *job) raster(m *escpos.Bitmap, mode escpos.RasterMode) error {
 	rows := max(1, min(r.p.BufferSize/2/m.Stride, escpos.MaxRasterRows))
 	_, sy := mode.Scale()
 	for y := 0; y < m.Height; y += rows {
@@ -305,7 +344,7 @@ func (r *renderer) raster(m *escpos.Bitmap, mode escpos.RasterMode) error {
 }
 
 // feed advances the paper by dots motion units.
-func (r *renderer) feed(dots int) {
+func (r *job) feed(dots int) {
 	r.y += dots
 	for dots > 0 {
 		n := min(dots, 255)
@@ -314,18 +353,22 @@ func (r *renderer) feed(dots int) {
 	}
 }
 
-// sellerName prints the seller's name centred: double size when it fits on
-// one line, else double height wrapped.
+// sellerName prints the seller's name centred (bigName).
 func (r *renderer) sellerName() {
-	name := r.encode("seller.name", r.inv.Seller.Name)
-	width := escpos.Columns(name) * fontWidth
+	r.bigName(r.encode("seller.name", r.inv.Seller.Name))
+}
+
+// bigName prints a name (printer text) centred: double size when it fits on
+// one line, else double height wrapped.
+func (r *job) bigName(name []byte) {
+	width := r.columns(name) * fontWidth
 	r.lineSpacing(bigLine)
 	if 2*width <= r.p.Dots {
 		r.size(2, 2)
 		r.emit(name)
 	} else {
 		r.size(1, 2)
-		for _, line := range escpos.Wrap(name, r.p.Columns()) {
+		for _, line := range r.wrap(name, r.p.Columns()) {
 			r.emit(line)
 		}
 	}
@@ -386,13 +429,13 @@ func (r *renderer) proof(codes qr.Codes) error {
 	if inv.Buyer.IsBusiness() {
 		when += "  格式 25"
 	}
-	r.emit(padTo(fixed(when), proofCols, pad))
-	r.emit(spread(fixed("隨機碼 "+inv.RandomCode), half, fixed("總計 "+strconv.FormatInt(inv.Total, 10)), proofCols, pad))
+	r.emit(r.padTo(fixed(when), proofCols, pad))
+	r.emit(r.spread(fixed("隨機碼 "+inv.RandomCode), half, fixed("總計 "+strconv.FormatInt(inv.Total, 10)), proofCols, pad))
 	seller := fixed("賣方 " + inv.Seller.TaxID)
 	if inv.Buyer.IsBusiness() {
-		r.emit(spread(seller, half, fixed("買方 "+inv.Buyer.TaxID), proofCols, pad))
+		r.emit(r.spread(seller, half, fixed("買方 "+inv.Buyer.TaxID), proofCols, pad))
 	} else {
-		r.emit(padTo(seller, proofCols, pad))
+		r.emit(r.padTo(seller, proofCols, pad))
 	}
 	r.align(escpos.AlignCenter)
 	r.feed(8)
@@ -456,9 +499,9 @@ func (r *renderer) qrCodes(codes qr.Codes) error {
 	}
 	if module%2 == 0 && r.p.RasterScaling {
 		// Half the dots, printed double width and height: a quarter of the bytes.
-		return r.raster(qrBand(left, right, module/2, qrQuietDots/2), escpos.RasterQuadruple)
+		return r.raster(qrBand(module/2, qrQuietDots/2, left, right), escpos.RasterQuadruple)
 	}
-	return r.raster(qrBand(left, right, module, qrQuietDots), escpos.RasterNormal)
+	return r.raster(qrBand(module, qrQuietDots, left, right), escpos.RasterNormal)
 }
 
 // pageQR places the two native symbols in page mode. The printer chooses the

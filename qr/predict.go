@@ -158,3 +158,17 @@ func (g versionGroup) fewestBits(data []byte) int {
 }
 
 func roundUp6(sixths int) int { return (sixths + 5) / 6 * 6 }
+
+// FewestBits is the length in bits of the shortest encoding of data as
+// numeric, alphanumeric and byte segments at version v (1–40), whatever the
+// error correction level: no encoder of those modes needs fewer. 0 for a
+// version outside 1–40. The printer uses it to bound the version a printer
+// picks itself for a symbol at another level than L (the AT code's M).
+func FewestBits(data []byte, v int) int {
+	for _, g := range versionGroups {
+		if v >= g.from && v <= g.to {
+			return g.fewestBits(data)
+		}
+	}
+	return 0
+}

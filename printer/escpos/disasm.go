@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/traditionalchinese"
 )
 
@@ -49,6 +50,7 @@ func commandName(prefix string) string {
 func Disassemble(p []byte) []Command {
 	var out []Command
 	kanji := false
+	var table byte // ESC t: the single-byte code table outside Kanji mode
 	for i := 0; i < len(p); {
 		start := i
 		emit := func(name string, end int, detail string) {
@@ -84,8 +86,12 @@ func Disassemble(p []byte) []Command {
 				switch prefix {
 				case "\x1c&":
 					kanji = true
-				case "\x1c.", "\x1b@":
+				case "\x1c.":
 					kanji = false
+				case "\x1b@":
+					kanji, table = false, 0
+				case "\x1bt":
+					table = p[i+2]
 				}
 				emit(name, i+2+n, argString(p[i+2:i+2+n]))
 				continue
@@ -97,7 +103,8 @@ func Disassemble(p []byte) []Command {
 			emit("?", i+1, fmt.Sprintf("unknown command %02X %02X", p[i], p[i+1]))
 			continue
 		}
-		// A text run: printable ASCII, and Big5 pairs in Kanji mode.
+		// A text run: printable ASCII, and Big5 pairs in Kanji mode or
+		// single-byte characters of the code table outside it.
 		j := i
 		for j < len(p) {
 			b := p[j]
@@ -109,13 +116,17 @@ func Disassemble(p []byte) []Command {
 				j += 2
 				continue
 			}
+			if b >= 0x80 && !kanji {
+				j++
+				continue
+			}
 			break
 		}
 		if j == i {
 			emit("?", i+1, fmt.Sprintf("byte %02X outside any command", c))
 			continue
 		}
-		emit("TEXT", j, fmt.Sprintf("%q", decodeText(p[i:j])))
+		emit("TEXT", j, fmt.Sprintf("%q", decodeText(p[i:j], kanji, table)))
 	}
 	return out
 }
@@ -192,7 +203,17 @@ func argString(args []byte) string {
 	return strings.Join(parts, " ")
 }
 
-func decodeText(p []byte) string {
+func decodeText(p []byte, kanji bool, table byte) string {
+	if !kanji {
+		if c, ok := CodePageByTable(table); ok {
+			return DecodeCodePage(p, c)
+		}
+		out := make([]rune, len(p))
+		for i, b := range p {
+			out[i] = charmap.CodePage437.DecodeByte(b) // table 0, and the guess for others
+		}
+		return string(out)
+	}
 	s, err := traditionalchinese.Big5.NewDecoder().Bytes(p)
 	if err != nil {
 		return string(p)

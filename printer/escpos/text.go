@@ -117,7 +117,10 @@ func ColumnsOf(s string) int {
 // line, if there is one in the line's second half, so "A4 paper" does not
 // become "A4 pa" / "per"; the space is dropped. A cols below 2 is treated as 2
 // so that a pair always fits.
-func Wrap(p []byte, cols int) [][]byte {
+func Wrap(p []byte, cols int) [][]byte { return wrap(p, cols, true) }
+
+// wrap is Wrap for Big5 text (pairs) or single-byte text.
+func wrap(p []byte, cols int, pairs bool) [][]byte {
 	if cols < 2 {
 		cols = 2
 	}
@@ -126,7 +129,7 @@ func Wrap(p []byte, cols int) [][]byte {
 		end, width, lastSpace := 0, 0, -1
 		for end < len(p) {
 			w, n := 1, 1
-			if p[end] >= 0x80 {
+			if pairs && p[end] >= 0x80 {
 				w, n = 2, 2
 			}
 			if width+w > cols {
@@ -143,7 +146,7 @@ func Wrap(p []byte, cols int) [][]byte {
 			break
 		}
 		cut, next := end, end
-		if p[end] < 0x80 && p[end] != ' ' && end > 0 && p[end-1] < 0x80 && lastSpace > 0 && Columns(p[:lastSpace]) >= cols/2 {
+		if wordByte(p[end], pairs) && p[end] != ' ' && end > 0 && wordByte(p[end-1], pairs) && lastSpace > 0 && columns(p[:lastSpace], pairs) >= cols/2 {
 			cut, next = lastSpace, lastSpace+1
 		}
 		if p[next] == ' ' && next == end {
@@ -153,6 +156,18 @@ func Wrap(p []byte, cols int) [][]byte {
 		p = p[next:]
 	}
 	return lines
+}
+
+// wordByte reports whether c is a one-column character inside a word that a
+// break should not split: any single-byte character, or ASCII in Big5 text
+// (a Big5 line may break between any two Hanzi).
+func wordByte(c byte, pairs bool) bool { return !pairs || c < 0x80 }
+
+func columns(p []byte, pairs bool) int {
+	if pairs {
+		return Columns(p)
+	}
+	return len(p)
 }
 
 // Text appends s in printer encoding (see AppendBig5) without a line feed,
