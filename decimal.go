@@ -109,3 +109,7 @@ func (a *Decimal) UnmarshalJSON(b []byte) error {
 	*a = d
 	return nil
 }
+
+// RoundCents rounds half away from zero to two places, as InvoiceXpress
+// rounds EUR amounts [U: half-up is the stand-in's reading].
+func (a Decimal) RoundCents() Decimal { return Decimal{a.d.Round(2)} }

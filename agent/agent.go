@@ -50,6 +50,9 @@ type Options struct {
 	PollInterval time.Duration
 	// ShutdownGrace bounds the wait for in-flight provider calls on shutdown.
 	ShutdownGrace time.Duration
+	// Portugal is required when the config's regime is "pt"; Coder and
+	// Provider are Taiwan's and are then not needed.
+	Portugal *PTOptions
 }
 
 // Reloader reads the configuration file again, validates it and builds the
@@ -103,10 +106,14 @@ type Agent struct {
 	inflight      sync.WaitGroup // provider calls
 	stopping      atomic.Bool
 	console       http.Handler // the operator console, on the paths the API does not own
+	pt            *ptRegime    // the Portuguese regime; nil on a Taiwanese terminal
 }
 
 // New checks the options and builds an agent; Run starts it.
 func New(opt Options) (*Agent, error) {
+	if opt.Config.IsPortugal() {
+		return newPortugal(opt)
+	}
 	switch {
 	case opt.Store == nil:
 		return nil, errors.New("agent: a store is required")
@@ -117,6 +124,27 @@ func New(opt Options) (*Agent, error) {
 	case opt.Printer != nil && opt.Render == nil:
 		return nil, errors.New("agent: a printer needs a renderer")
 	}
+	return newAgent(opt), nil
+}
+
+// newPortugal builds a Portuguese terminal's agent.
+func newPortugal(opt Options) (*Agent, error) {
+	switch p := opt.Portugal; {
+	case opt.Store == nil:
+		return nil, errors.New("agent: a store is required")
+	case p == nil || p.Store == nil || p.Issuer == nil:
+		return nil, errors.New("agent: a Portuguese terminal needs Options.Portugal with its store and InvoiceXpress")
+	case p.Profile.Name == "":
+		return nil, errors.New("agent: a Portuguese terminal needs a Portuguese printer profile")
+	}
+	a := newAgent(opt)
+	a.pt = &ptRegime{store: opt.Portugal.Store, ix: opt.Portugal.Issuer, profile: opt.Portugal.Profile,
+		wake: make(chan struct{}, 1), online: true}
+	return a, nil
+}
+
+// newAgent fills in what both regimes share.
+func newAgent(opt Options) *Agent {
 	a := &Agent{
 		store: opt.Store, printer: opt.Printer, render: opt.Render, coder: opt.Coder,
 		provider: opt.Provider, source: opt.BookletSource, log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo,
@@ -147,7 +175,7 @@ func New(opt Options) (*Agent, error) {
 		a.grace = 10 * time.Second
 	}
 	a.health.online = true // until a call says otherwise: wake-ups go straight to work
-	return a, nil
+	return a
 }
 
 // conf is the running configuration. Callers must not change it.
@@ -203,6 +231,9 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 			a.log.Info("released jobs claimed by the last run", "jobs", n)
 		}
 	}
+	if a.pt != nil {
+		return a.servePortugal(ctx, ln, srv)
+	}
 	if left, err := a.store.NumbersLeft(ctx, posagent.PeriodOf(a.now())); err == nil && left == 0 {
 		// A fresh install (or a period change while stopped): lease before the first sale.
 		a.keepBooklets(ctx)
@@ -214,14 +245,39 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.bookletLoop(loops) })
 	wg.Go(func() { a.alarmLoop(loops) })
 
+	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.prov().Name(),
+		"machine_id", a.conf().Terminal.MachineID, "seller", a.conf().Terminal.SellerTaxID)
+	err := a.serveUntil(ctx, ln, srv)
+	stopLoops()
+	wg.Wait()
+	a.log.Info("stopped")
+	return err
+}
+
+// servePortugal is Serve on a Portuguese terminal: the issuing loop instead
+// of Taiwan's upload, print, booklet and alarm loops.
+func (a *Agent) servePortugal(ctx context.Context, ln net.Listener, srv *http.Server) error {
+	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.ptLoop(loops) })
+	wg.Go(func() { a.alarmLoop(loops) })
+	a.log.Info("posagent is serving (Portugal: documents issued by InvoiceXpress)", "api", "http://"+ln.Addr().String()+"/v1/",
+		"seller_nif", a.conf().Portugal.Seller.NIF, "document_type", a.conf().Portugal.DocumentType)
+	err := a.serveUntil(ctx, ln, srv)
+	stopLoops()
+	wg.Wait()
+	a.log.Info("stopped")
+	return err
+}
+
+// serveUntil serves the API until ctx ends, then shuts down gracefully: the
+// sales in hand are answered, provider calls in flight get the grace period.
+func (a *Agent) serveUntil(ctx context.Context, ln net.Listener, srv *http.Server) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if a.console != nil {
 		a.log.Info("operator console", "url", "http://"+ln.Addr().String()+"/")
 	}
-	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.prov().Name(),
-		"machine_id", a.conf().Terminal.MachineID, "seller", a.conf().Terminal.SellerTaxID)
-
 	var err error
 	select {
 	case <-ctx.Done():
@@ -244,9 +300,6 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	case <-time.After(a.grace):
 		a.log.Warn("provider calls still in flight after the grace period; their jobs are retried after restart")
 	}
-	stopLoops()
-	wg.Wait()
-	a.log.Info("stopped")
 	return err
 }
 

@@ -70,6 +70,9 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/provider/resume", map[string]http.HandlerFunc{http.MethodPost: a.handleResume})
 	handle("/v1/config/reload", map[string]http.HandlerFunc{http.MethodPost: a.handleReload})
 	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
+	if a.pt != nil {
+		a.ptRoutes(handle)
+	}
 	if a.demo != nil {
 		handle("/v1/demo/provider/{state}", map[string]http.HandlerFunc{http.MethodPost: a.handleDemoProvider})
 	}
@@ -239,6 +242,10 @@ type SaleAnswer struct {
 func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, posagent.MaxInvoiceJSON)
 	if !ok {
+		return
+	}
+	if a.pt != nil {
+		a.handlePTSale(w, r, body)
 		return
 	}
 	var sale posagent.Invoice

@@ -124,6 +124,9 @@ type ResumeResult struct {
 // enabled, the keys set back): syncing starts again at once. If the cause is
 // still there, the next call pauses again.
 func (a *Agent) Resume() ResumeResult {
+	if a.pt != nil {
+		return a.ptResume()
+	}
 	was := a.resume("resumed by the operator")
 	wake(a.syncWake)
 	wake(a.bookletWake)

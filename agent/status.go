@@ -44,6 +44,8 @@ type Status struct {
 	Printer  PrinterView    `json:"printer"`
 	Blank    []BlankView    `json:"blank_numbers,omitempty"`
 	Demo     map[string]any `json:"demo,omitempty"`
+	// Portugal is a Portuguese terminal's queue of documents (regime "pt").
+	Portugal *PTStatusView `json:"portugal,omitempty"`
 }
 
 // TerminalView names the till.
@@ -109,6 +111,9 @@ type alarmState struct {
 // Status gathers the terminal's state and its alarms.
 func (a *Agent) Status(ctx context.Context) (Status, error) {
 	now := a.now()
+	if a.pt != nil {
+		return a.ptStatus(ctx, now)
+	}
 	st, err := a.store.Stats(ctx)
 	if err != nil {
 		return Status{}, fmt.Errorf("status: %w", err)

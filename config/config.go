@@ -40,6 +40,8 @@ type Config struct {
 	HQ       HQ       `toml:"hq"`
 	Console  Console  `toml:"console"`
 	Log      Log      `toml:"log"`
+	// Portugal is the Portuguese regime's set-up (terminal.regime = "pt").
+	Portugal Portugal `toml:"portugal"`
 }
 
 // Terminal is the shop and this till.
@@ -49,7 +51,13 @@ type Terminal struct {
 	SellerAddress string `toml:"seller_address"`
 	// MachineID is the till as registered at the provider (ECPay's POS machine id).
 	MachineID string `toml:"machine_id"`
+	// Regime is "tw" (Taiwan's MOF e-invoices, the default) or "pt"
+	// (Portugal: documents issued by InvoiceXpress, set up in [portugal]).
+	Regime string `toml:"regime"`
 }
+
+// IsPortugal reports whether the terminal follows the Portuguese regime.
+func (c *Config) IsPortugal() bool { return c.Terminal.Regime == string(posagent.RegimePortugal) }
 
 // QR holds what the proof's two QR codes need.
 type QR struct {
@@ -240,6 +248,56 @@ type Console struct {
 	SessionTimeout Duration `toml:"session_timeout"`
 }
 
+// Portugal is a Portuguese terminal's set-up: the shop, its InvoiceXpress
+// account and how documents are issued (providers.md §2, §5.3).
+type Portugal struct {
+	Seller        PTSeller      `toml:"seller"`
+	InvoiceXpress InvoiceXpress `toml:"invoicexpress"`
+	// DocumentType is what a sale is issued as: "invoice_receipts"
+	// (Fatura-Recibo, the default), "simplified_invoices" (Fatura
+	// Simplificada) or "invoices" (Fatura).
+	DocumentType string `toml:"document_type"`
+	// Region picks the account's VAT rates: "PT" (mainland 23/13/6/0),
+	// "PT-MA" (Madeira) or "PT-AC" (Azores); the rates are the account's
+	// taxes of that region (GET /taxes.json).
+	Region string `toml:"region"`
+	// Certification is the line printed under the document ("Processado por
+	// programa certificado n.º …/AT"): InvoiceXpress's certificate number,
+	// which its API does not give.
+	Certification string `toml:"certification"`
+	// DraftsOnly keeps issued documents as drafts (no fiscal value) for the
+	// shop to check; `posagent pt finalize` finalizes them, in sale order.
+	DraftsOnly bool `toml:"drafts_only"`
+	// InvalidNIF is what a sale with a NIF that fails its check digit gets:
+	// "refuse" (default: back to the cashier) or "final_consumer" (issued to
+	// 999999990, and the answer says so).
+	InvalidNIF string `toml:"invalid_nif"`
+	// PendingSlip prints a "not an invoice" slip for a sale that cannot be
+	// issued at once (offline); its document prints by itself later.
+	PendingSlip bool `toml:"pending_slip"`
+	// TaxRefresh is how often the account's taxes are read again (default 1h).
+	TaxRefresh Duration `toml:"tax_refresh"`
+}
+
+// PTSeller is the shop as its Portuguese receipts name it.
+type PTSeller struct {
+	Name    string `toml:"name"`
+	NIF     string `toml:"nif"`
+	Address string `toml:"address"`
+}
+
+// InvoiceXpress is the shop's InvoiceXpress account.
+type InvoiceXpress struct {
+	// Account is the first part of {account}.app.invoicexpress.com.
+	Account string `toml:"account"`
+	// APIKey is the account's API key (Settings → API); it travels in the
+	// query string and is stripped from every log line and error.
+	APIKey Secret `toml:"api_key"`
+	// BaseURL overrides the account's URL (a stand-in): https, or http on loopback.
+	BaseURL string   `toml:"base_url"`
+	Timeout Duration `toml:"timeout"`
+}
+
 // Log is the daemon's logging.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -288,6 +346,9 @@ func DefaultConfig() Config {
 		Booklets: Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
 		Console:  Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
 		Log:      Log{Level: "info", Format: "text"},
+		Terminal: Terminal{Regime: string(posagent.RegimeTaiwan)},
+		Portugal: Portugal{DocumentType: string(posagent.PTInvoiceReceipt), Region: "PT", InvalidNIF: "refuse",
+			TaxRefresh: Duration{time.Hour}, InvoiceXpress: InvoiceXpress{Timeout: Duration{20 * time.Second}}},
 	}
 }
 
@@ -484,6 +545,23 @@ var (
 
 // Validate checks every field and returns the first problem, naming the field.
 func (c *Config) Validate() error {
+	switch c.Terminal.Regime {
+	case string(posagent.RegimeTaiwan), "": // "": a Config built in code, not read
+		if err := c.validateTaiwan(); err != nil {
+			return err
+		}
+	case string(posagent.RegimePortugal):
+		if err := c.validatePortugal(); err != nil {
+			return err
+		}
+	default:
+		return fieldErr("terminal.regime", "must be tw (Taiwan, MOF e-invoices) or pt (Portugal, InvoiceXpress)")
+	}
+	return c.validateCommon()
+}
+
+// validateTaiwan checks what a Taiwanese terminal needs: the seller, the QR key and the provider.
+func (c *Config) validateTaiwan() error {
 	t := c.Terminal
 	switch {
 	case t.SellerTaxID == "":
@@ -506,9 +584,11 @@ func (c *Config) Validate() error {
 	case !slices.Contains(qrEncodings, c.QR.Encoding):
 		return fieldErr("qr.encoding", "must be one of %s", strings.Join(qrEncodings, ", "))
 	}
-	if err := c.validateProvider(); err != nil {
-		return err
-	}
+	return c.validateProvider()
+}
+
+// validateCommon checks what every regime shares: printer, store, API, loops, log.
+func (c *Config) validateCommon() error {
 	if err := c.validatePrinter(); err != nil {
 		return err
 	}
@@ -563,6 +643,53 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+var (
+	ptDocTypes = []string{string(posagent.PTInvoiceReceipt), string(posagent.PTSimplifiedInvoice), string(posagent.PTInvoice)}
+	ptRegions  = []string{"PT", "PT-MA", "PT-AC"}
+)
+
+// validatePortugal checks the [portugal] section of a Portuguese terminal.
+func (c *Config) validatePortugal() error {
+	p := c.Portugal
+	ix := p.InvoiceXpress
+	switch {
+	case strings.TrimSpace(p.Seller.Name) == "":
+		return fieldErr("portugal.seller.name", "is required: the shop's registered name, printed on every document")
+	case utf8.RuneCountInString(p.Seller.Name) > posagent.MaxName:
+		return fieldErr("portugal.seller.name", "is longer than %d characters", posagent.MaxName)
+	case !posagent.ValidNIF(p.Seller.NIF) || p.Seller.NIF == posagent.FinalConsumerNIF:
+		return fieldErr("portugal.seller.nif", "%q is not a valid Portuguese NIF (9 digits, the last a mod-11 check digit)", p.Seller.NIF)
+	case strings.TrimSpace(p.Seller.Address) == "":
+		return fieldErr("portugal.seller.address", "is required: printed on every document")
+	case ix.BaseURL == "" && !ptAccount.MatchString(ix.Account):
+		return fieldErr("portugal.invoicexpress.account", "is required: the first part of {account}.app.invoicexpress.com (lower-case letters, digits, -)")
+	case strings.TrimSpace(ix.APIKey.Reveal()) == "":
+		return fieldErr("portugal.invoicexpress.api_key", "is required: InvoiceXpress → Settings → API")
+	case ix.BaseURL != "" && !strings.HasPrefix(ix.BaseURL, "https://") && !strings.HasPrefix(ix.BaseURL, "http://127.0.0.1") &&
+		!strings.HasPrefix(ix.BaseURL, "http://localhost"):
+		return fieldErr("portugal.invoicexpress.base_url", "must be an https:// URL (plain http only on loopback, for a stand-in)")
+	case ix.Timeout.Duration <= 0:
+		return fieldErr("portugal.invoicexpress.timeout", "must be more than 0")
+	case !slices.Contains(ptDocTypes, p.DocumentType):
+		return fieldErr("portugal.document_type", "must be one of %s", strings.Join(ptDocTypes, ", "))
+	case !slices.Contains(ptRegions, p.Region):
+		return fieldErr("portugal.region", "must be one of %s (mainland, Madeira, Azores)", strings.Join(ptRegions, ", "))
+	case strings.TrimSpace(p.Certification) == "":
+		return fieldErr("portugal.certification", "is required: the \"Processado por programa certificado n.º …/AT\" line of InvoiceXpress, printed on every document")
+	case utf8.RuneCountInString(p.Certification) > 120:
+		return fieldErr("portugal.certification", "is longer than 120 characters")
+	case p.InvalidNIF != "refuse" && p.InvalidNIF != "final_consumer":
+		return fieldErr("portugal.invalid_nif", "must be refuse (back to the cashier) or final_consumer (issue to 999999990 and say so)")
+	case p.TaxRefresh.Duration < time.Minute:
+		return fieldErr("portugal.tax_refresh", "must be at least 1m")
+	case !strings.HasPrefix(c.Printer.Profile, "pt-"):
+		return fieldErr("printer.profile", "%q is a Taiwanese profile: a Portuguese terminal prints on pt-58mm, pt-80mm, pt-58mm-native or pt-80mm-native", c.Printer.Profile)
+	}
+	return nil
+}
+
+var ptAccount = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 func (c *Config) validateProvider() error {
 	switch c.Provider.Name {
