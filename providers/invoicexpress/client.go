@@ -118,7 +118,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return nil, posagent.Errorf(posagent.KindConfig, "invoicexpress: base URL %q is not a plain URL", shorten(base))
+		shown := redactQuery(base)
+		if k := cfg.APIKey.Reveal(); k != "" {
+			shown = strings.ReplaceAll(shown, k, "[redacted]")
+		}
+		return nil, posagent.Errorf(posagent.KindConfig, "invoicexpress: base URL %q is not a plain URL (no query, no user)", shorten(shown))
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil, posagent.Errorf(posagent.KindConfig, "invoicexpress: base URL must be https (plain http only for a loopback stand-in)")

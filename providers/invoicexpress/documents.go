@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	_ "image/gif"  // QR images may come as GIF [U]
 	_ "image/jpeg" // or JPEG [U]
 	_ "image/png"  // the usual
@@ -444,22 +445,45 @@ func (c *Client) image(ctx context.Context, op, ref string) ([]byte, error) {
 	return nil, lastErr
 }
 
-// decodeQR reads the text of the one QR code in an image.
+// decodeQR reads the text of the one QR code in an image. A clean,
+// unrotated code with its quiet zone (what a QR service renders) is read as a
+// pure barcode first; the general detector, which can miss finder patterns
+// in a perfectly regular image, is the fallback, then the image is read again
+// with a wider white margin.
 func decodeQR(b []byte) (string, error) {
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
 		return "", fmt.Errorf("not an image: %w", err)
 	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", err
+	var first error
+	for _, im := range []image.Image{img, withMargin(img, img.Bounds().Dx()/4)} {
+		bmp, err := gozxing.NewBinaryBitmapFromImage(im)
+		if err != nil {
+			return "", err
+		}
+		for _, hints := range []map[gozxing.DecodeHintType]any{
+			{gozxing.DecodeHintType_PURE_BARCODE: true},
+			{gozxing.DecodeHintType_TRY_HARDER: true},
+		} {
+			res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
+			if err == nil {
+				return res.GetText(), nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
 	}
-	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
-	if err != nil {
-		return "", err
-	}
-	return res.GetText(), nil
+	return "", first
+}
+
+// withMargin is img on a white canvas m pixels wider on each side.
+func withMargin(img image.Image, m int) image.Image {
+	r := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, r.Dx()+2*m, r.Dy()+2*m))
+	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(out, image.Rect(m, m, m+r.Dx(), m+r.Dy()), img, r.Min, draw.Src)
+	return out
 }
 
 // malformedAnswer is an answer posagent cannot read. It is transient: a

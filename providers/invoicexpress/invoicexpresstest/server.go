@@ -1017,7 +1017,9 @@ func (s *Server) image(id int64) answer {
 	if d == nil || d.QRText == "" {
 		return answer{status: http.StatusNotFound, raw: []byte("not found"), ctype: "text/plain"}
 	}
-	png, err := qrcode.Encode(d.QRText, qrcode.Medium, 320) // ECC M, as the AT requires [3P]
+	// ECC M, as the AT requires [3P]; whole pixels per module (a negative
+	// size) so that the image is sharp, with the standard quiet zone.
+	png, err := qrcode.Encode(d.QRText, qrcode.Medium, -6)
 	if err != nil {
 		return answer{status: http.StatusInternalServerError, raw: []byte(err.Error()), ctype: "text/plain"}
 	}
