@@ -559,15 +559,20 @@ func TestLookupPTProfile(t *testing.T) {
 	}
 	base, _ := printer.LookupPTProfile("pt-58mm")
 	for name, mutate := range map[string]func(p *printer.Profile){
-		"PC437":                func(p *printer.Profile) { p.CodeTable = 0 },
-		"page QR":              func(p *printer.Profile) { p.QR = printer.QRPage; p.PageMode, p.NativeQR = true, true },
-		"native without GS(k":  func(p *printer.Profile) { p.QR = printer.QRNative },
-		"version 12":           func(p *printer.Profile) { p.MaxQRVersion = 12 },
-		"unknown code page":    func(p *printer.Profile) { p.Encoding = "cp1253" },
-		"tiny buffer":          func(p *printer.Profile) { p.BufferSize = 100 },
-		"cutter":               func(p *printer.Profile) { p.Cutter = "laser" },
-		"narrow paper":         func(p *printer.Profile) { p.Dots = 200 },
-		"native QR on the MOF": func(p *printer.Profile) { p.Encoding = printer.Big5; p.CodeTable = 0; p.QR = printer.QRNative; p.NativeQR = true },
+		"PC437":               func(p *printer.Profile) { p.CodeTable = 0 },
+		"page QR":             func(p *printer.Profile) { p.QR = printer.QRPage; p.PageMode, p.NativeQR = true, true },
+		"native without GS(k": func(p *printer.Profile) { p.QR = printer.QRNative },
+		"version 12":          func(p *printer.Profile) { p.MaxQRVersion = 12 },
+		"unknown code page":   func(p *printer.Profile) { p.Encoding = "cp1253" },
+		"tiny buffer":         func(p *printer.Profile) { p.BufferSize = 100 },
+		"cutter":              func(p *printer.Profile) { p.Cutter = "laser" },
+		"narrow paper":        func(p *printer.Profile) { p.Dots = 200 },
+		"native QR on the MOF": func(p *printer.Profile) {
+			p.Encoding = printer.Big5
+			p.CodeTable = 0
+			p.QR = printer.QRNative
+			p.NativeQR = true
+		},
 	} {
 		p := base
 		mutate(&p)
