@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
+	"image/draw"
+	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -579,5 +581,41 @@ func TestLookupPTProfile(t *testing.T) {
 		if err := p.Validate(); posagent.ErrorKind(err) != posagent.KindConfig {
 			t.Errorf("%s: Validate() = %v, want a config error", name, err)
 		}
+	}
+}
+
+// TestPreviewPNG: the preview of a Portuguese receipt is a picture of the
+// paper's width, with nothing wrong in the stream, whose QR code scans.
+func TestPreviewPNG(t *testing.T) {
+	c := loadPTCases(t)[0]
+	for _, p := range ptProfiles(t) {
+		job, err := printer.RenderPT(c.r, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		problems, err := printer.PreviewPNG(&buf, job, p)
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("%s: %v %v", p.Name, problems, err)
+		}
+		img, err := png.Decode(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gray := image.NewGray(img.Bounds())
+		draw.Draw(gray, gray.Bounds(), img, image.Point{}, draw.Src)
+		if gray.Bounds().Dx() != p.Dots {
+			t.Errorf("%s: picture %d dots wide", p.Name, gray.Bounds().Dx())
+		}
+		if text, _ := findQR(t, gray); text != c.r.Doc.QRText {
+			t.Errorf("%s: the preview's QR reads %q", p.Name, text)
+		}
+	}
+	// A stream with a command the printer lacks: reported, picture still drawn.
+	p, _ := printer.LookupPTProfile("")
+	var buf bytes.Buffer
+	problems, err := printer.PreviewPNG(&buf, []byte("\x1b\x01A\n"), p)
+	if err != nil || len(problems) != 1 || buf.Len() == 0 {
+		t.Errorf("problems %q, err %v, %d bytes", problems, err, buf.Len())
 	}
 }
