@@ -619,3 +619,127 @@ func TestPreviewPNG(t *testing.T) {
 		t.Errorf("problems %q, err %v, %d bytes", problems, err, buf.Len())
 	}
 }
+
+// TestPTProfilesNeverSendWhatTheyCannot: a Portuguese job never enters Kanji
+// or page mode, sends GS ( k only on a native-QR profile, cuts only with a
+// cutter, selects the profile's code table, and every byte disassembles.
+func TestPTProfilesNeverSendWhatTheyCannot(t *testing.T) {
+	for _, p := range ptProfiles(t) {
+		jobs := map[string][]byte{"pending": renderPending(t, p)}
+		for _, c := range loadPTCases(t) {
+			job, err := printer.RenderPT(c.r, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs[c.name] = job
+		}
+		for name, job := range jobs {
+			fail := func(cmd escpos.Command, why string) {
+				t.Errorf("%s on %s: %s at %#x: %s %s", name, p.Name, why, cmd.Offset, cmd.Name, cmd.Detail)
+			}
+			tables := 0
+			for _, cmd := range escpos.Disassemble(job) {
+				switch {
+				case cmd.Name == "?":
+					fail(cmd, "unknown bytes")
+				case cmd.Name == "FS &" || cmd.Name == "FS .":
+					fail(cmd, "Kanji mode on a code-page printer")
+				case cmd.Name == "ESC L" || cmd.Name == "FF" || cmd.Name == "ESC W":
+					fail(cmd, "page mode")
+				case strings.HasPrefix(cmd.Name, "GS ( k") && p.QR != printer.QRNative:
+					fail(cmd, "native QR on a raster profile")
+				case strings.HasPrefix(cmd.Name, "GS V") && p.Cutter == printer.CutterNone:
+					fail(cmd, "cut without a cutter")
+				case cmd.Name == "ESC t":
+					tables++
+					if cmd.Raw[2] != p.CodeTable {
+						fail(cmd, "another code table than the profile's")
+					}
+				case cmd.Name == "GS v 0" && len(cmd.Raw) > p.BufferSize/2+8:
+					fail(cmd, "a raster over half the buffer")
+				}
+			}
+			if tables != 1 {
+				t.Errorf("%s on %s: %d ESC t, want the one after ESC @", name, p.Name, tables)
+			}
+		}
+	}
+}
+
+// TestPTLongFieldsWrap: long names, addresses and descriptions wrap within
+// the paper and lose nothing.
+func TestPTLongFieldsWrap(t *testing.T) {
+	c := loadPTCases(t)[0]
+	c.r.Seller.Name = "Pastelaria e Confeitaria Açoriana do Largo da Graça, Lda."
+	c.r.Seller.Address = "Travessa da Conceição da Glória 12, 3.º Esquerdo, 1100-152 Lisboa, Portugal"
+	c.r.Doc.Lines = append([]posagent.PTLine(nil), c.r.Doc.Lines...)
+	c.r.Doc.Lines[0].Description = "Café expresso duplo com leite de aveia e canela em pó (chávena grande)"
+	c.r.Doc.Lines[0].Quantity = posagent.MustDecimal("12345.5")
+	c.r.Doc.Lines[0].UnitPrice = posagent.MustDecimal("1234.5678")
+	for _, p := range ptProfiles(t) {
+		// The line's Net no longer matches: keep the document consistent.
+		r := c.r
+		job, err := printer.RenderPT(fixTotals(t, r), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		width := 1
+		for _, cmd := range escpos.Disassemble(job) {
+			switch cmd.Name {
+			case "GS !":
+				width = int(cmd.Raw[2]>>4) + 1
+			case "TEXT":
+				var s string
+				if err := json.Unmarshal([]byte(cmd.Detail), &s); err != nil {
+					t.Fatal(err)
+				}
+				if w := len([]rune(s)) * 12 * width; w > p.Dots {
+					t.Errorf("%s: %q is %d dots wide on %d-dot paper", p.Name, s, w, p.Dots)
+				}
+				text.WriteString(s + " ")
+			}
+		}
+		joined := strings.Join(strings.Fields(text.String()), " ")
+		for _, want := range []string{c.r.Seller.Name, c.r.Seller.Address, c.r.Doc.Lines[0].Description, "12345,5 x 1234,5678"} {
+			if !strings.Contains(joined, want) {
+				t.Errorf("%s: %q lost in the wrapping:\n%s", p.Name, want, joined)
+			}
+		}
+	}
+}
+
+// fixTotals recomputes the line nets (quantity × unit price, to the cent)
+// and the document's totals the way the golden cases were made.
+func fixTotals(t *testing.T, r printer.PTReceipt) printer.PTReceipt {
+	t.Helper()
+	r.Doc.Lines = append([]posagent.PTLine(nil), r.Doc.Lines...)
+	net, vat := posagent.MustDecimal("0"), posagent.MustDecimal("0")
+	base := map[string]posagent.Decimal{}
+	for i, l := range r.Doc.Lines {
+		r.Doc.Lines[i].Net = roundCents(t, l.Quantity.Mul(l.UnitPrice))
+		net = net.Add(r.Doc.Lines[i].Net)
+		b, ok := base[l.VATRate.String()]
+		if !ok {
+			b = posagent.MustDecimal("0")
+		}
+		base[l.VATRate.String()] = b.Add(r.Doc.Lines[i].Net)
+	}
+	for rate, b := range base {
+		vat = vat.Add(roundCents(t, b.Mul(posagent.MustDecimal(rate)).Mul(posagent.MustDecimal("0.01"))))
+	}
+	r.Doc.Net, r.Doc.VAT, r.Doc.Total = net, vat, net.Add(vat)
+	return r
+}
+
+// roundCents rounds a non-negative decimal half up to the cent, in text.
+func roundCents(t *testing.T, d posagent.Decimal) posagent.Decimal {
+	t.Helper()
+	whole, frac, _ := strings.Cut(d.String(), ".")
+	frac += "000"
+	cents := posagent.MustDecimal(whole + "." + frac[:2])
+	if frac[2] >= '5' {
+		cents = cents.Add(posagent.MustDecimal("0.01"))
+	}
+	return cents
+}
