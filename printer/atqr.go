@@ -77,6 +77,12 @@ func (p Profile) planATQR(text string) (atQR, error) {
 		if err != nil {
 			return atQR{}, posagent.Errorf(posagent.KindConfig, "printer profile %q: AT QR code: %v", p.Name, err)
 		}
+		if n := 17 + 4*v; p.RasterScaling && module%2 == 1 && (n+2*atQRQuietModules)*(module+1) <= p.Dots {
+			// One dot more a module, when the paper has room, lets the
+			// raster go at half resolution, doubled by the printer
+			// (atQRCode): a quarter of the bytes on the serial line.
+			module++
+		}
 		plan, err := planAt(v, atQRLevel)
 		if err != nil {
 			return atQR{}, fmt.Errorf("AT QR code: %w", err)

@@ -32,3 +32,29 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRenderPT renders the Portuguese invoice-receipt (four lines, three
+// VAT rates, the AT QR code) on each Portuguese profile, with the bytes it
+// takes and their time on a 9600-baud line.
+func BenchmarkRenderPT(b *testing.B) {
+	var fr ptCase
+	for _, c := range loadPTCases(b) {
+		if c.name == "fr-consumer" {
+			fr = c
+		}
+	}
+	for _, p := range ptProfiles(b) {
+		b.Run(p.Name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				out, err := printer.RenderPT(fr.r, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "bytes/receipt")
+			b.ReportMetric(float64(n*10)/9600, "s@9600baud")
+		})
+	}
+}

@@ -210,14 +210,18 @@ func RenderPTReceipt(in PTReceipt, p Profile) (PTRendered, error) {
 	r.emit(rule)
 
 	// VAT summary per rate (CIVA art. 36: the rates and the tax due).
+	// When the VAT per rate does not add up to the issuer's, its column is
+	// left out (see summarise).
 	w := (cols - 6) / 2
-	r.emit(r.label(fmt.Sprintf("%-6s%*s%*s", "Taxa", w, "Incidência", w, "IVA")))
-	for _, g := range sum.rates {
-		vat := ptCents(g.vat)
+	row := func(rate, base, vat string) {
 		if !sum.vatPerRate {
-			vat = "" // see summarise
+			vat = ""
 		}
-		r.emit(r.label(fmt.Sprintf("%-6s%*s%*s", ptRate(g.rate), w, ptCents(g.base), w, vat)))
+		r.emit(r.label(strings.TrimRight(fmt.Sprintf("%-6s%*s%*s", rate, w, base, w, vat), " ")))
+	}
+	row("Taxa", "Incidência", "IVA")
+	for _, g := range sum.rates {
+		row(ptRate(g.rate), ptCents(g.base), ptCents(g.vat))
 	}
 	if len(sum.exemptions) > 0 {
 		r.emitAll(r.wrap(r.encode("doc.lines.exemption", "Isenção de IVA: "+strings.Join(sum.exemptions, ", ")), cols))

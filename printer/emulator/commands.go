@@ -100,8 +100,13 @@ func (p *printer) esc() {
 			p.lineFeed(int(n))
 		}
 	case 't':
-		if n, ok := p.byte1(name); ok && n != 0 {
-			p.problem("ESC t %d: only code table 0 (PC437) is emulated", n)
+		if n, ok := p.byte1(name); ok {
+			if _, known := codeTables[n]; known {
+				p.st.codeTable = n
+			} else {
+				p.problem("ESC t %d: code table not emulated (only %s); PC437 kept", n, codeTableList())
+				p.st.codeTable = 0
+			}
 		}
 	case 'R':
 		if n, ok := p.byte1(name); ok && n != 0 {

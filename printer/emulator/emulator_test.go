@@ -416,7 +416,7 @@ func TestProblemsAtTheirOffsets(t *testing.T) {
 		{"ESC @ discards the page", "\x1bLAB\x1b@", []emulator.Problem{{4, "ESC @ discards the page-mode buffer before it was printed (no FF)"}}},
 		{"bit image of unknown mode", "\x1b*\x05\x01\x00\xff\n", []emulator.Problem{{0, "ESC * 5: mode must be 0, 1, 32 or 33; the rest of the stream cannot be parsed safely"}}},
 		{"ESC W zero area", "\x1bW\x00\x00\x00\x00\x00\x00\x10\x00", []emulator.Problem{{0, "ESC W 0 0 0 16: width and height must not be 0: ignored"}}},
-		{"code table", "\x1bt\x10", []emulator.Problem{{0, "ESC t 16: only code table 0 (PC437) is emulated"}}},
+		{"code table", "\x1bt\x05", []emulator.Problem{{0, "ESC t 5: code table not emulated (only 0 PC437, 2 PC850, 3 PC860, 16 WPC1252, 19 PC858); PC437 kept"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := render(t, 384, tc.stream)

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	_ "embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,8 +16,8 @@ import (
 	"golang.org/x/text/encoding/traditionalchinese"
 )
 
-// unifontSubset holds the GNU Unifont glyphs of ASCII, the PC437 upper half
-// and classic Big5 in Unifont's .hex line format, gzip-compressed; see
+// unifontSubset holds the GNU Unifont glyphs of ASCII, the upper halves of
+// the code tables in codeTables and classic Big5 in Unifont's .hex line format, gzip-compressed; see
 // font/LICENSE and internal/mkfont, which cuts it from unifont.hex.
 //
 //go:embed font/unifont-big5.hex.gz
@@ -122,5 +123,30 @@ func classicBig5(code uint16) bool {
 	return (code >= 0xA140 && code <= 0xA3BF) || (code >= 0xA440 && code <= 0xC67E) || (code >= 0xC940 && code <= 0xF9D5)
 }
 
-// pc437 is the rune ESC t 0 selects for a single high byte.
-func pc437(b byte) rune { return charmap.CodePage437.DecodeByte(b) }
+// codeTables are the single-byte tables ESC t n selects, by Epson's
+// numbers: PC437 (the power-on table), and the Western European tables of a
+// Portuguese receipt. The embedded font holds every glyph of their upper halves.
+var codeTables = map[byte]struct {
+	name string
+	cm   *charmap.Charmap
+}{
+	0:  {"PC437", charmap.CodePage437},
+	2:  {"PC850", charmap.CodePage850},
+	3:  {"PC860", charmap.CodePage860},
+	16: {"WPC1252", charmap.Windows1252},
+	19: {"PC858", charmap.CodePage858},
+}
+
+// codeTableList names the emulated tables for a problem message.
+func codeTableList() string {
+	ns := make([]int, 0, len(codeTables))
+	for n := range codeTables {
+		ns = append(ns, int(n))
+	}
+	slices.Sort(ns)
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprintf("%d %s", n, codeTables[byte(n)].name)
+	}
+	return strings.Join(parts, ", ")
+}

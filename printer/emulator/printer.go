@@ -34,8 +34,9 @@ type settings struct {
 	ankUL, kanjiUL int // underline thickness in dots, 0 = off
 	reverse        bool
 	kanji          bool
-	ankSpace       int // ESC SP: right spacing of ANK characters
-	kanjiLeft      int // FS S
+	codeTable      byte // ESC t: the single-byte table outside Kanji mode
+	ankSpace       int  // ESC SP: right spacing of ANK characters
+	kanjiLeft      int  // FS S
 	kanjiRight     int
 	align          int // 0 left, 1 centre, 2 right
 	lineSpacing    int

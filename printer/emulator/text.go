@@ -70,12 +70,13 @@ func (p *printer) text(b byte) {
 		return
 	}
 	r := rune(b)
+	table := codeTables[p.st.codeTable]
 	if b >= 0x80 {
-		r = pc437(b)
+		r = table.cm.DecodeByte(b)
 	}
 	g := p.font.byRune[r]
 	if g == nil {
-		p.problem("no glyph for byte 0x%02X (U+%04X) in code table PC437", b, r)
+		p.problem("no glyph for byte 0x%02X (U+%04X) in code table %s", b, r, table.name)
 		g = tofuHalf
 	}
 	p.ankGlyph(g)

@@ -1,7 +1,8 @@
 // Command mkfont cuts the emulator's embedded font out of GNU Unifont: the
-// glyphs of printable ASCII, the upper half of code page 437 and every
-// character of classic Big5, written as a gzip-compressed .hex subset
-// (Unifont's own "CODE:BITMAP" line format, sorted by code point).
+// glyphs of printable ASCII, the upper halves of code pages 437, 850, 860,
+// 858 and Windows-1252 and every character of classic Big5, written as a
+// gzip-compressed .hex subset (Unifont's own "CODE:BITMAP" line format,
+// sorted by code point).
 //
 //	go run ./printer/emulator/internal/mkfont -hex /usr/share/unifont/unifont.hex \
 //	    -o printer/emulator/font/unifont-big5.hex.gz
@@ -89,17 +90,21 @@ func run(hexPath, out string) error {
 	return os.WriteFile(out, buf.Bytes(), 0o644)
 }
 
-// wantedRunes lists what a Taiwanese receipt printer's ROM holds: ASCII, the
-// PC437 upper half (ESC t 0 outside Kanji mode) and classic Big5 (symbols
+// wantedRunes lists what the emulated printer's ROM holds: ASCII, the upper
+// halves of the single-byte code tables (ESC t outside Kanji mode) and classic Big5 (symbols
 // A140–A3BF, frequent Hanzi A440–C67E, other Hanzi C940–F9D5).
 func wantedRunes() map[rune]bool {
 	want := map[rune]bool{}
 	for r := rune(0x20); r < 0x7F; r++ {
 		want[r] = true
 	}
-	for b := 0x80; b <= 0xFF; b++ {
-		if r := charmap.CodePage437.DecodeByte(byte(b)); r != utf8.RuneError {
-			want[r] = true
+	// The single-byte tables the emulator selects with ESC t (its
+	// codeTables): PC437, and PC850, PC860, WPC1252 and PC858 for Portugal.
+	for _, cm := range []*charmap.Charmap{charmap.CodePage437, charmap.CodePage850, charmap.CodePage860, charmap.Windows1252, charmap.CodePage858} {
+		for b := 0x80; b <= 0xFF; b++ {
+			if r := cm.DecodeByte(byte(b)); r != utf8.RuneError {
+				want[r] = true
+			}
 		}
 	}
 	dec := traditionalchinese.Big5.NewDecoder()
