@@ -113,3 +113,6 @@ func (a *Decimal) UnmarshalJSON(b []byte) error {
 // RoundCents rounds half away from zero to two places, as InvoiceXpress
 // rounds EUR amounts [U: half-up is the stand-in's reading].
 func (a Decimal) RoundCents() Decimal { return Decimal{a.d.Round(2)} }
+
+// Cents writes a with exactly two places ("17.60"), as money is shown.
+func (a Decimal) Cents() string { return a.d.StringFixed(2) }

@@ -228,7 +228,7 @@ func (a *Agent) SellPT(ctx context.Context, p PTPrepared) (PTSaleResult, error) 
 	if err != nil {
 		return PTSaleResult{}, err
 	}
-	if a.conf().Portugal.PendingSlip && a.ptWillWait() {
+	if a.conf().Portugal.PendingSlip && a.ptWillWait(ctx) {
 		v.Slip = a.printPTSlip(context.WithoutCancel(ctx), e)
 	}
 	wake(a.pt.wake)
@@ -258,10 +258,15 @@ func samePTSale(stored json.RawMessage, req posagent.PTSale) bool {
 // ptWillWait says whether a sale accepted now will wait for its document:
 // InvoiceXpress is unreachable or refuses the account, or other documents
 // are ahead of it. Only then is the "not an invoice" slip worth its paper.
-func (a *Agent) ptWillWait() bool {
+func (a *Agent) ptWillWait(ctx context.Context) bool {
 	a.pt.mu.Lock()
 	wait := !a.pt.online || a.pt.blocked != ""
 	a.pt.mu.Unlock()
+	if !wait {
+		if st, err := a.pt.store.PTStatus(ctx); err == nil && st.Pending > 1 {
+			wait = true // others are ahead of it
+		}
+	}
 	return wait
 }
 

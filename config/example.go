@@ -30,7 +30,7 @@ func Example(token string) string {
 }
 
 // Providers whose commented section ExampleFor can write.
-var exampleProviders = []string{"ecpay", "amego", "bridge", "turnkey"}
+var exampleProviders = []string{"ecpay", "amego", "bridge", "turnkey", "invoicexpress"}
 
 // ExampleFor is Example with provider (ecpay, amego, bridge or turnkey) as [provider] name and
 // that provider's section in place of ECPay's.
@@ -39,6 +39,8 @@ func ExampleFor(provider, token string) (string, error) {
 	switch provider {
 	case "ecpay", "":
 		return doc, nil
+	case "invoicexpress": // the Portuguese regime
+		return ExamplePT(token), nil
 	case "amego":
 		start := strings.Index(doc, "[provider]\n")
 		end := strings.Index(doc, "[printer]\n")

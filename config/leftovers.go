@@ -50,6 +50,9 @@ func (c Config) OnTestPlatform() bool { return c.ECPayHost() == ECPayStageHost }
 // tests and the demo use it with the stand-in on loopback, where no invoice
 // leaves the machine.
 func (c Config) ExampleLeftovers() []string {
+	if c.IsPortugal() {
+		return c.ptLeftovers()
+	}
 	var left []string
 	host := c.ECPayHost()
 	realECPay := host == ECPayStageHost || host == ECPayProductionHost

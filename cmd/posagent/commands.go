@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"resume":      {"end a paused provider's pause once fixed at the provider", runResume},
 	"run":         {"run the agent daemon (--demo: the self-contained demo)", runRun},
 	"hq":          {"the MySQL head office: add a number range, list leases", runHQ},
+	"pt":          {"a Portuguese terminal's documents: show, list, drafts, finalize, cancel, refund, reprint, retry, taxes", runPT},
 	"qr":          {"MOF barcode and QR texts: key, encode, decode", runQR},
 	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"mig":         {"print a MIG 4.1 message (F0401 F0501 F0701 G0401 G0501 E0402) or check one", runMig},

@@ -9,7 +9,8 @@ import (
 
 // runInit: posagent init [PATH]
 func runInit(_ context.Context, std stdio, args []string) error {
-	fs := newFlags("init", std, "init [--provider ecpay|amego|bridge|turnkey] [PATH]   (default posagent.toml; never overwrites)")
+	fs := newFlags("init", std, "init [--regime pt | --provider ecpay|amego|bridge|turnkey] [PATH]   (default posagent.toml; never overwrites)")
+	regime := fs.String("regime", "tw", "tw (Taiwan, MOF e-invoices) or pt (Portugal: documents issued by InvoiceXpress)")
 	provider := fs.String("provider", "ecpay", "the e-invoice provider whose section to write: ecpay, amego, bridge (Wixtar and other services through the POS vendor's relay) or turnkey (the MOF's Turnkey program)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -21,6 +22,24 @@ func runInit(_ context.Context, std stdio, args []string) error {
 	path := "posagent.toml"
 	if len(rest) == 1 {
 		path = rest[0]
+	}
+	switch *regime {
+	case "pt":
+		if *provider != "ecpay" { // the flag's default: not given
+			return usagef("--provider is Taiwan's; a Portuguese terminal issues through InvoiceXpress")
+		}
+		if err := config.WriteExampleFor(path, "invoicexpress"); err != nil {
+			return err
+		}
+		fmt.Fprintf(std.out, "wrote %s (mode 0600) with a fresh API token.\n", path)
+		fmt.Fprintln(std.out, "Next: fill in [portugal.seller] (name, NIF, address), [portugal.invoicexpress] account, set")
+		fmt.Fprintln(std.out, "INVOICEXPRESS_API_KEY in the agent's environment, copy the certification line from an")
+		fmt.Fprintln(std.out, "InvoiceXpress document into portugal.certification, point [printer] at the printer,")
+		fmt.Fprintf(std.out, "then: posagent run --config %s   (it reads the account's taxes before the first sale)\n", path)
+		return nil
+	case "tw":
+	default:
+		return usagef("init --regime must be tw or pt")
 	}
 	if *provider != "ecpay" && *provider != "amego" && *provider != "bridge" && *provider != "turnkey" {
 		return usagef("init --provider must be ecpay, amego, bridge or turnkey")

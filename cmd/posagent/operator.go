@@ -38,6 +38,10 @@ func runStatus(ctx context.Context, std stdio, args []string) error {
 }
 
 func writeStatus(w io.Writer, s agent.Status) {
+	zone := posagent.Taipei
+	if s.Portugal != nil {
+		zone = posagent.Lisbon
+	}
 	fmt.Fprintf(w, "posagent on %s for %s %s — %s\n", s.Terminal.MachineID, s.Terminal.SellerTaxID, s.Terminal.SellerName,
 		strings.ToUpper(s.Level))
 	for _, a := range s.Alarms {
@@ -53,40 +57,42 @@ func writeStatus(w io.Writer, s agent.Status) {
 		}
 		state = "PAUSED (" + what + " rejected"
 		if !p.PausedSince.IsZero() {
-			state += " since " + p.PausedSince.In(posagent.Taipei).Format("2006-01-02 15:04:05")
+			state += " since " + p.PausedSince.In(zone).Format("2006-01-02 15:04:05")
 		}
 		state += "; uploads queue up): " + p.PauseReason
 		if p.PauseAction != "" {
 			state += "; " + p.PauseAction
 		}
 		if !p.NextProbe.IsZero() {
-			state += "; it tries again by itself at " + p.NextProbe.In(posagent.Taipei).Format("15:04:05")
+			state += "; it tries again by itself at " + p.NextProbe.In(zone).Format("15:04:05")
 		}
 	case !p.Online:
 		state = "offline"
 	}
 	fmt.Fprintf(w, "provider   %s: %s", p.Name, state)
 	if !p.LastSuccess.IsZero() {
-		fmt.Fprintf(w, ", last success %s", p.LastSuccess.In(posagent.Taipei).Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(w, ", last success %s", p.LastSuccess.In(zone).Format("2006-01-02 15:04:05"))
 	}
 	if !p.HeldUntil.IsZero() {
-		fmt.Fprintf(w, ", calls held until %s (%s)", p.HeldUntil.In(posagent.Taipei).Format("15:04:05"), p.HoldReason)
+		fmt.Fprintf(w, ", calls held until %s (%s)", p.HeldUntil.In(zone).Format("15:04:05"), p.HoldReason)
 	}
 	if !p.NextAttempt.IsZero() {
-		fmt.Fprintf(w, ", next try %s", p.NextAttempt.In(posagent.Taipei).Format("15:04:05"))
+		fmt.Fprintf(w, ", next try %s", p.NextAttempt.In(zone).Format("15:04:05"))
 	}
 	if p.LastError != "" && !p.Online {
 		fmt.Fprintf(w, ", last error: %s", p.LastError)
 	}
 	fmt.Fprintln(w)
-	q := s.Queue
-	fmt.Fprintf(w, "queue      %d waiting, %d sending, %d dead, %d done\n", q.Pending, q.InFlight, q.Dead, q.Done)
-	if u := q.OldestUnsent; u != nil {
-		fmt.Fprintf(w, "oldest     %s issued %s (%s ago), upload deadline %s\n", u.Number,
-			u.IssuedAt.Format("2006-01-02 15:04"), u.Age, u.Deadline.Format("2006-01-02 15:04"))
-	}
-	for _, n := range s.Numbers {
-		fmt.Fprintf(w, "numbers    %s (%s): %d left\n", n.Label, n.Period, n.Left)
+	if s.Portugal == nil { // Taiwan: the outbox and the invoice numbers
+		q := s.Queue
+		fmt.Fprintf(w, "queue      %d waiting, %d sending, %d dead, %d done\n", q.Pending, q.InFlight, q.Dead, q.Done)
+		if u := q.OldestUnsent; u != nil {
+			fmt.Fprintf(w, "oldest     %s issued %s (%s ago), upload deadline %s\n", u.Number,
+				u.IssuedAt.Format("2006-01-02 15:04"), u.Age, u.Deadline.Format("2006-01-02 15:04"))
+		}
+		for _, n := range s.Numbers {
+			fmt.Fprintf(w, "numbers    %s (%s): %d left\n", n.Label, n.Period, n.Left)
+		}
 	}
 	pr := s.Printer
 	switch {
@@ -101,6 +107,9 @@ func writeStatus(w io.Writer, s agent.Status) {
 	}
 	for _, b := range s.Blank {
 		fmt.Fprintf(w, "blank      %s %s: %d unused, report by %s\n", b.Period, b.Range, b.Unused, b.Deadline)
+	}
+	if s.Portugal != nil {
+		writePTStatus(w, s.Portugal)
 	}
 	if down, ok := s.Demo["provider_down"].(bool); ok {
 		fmt.Fprintf(w, "demo       provider stand-in down: %v\n", down)
@@ -123,9 +132,25 @@ func runSell(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	var a agent.SaleAnswer
-	if printed, err := cf.call(ctx, std, "POST", "/v1/sales", body, &a); printed || err != nil {
+	var raw json.RawMessage
+	if printed, err := cf.call(ctx, std, "POST", "/v1/sales", body, &raw); printed || err != nil {
 		return err
+	}
+	var pt struct {
+		Sale     *agent.PTSaleView `json:"sale"`
+		Replayed bool              `json:"replayed"`
+	}
+	if json.Unmarshal(raw, &pt) == nil && pt.Sale != nil {
+		// A Portuguese terminal: accepted at once, issued by InvoiceXpress.
+		if pt.Replayed {
+			fmt.Fprintln(std.out, "(this sale was accepted before; the same sale)")
+		}
+		writePTSale(std.out, *pt.Sale)
+		return nil
+	}
+	var a agent.SaleAnswer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return fmt.Errorf("read the agent's answer: %w", err)
 	}
 	again := ""
 	if a.Replayed {

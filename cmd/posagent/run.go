@@ -28,7 +28,7 @@ import (
 	"github.com/posagent/posagent/queue"
 )
 
-const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego|bridge] [--dir var] [--addr HOST:PORT]]"
+const runUsage = "run [--config PATH] [--demo [--provider ecpay|amego|bridge | --regime pt] [--dir var] [--addr HOST:PORT]]"
 
 // runRun is the daemon: `posagent run --config /etc/posagent/posagent.toml`,
 // or `posagent run --demo` for the self-contained demo (make run).
@@ -39,6 +39,7 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 	dir := fs.String("dir", "var", "the demo's folder (store, receipts, config)")
 	provider := fs.String("provider", "", "with --demo: the provider stand-in to run, ecpay (default), amego or bridge")
 	addr := fs.String("addr", "", "the demo's API address (default "+config.DefaultAddress+", or a free loopback port when that one is taken)")
+	regime := fs.String("regime", "tw", "with --demo: tw (Taiwan, the default) or pt (Portugal: the InvoiceXpress stand-in)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -47,7 +48,19 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 		return usagef("run takes no arguments; usage: posagent %s", runUsage)
 	}
 	if *demo {
-		return runDemoAgent(ctx, std, *dir, *addr, *provider)
+		switch *regime {
+		case "pt":
+			if *provider != "" {
+				return usagef("--provider is Taiwan's; the Portuguese demo runs the InvoiceXpress stand-in")
+			}
+			return runPTDemo(ctx, std, *dir, *addr)
+		case "tw":
+			return runDemoAgent(ctx, std, *dir, *addr, *provider)
+		}
+		return usagef("run --demo --regime must be tw or pt")
+	}
+	if *regime != "tw" {
+		return usagef("--regime goes with --demo; a configured agent takes [terminal] regime from its config file")
 	}
 	if *addr != "" {
 		return usagef("--addr is the demo's; a configured agent listens on api.address")
@@ -170,6 +183,9 @@ var serviceEventLog slog.Handler
 // agent does not (the printer device, the head office's pool); call it after
 // Run returns, when the booklet loop has stopped.
 func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl, reload agent.Reloader) (*agent.Agent, func(), error) {
+	if cfg.IsPortugal() {
+		return buildPortugal(cfg, log, demo, nil)
+	}
 	kit, err := agent.NewProofKit(cfg, log)
 	if err != nil {
 		return nil, nil, err
