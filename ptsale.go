@@ -41,33 +41,6 @@ type PTItem struct {
 	Exemption string `json:"exemption,omitempty"`
 }
 
-// Limits of a Portuguese sale. InvoiceXpress publishes none [U]; these keep
-// every sum far inside what a decimal and a receipt carry, and refuse at the
-// till what would otherwise fail, or be changed, at the issuer.
-const (
-	// MaxPTSaleID: the sale id is the document's reference and is printed on
-	// the "not an invoice" slip, which takes 64 printable ASCII characters.
-	MaxPTSaleID = 64
-	// MaxPTItems: lines per document; a till's basket, with room.
-	MaxPTItems = 200
-	// MaxPTSKU and MaxPTItemName: the item's name and description at
-	// InvoiceXpress [U: no published limit]; a receipt wraps longer text.
-	MaxPTSKU      = 60
-	MaxPTItemName = 100
-	// MaxPTBuyerName: the client's name at InvoiceXpress [U].
-	MaxPTBuyerName = 100
-	// PTUnitPriceDigits / PTUnitPricePlaces: a unit price up to
-	// 999 999.99 EUR, in cents as the issuer's example writes prices ("0.81").
-	PTUnitPriceDigits = 6
-	PTUnitPricePlaces = 2
-	// PTQuantityDigits / PTQuantityPlaces: up to 99 999.999 (grams of a kilo).
-	PTQuantityDigits = 5
-	PTQuantityPlaces = 3
-	// MaxPTTotal is the largest sale, VAT included, in cents (10 million EUR):
-	// no till sells more in one document.
-	MaxPTTotal = 10_000_000_00
-)
-
 var (
 	ptExemption = regexp.MustCompile(`^M[0-9]{2}$`)
 	cent        = MustDecimal("0.01")
