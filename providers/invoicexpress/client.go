@@ -78,6 +78,13 @@ func WithRetry(attempts int, backoff, maxRetryAfter time.Duration) Option {
 	}
 }
 
+// WithPacing sets the least time between two calls to the API (default
+// 250 ms: InvoiceXpress publishes no rate limit [U] and providers.md §2.5
+// advises a few requests per second). 0 turns pacing off (stand-ins, tests).
+func WithPacing(interval time.Duration) Option {
+	return func(c *Client) { c.pacing = max(0, interval) }
+}
+
 // WithLookupDepth sets how many of the most recent documents of a type
 // FindByReference reads (default 200, in pages of 50).
 func WithLookupDepth(documents int) Option {
@@ -97,8 +104,11 @@ type Client struct {
 	backoff       time.Duration
 	maxRetryAfter time.Duration
 	lookupDepth   int
+	pacing        time.Duration
 
 	mu       sync.Mutex
+	nextCall time.Time // pacing: no call to the API before
+	series   map[posagent.PTDocType]seriesCode
 	taxes    []Tax
 	taxesAt  time.Time
 	taxesTTL time.Duration
@@ -135,7 +145,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	c := &Client{base: u, key: cfg.APIKey.Reveal(), timeout: cfg.Timeout, now: time.Now, sleep: sleepCtx,
 		attempts: 3, backoff: 500 * time.Millisecond, maxRetryAfter: 10 * time.Second, lookupDepth: 200,
-		taxesTTL: 10 * time.Minute}
+		pacing: 250 * time.Millisecond, taxesTTL: 10 * time.Minute, series: map[posagent.PTDocType]seriesCode{}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -256,8 +266,30 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	}
 }
 
+// pace waits until the API may be called again.
+func (c *Client) pace(ctx context.Context) error {
+	if c.pacing <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	now := c.now()
+	wait := c.nextCall.Sub(now)
+	if wait < 0 {
+		c.nextCall = now
+	}
+	c.nextCall = c.nextCall.Add(c.pacing)
+	c.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	return c.sleep(ctx, wait)
+}
+
 // once sends the request once.
 func (c *Client) once(ctx context.Context, cl call, payload []byte) ([]byte, error) {
+	if err := c.pace(ctx); err != nil {
+		return nil, transportError(cl.op, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	u := *c.base
