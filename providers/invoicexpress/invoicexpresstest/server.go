@@ -218,6 +218,8 @@ type Server struct {
 	items     map[string]Line
 	fallbacks []Fallback
 	held      int
+	latency   time.Duration
+	down      bool
 	release   chan struct{}
 	acting    sync.WaitGroup // held requests not done yet
 }
@@ -302,6 +304,22 @@ func (s *Server) ClearFaults() {
 	defer s.mu.Unlock()
 	s.faults.Reset()
 }
+
+// Down makes the stand-in hang up on every request without acting, until
+// Up: the service unreachable (an offline till sees transport errors).
+func (s *Server) Down() {
+	s.mu.Lock()
+	s.down = true
+	s.mu.Unlock()
+	s.srv.CloseClientConnections()
+}
+
+// Up ends Down.
+func (s *Server) Up() { s.mu.Lock(); s.down = false; s.mu.Unlock() }
+
+// SetLatency delays every answer by d (a slow link, for demos); the request
+// is not acted on when the client gives up first.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 // WaitHeld blocks until at least n requests are held by FaultHold.
 func (s *Server) WaitHeld(n int) {
@@ -517,6 +535,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rt, ok := parseRoute(r, body)
 	rec := Request{Method: r.Method, Path: r.URL.Path, Op: rt.op, Type: rt.typ, ID: rt.id}
+	s.mu.Lock()
+	down, latency := s.down, s.latency
+	s.mu.Unlock()
+	if down {
+		rec.Fault = "down"
+		s.record(rec)
+		standin.Drop(w)
+		return
+	}
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
 	if !ok {
 		rec.HTTP = http.StatusNotFound
 		s.record(rec)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -293,4 +294,22 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("creates counted %d", r.srv.Count(invoicexpresstest.OpCreate))
 	}
 	_ = invoicexpress.StateDraft
+}
+
+// TestDownUp: while down nothing is acted on; once up, requests are served.
+func TestDownUp(t *testing.T) {
+	r := newRaw(t, invoicexpresstest.Options{})
+	r.srv.Down()
+	req, _ := http.NewRequest("POST", r.srv.URL()+"/invoices.json?api_key="+r.key, strings.NewReader(fmt.Sprintf(body, "S1", "C", "", "", "IVA23")))
+	if _, err := r.srv.HTTPClient().Do(req); err == nil {
+		t.Fatal("answered while down")
+	}
+	if n := len(r.srv.Documents()); n != 0 {
+		t.Fatalf("%d documents made while down", n)
+	}
+	r.srv.Up()
+	r.srv.SetLatency(time.Millisecond)
+	if code, _ := create(r, posagent.PTInvoice, "S1", "", "IVA23", ""); code != http.StatusCreated {
+		t.Fatalf("after Up: %d", code)
+	}
 }
