@@ -46,7 +46,7 @@ type Progress struct {
 //   - A finalize whose answer is lost or refused (406/422) is resolved by
 //     reading the document: already final → adopted.
 //   - Refused with KindConfig while the series of the type has no AT
-//     validation code ("N/D"); nothing is sent then.
+//     validation code ("N/D"); nothing is created or finalized then.
 //
 // Errors carry posagent kinds: KindTransient (retry later with the same
 // progress), KindRateLimited (retry after RetryAfter), KindInvalid (the

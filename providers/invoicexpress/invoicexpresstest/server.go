@@ -214,6 +214,7 @@ type Server struct {
 	byID      map[int64]*Document
 	nextID    int64
 	seq       map[posagent.PTDocType]int
+	lastDate  map[posagent.PTDocType]time.Time // the date of the series' last final document
 	events    int
 	items     map[string]Line
 	fallbacks []Fallback
@@ -260,7 +261,7 @@ func New(opt Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opt: opt, log: log.With("component", "invoicexpresstest"), closing: make(chan struct{}),
-		byID: map[int64]*Document{}, nextID: 1000, seq: map[posagent.PTDocType]int{}, items: map[string]Line{},
+		byID: map[int64]*Document{}, nextID: 1000, seq: map[posagent.PTDocType]int{}, lastDate: map[posagent.PTDocType]time.Time{}, items: map[string]Line{},
 		release: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -924,7 +925,14 @@ func (s *Server) changeState(rt route, body []byte) answer {
 			// The stand-in's strict reading [U]: no final document while the series is not registered.
 			return answer{status: http.StatusUnprocessableEntity, body: errorList("The sequence is not registered with AT (validation code N/D)")}
 		}
+		if last := s.lastDate[rt.typ]; !last.IsZero() && dayOf(d.Date).Before(last) {
+			// Documents of a series are numbered in date order (Portuguese
+			// rule for certified programs); the stand-in refuses a date before
+			// the series' last, as InvoiceXpress is expected to [U].
+			return answer{status: http.StatusUnprocessableEntity, body: fieldErrors("date", fmt.Sprintf("can't be before the last document of the series (%s)", last.Format("02/01/2006")))}
+		}
 		s.finalize(d, code)
+		s.lastDate[rt.typ] = dayOf(d.Date)
 	case "deleted":
 		if d.Status != invoicexpress.StateDraft {
 			return refuse()
@@ -949,6 +957,12 @@ func (s *Server) changeState(rt route, body []byte) answer {
 		return answer{status: http.StatusUnprocessableEntity, body: fieldErrors("state", "is invalid")}
 	}
 	return answer{status: http.StatusOK, body: map[string]any{singular(rt.typ): s.wire(d)}}
+}
+
+// dayOf reads a dd/mm/yyyy date (checked at create).
+func dayOf(s string) time.Time {
+	t, _ := time.Parse("02/01/2006", s)
+	return t
 }
 
 var atCode = map[posagent.PTDocType]string{
@@ -981,7 +995,7 @@ func (s *Server) finalize(d *Document, code string) {
 
 // qrText builds the AT QR payload (providers.md §5.3 X.1).
 func (s *Server) qrText(d *Document) string {
-	day, _ := time.Parse("02/01/2006", d.Date)
+	day := dayOf(d.Date)
 	var b strings.Builder
 	fmt.Fprintf(&b, "A:%s*B:%s*C:PT*D:%s*E:N*F:%s*G:%s %s*H:%s", s.opt.SellerNIF, d.NIF, atCode[d.Type],
 		day.Format("20060102"), atCode[d.Type], d.SequenceNumber, d.ATCUD)

@@ -313,3 +313,19 @@ func TestDownUp(t *testing.T) {
 		t.Fatalf("after Up: %d", code)
 	}
 }
+
+// TestDateOrder: a document dated before the series' last final one is not finalized.
+func TestDateOrder(t *testing.T) {
+	r := newRaw(t, invoicexpresstest.Options{})
+	_, out := create(r, posagent.PTInvoice, "S1", "", "IVA23", "")
+	id1 := int64(docOf(out, "invoice")["id"].(float64))
+	older := strings.Replace(fmt.Sprintf(body, "S0", "C", "", "", "IVA23"), "04/12/2026", "03/12/2026", 2)
+	_, out, _ = r.do("POST", "/invoices.json", older)
+	id0 := int64(docOf(out, "invoice")["id"].(float64))
+	if code, _, _ := r.do("PUT", fmt.Sprintf("/invoices/%d/change-state.json", id1), `{"invoice":{"state":"finalized"}}`); code != 200 {
+		t.Fatalf("finalize 04/12: %d", code)
+	}
+	if code, out, _ := r.do("PUT", fmt.Sprintf("/invoices/%d/change-state.json", id0), `{"invoice":{"state":"finalized"}}`); code != 422 || !strings.Contains(fmt.Sprint(out), "date") {
+		t.Fatalf("finalize 03/12 after 04/12: %d %v", code, out)
+	}
+}
