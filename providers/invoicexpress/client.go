@@ -78,11 +78,12 @@ func WithRetry(attempts int, backoff, maxRetryAfter time.Duration) Option {
 	}
 }
 
-// WithPacing sets the least time between two calls to the API (default
-// 250 ms: InvoiceXpress publishes no rate limit [U] and providers.md §2.5
-// advises a few requests per second). 0 turns pacing off (stand-ins, tests).
+// WithPacing sets the least time between two calls to the API. The default
+// is 250 ms (InvoiceXpress publishes no rate limit [U] and providers.md §2.5
+// advises a few requests per second), and none for a base URL on the
+// loopback interface (a stand-in). 0 turns pacing off.
 func WithPacing(interval time.Duration) Option {
-	return func(c *Client) { c.pacing = max(0, interval) }
+	return func(c *Client) { c.pacing, c.pacingSet = max(0, interval), true }
 }
 
 // WithLookupDepth sets how many of the most recent documents of a type
@@ -105,6 +106,7 @@ type Client struct {
 	maxRetryAfter time.Duration
 	lookupDepth   int
 	pacing        time.Duration
+	pacingSet     bool
 
 	mu       sync.Mutex
 	nextCall time.Time // pacing: no call to the API before
@@ -148,6 +150,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		pacing: 250 * time.Millisecond, taxesTTL: 10 * time.Minute, series: map[posagent.PTDocType]seriesCode{}}
 	for _, o := range opts {
 		o(c)
+	}
+	if !c.pacingSet && isLoopback(u.Hostname()) {
+		c.pacing = 0 // a stand-in on this machine: nothing to spare
 	}
 	if c.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

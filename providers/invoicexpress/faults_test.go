@@ -395,6 +395,25 @@ func TestPacing(t *testing.T) {
 	if fmt.Sprint(e.sleeps) != "[1s 2s]" {
 		t.Fatalf("waits %v, want [1s 2s] (the third call queued behind the second)", e.sleeps)
 	}
+	// Without WithPacing: none on loopback (a stand-in), 250 ms elsewhere.
+	e.sleeps = nil
+	sleep := func(ctx context.Context, d time.Duration) error { e.sleeps = append(e.sleeps, d); return nil }
+	now := func() time.Time { return at }
+	local, _ := invoicexpress.New(e.srv.Config(), invoicexpress.WithClock(now, sleep))
+	remote, _ := invoicexpress.New(invoicexpress.Config{BaseURL: "https://x.invalid", APIKey: "k", Timeout: time.Millisecond},
+		invoicexpress.WithClock(now, sleep), invoicexpress.WithRetry(1, 0, 0))
+	for range 2 {
+		local.SeriesCode(e.ctx, posagent.PTInvoice)
+	}
+	if len(e.sleeps) != 0 {
+		t.Fatalf("a loopback stand-in paced: %v", e.sleeps)
+	}
+	for range 2 {
+		remote.SeriesCode(e.ctx, posagent.PTInvoice)
+	}
+	if fmt.Sprint(e.sleeps) != "[250ms]" {
+		t.Fatalf("remote waits %v, want [250ms]", e.sleeps)
+	}
 }
 
 // TestDraftThenIssue: drafts-only mode. Draft makes one draft (even while the
