@@ -95,7 +95,7 @@ func WithLookupDepth(documents int) Option {
 // Client talks to one InvoiceXpress account. It is safe for concurrent use.
 type Client struct {
 	base          *url.URL
-	key           string
+	key           config.Secret
 	timeout       time.Duration
 	http          *http.Client
 	log           *slog.Logger
@@ -145,7 +145,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
 	}
-	c := &Client{base: u, key: cfg.APIKey.Reveal(), timeout: cfg.Timeout, now: time.Now, sleep: sleepCtx,
+	c := &Client{base: u, key: cfg.APIKey, timeout: cfg.Timeout, now: time.Now, sleep: sleepCtx,
 		attempts: 3, backoff: 500 * time.Millisecond, maxRetryAfter: 10 * time.Second, lookupDepth: 200,
 		pacing: 250 * time.Millisecond, taxesTTL: 10 * time.Minute, series: map[posagent.PTDocType]seriesCode{}}
 	for _, o := range opts {
@@ -168,6 +168,14 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	c.log = c.log.With("provider", "invoicexpress")
 	return c, nil
 }
+
+// String names the client by its account's URL. fmt does not call the
+// Secret's own Format on an unexported field, so without it printing a
+// Client would show the key.
+func (c *Client) String() string { return "invoicexpress.Client(" + c.base.String() + ")" }
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -303,7 +311,7 @@ func (c *Client) once(ctx context.Context, cl call, payload []byte) ([]byte, err
 	for k, v := range cl.query {
 		q[k] = v
 	}
-	q.Set("api_key", c.key)
+	q.Set("api_key", c.key.Reveal())
 	u.RawQuery = q.Encode()
 	var body io.Reader
 	if payload != nil {
@@ -353,9 +361,9 @@ func marshal(v any) ([]byte, error) {
 // Redact returns s with the API key replaced wherever it appears, and the
 // value of every api_key query parameter of a URL in s removed.
 func (c *Client) Redact(s string) string {
-	if c.key != "" {
-		s = strings.ReplaceAll(s, c.key, "[redacted]")
-		if esc := url.QueryEscape(c.key); esc != c.key {
+	if key := c.key.Reveal(); key != "" {
+		s = strings.ReplaceAll(s, key, "[redacted]")
+		if esc := url.QueryEscape(key); esc != key {
 			s = strings.ReplaceAll(s, esc, "[redacted]")
 		}
 	}
