@@ -15,7 +15,6 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/posagent/posagent"
-	"github.com/posagent/posagent/providers/invoicexpress"
 	"github.com/posagent/posagent/providers/invoicexpress/invoicexpresstest"
 )
 
@@ -293,7 +292,6 @@ func TestFaults(t *testing.T) {
 	if r.srv.Count(invoicexpresstest.OpCreate) != 2 {
 		t.Fatalf("creates counted %d", r.srv.Count(invoicexpresstest.OpCreate))
 	}
-	_ = invoicexpress.StateDraft
 }
 
 // TestDownUp: while down nothing is acted on; once up, requests are served.
