@@ -78,6 +78,14 @@ func WithRetry(attempts int, backoff, maxRetryAfter time.Duration) Option {
 	}
 }
 
+// WithPacing sets the least time between two calls to the API. The default
+// is 250 ms (InvoiceXpress publishes no rate limit [U] and providers.md §2.5
+// advises a few requests per second), and none for a base URL on the
+// loopback interface (a stand-in). 0 turns pacing off.
+func WithPacing(interval time.Duration) Option {
+	return func(c *Client) { c.pacing, c.pacingSet = max(0, interval), true }
+}
+
 // WithLookupDepth sets how many of the most recent documents of a type
 // FindByReference reads (default 200, in pages of 50).
 func WithLookupDepth(documents int) Option {
@@ -87,7 +95,7 @@ func WithLookupDepth(documents int) Option {
 // Client talks to one InvoiceXpress account. It is safe for concurrent use.
 type Client struct {
 	base          *url.URL
-	key           string
+	key           config.Secret
 	timeout       time.Duration
 	http          *http.Client
 	log           *slog.Logger
@@ -97,8 +105,12 @@ type Client struct {
 	backoff       time.Duration
 	maxRetryAfter time.Duration
 	lookupDepth   int
+	pacing        time.Duration
+	pacingSet     bool
 
 	mu       sync.Mutex
+	nextCall time.Time // pacing: no call to the API before
+	series   map[posagent.PTDocType]seriesCode
 	taxes    []Tax
 	taxesAt  time.Time
 	taxesTTL time.Duration
@@ -133,11 +145,14 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
 	}
-	c := &Client{base: u, key: cfg.APIKey.Reveal(), timeout: cfg.Timeout, now: time.Now, sleep: sleepCtx,
+	c := &Client{base: u, key: cfg.APIKey, timeout: cfg.Timeout, now: time.Now, sleep: sleepCtx,
 		attempts: 3, backoff: 500 * time.Millisecond, maxRetryAfter: 10 * time.Second, lookupDepth: 200,
-		taxesTTL: 10 * time.Minute}
+		pacing: 250 * time.Millisecond, taxesTTL: 10 * time.Minute, series: map[posagent.PTDocType]seriesCode{}}
 	for _, o := range opts {
 		o(c)
+	}
+	if !c.pacingSet && isLoopback(u.Hostname()) {
+		c.pacing = 0 // a stand-in on this machine: nothing to spare
 	}
 	if c.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -153,6 +168,14 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	c.log = c.log.With("provider", "invoicexpress")
 	return c, nil
 }
+
+// String names the client by its account's URL. fmt does not call the
+// Secret's own Format on an unexported field, so without it printing a
+// Client would show the key.
+func (c *Client) String() string { return "invoicexpress.Client(" + c.base.String() + ")" }
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -256,8 +279,30 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	}
 }
 
+// pace waits until the API may be called again.
+func (c *Client) pace(ctx context.Context) error {
+	if c.pacing <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	now := c.now()
+	wait := c.nextCall.Sub(now)
+	if wait < 0 {
+		c.nextCall = now
+	}
+	c.nextCall = c.nextCall.Add(c.pacing)
+	c.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	return c.sleep(ctx, wait)
+}
+
 // once sends the request once.
 func (c *Client) once(ctx context.Context, cl call, payload []byte) ([]byte, error) {
+	if err := c.pace(ctx); err != nil {
+		return nil, transportError(cl.op, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	u := *c.base
@@ -266,7 +311,7 @@ func (c *Client) once(ctx context.Context, cl call, payload []byte) ([]byte, err
 	for k, v := range cl.query {
 		q[k] = v
 	}
-	q.Set("api_key", c.key)
+	q.Set("api_key", c.key.Reveal())
 	u.RawQuery = q.Encode()
 	var body io.Reader
 	if payload != nil {
@@ -316,9 +361,9 @@ func marshal(v any) ([]byte, error) {
 // Redact returns s with the API key replaced wherever it appears, and the
 // value of every api_key query parameter of a URL in s removed.
 func (c *Client) Redact(s string) string {
-	if c.key != "" {
-		s = strings.ReplaceAll(s, c.key, "[redacted]")
-		if esc := url.QueryEscape(c.key); esc != c.key {
+	if key := c.key.Reveal(); key != "" {
+		s = strings.ReplaceAll(s, key, "[redacted]")
+		if esc := url.QueryEscape(key); esc != key {
 			s = strings.ReplaceAll(s, esc, "[redacted]")
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -120,7 +121,32 @@ func (c *Client) SeriesCode(ctx context.Context, t posagent.PTDocType) (string, 
 	if err != nil {
 		return "", malformedAnswer("sequences", err)
 	}
+	c.mu.Lock()
+	c.series[t] = seriesCode{code: code, at: c.now()}
+	c.mu.Unlock()
 	return code, nil
+}
+
+// seriesCode is a validation code as last read.
+type seriesCode struct {
+	code string
+	at   time.Time
+}
+
+// seriesTTL is how long Issue trusts a validation code read earlier. A
+// series goes from N/D to registered, hardly ever back; a registered code
+// read five minutes ago still holds.
+const seriesTTL = 5 * time.Minute
+
+// cachedSeriesCode is SeriesCode, read again when older than seriesTTL or N/D.
+func (c *Client) cachedSeriesCode(ctx context.Context, t posagent.PTDocType) (string, error) {
+	c.mu.Lock()
+	sc, ok := c.series[t]
+	c.mu.Unlock()
+	if age := c.now().Sub(sc.at); ok && sc.code != SeriesNotRegistered && age >= 0 && age < seriesTTL {
+		return sc.code, nil
+	}
+	return c.SeriesCode(ctx, t)
 }
 
 var exemptionCode = regexp.MustCompile(`^M[0-9]{2}$`)

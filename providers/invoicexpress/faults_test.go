@@ -2,6 +2,7 @@ package invoicexpress_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -374,5 +375,77 @@ func TestIssueRetryAfterHonoured(t *testing.T) {
 	var pe *posagent.Error
 	if !errors.As(err, &pe) || pe.Kind != posagent.KindRateLimited || pe.RetryAfter != 120*time.Second {
 		t.Fatalf("Taxes: %#v, want KindRateLimited after 120s", err)
+	}
+}
+
+// TestPacing: calls to the API are spaced by the pacing interval (the waits
+// recorded on a stopped clock).
+func TestPacing(t *testing.T) {
+	e := newEnv(t, invoicexpresstest.Options{})
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	c := e.client(invoicexpress.WithPacing(time.Second), invoicexpress.WithClock(func() time.Time { return at }, func(ctx context.Context, d time.Duration) error {
+		e.sleeps = append(e.sleeps, d)
+		return nil
+	}))
+	for range 3 {
+		if _, err := c.SeriesCode(e.ctx, posagent.PTInvoice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(e.sleeps) != "[1s 2s]" {
+		t.Fatalf("waits %v, want [1s 2s] (the third call queued behind the second)", e.sleeps)
+	}
+	// Without WithPacing: none on loopback (a stand-in), 250 ms elsewhere.
+	e.sleeps = nil
+	sleep := func(ctx context.Context, d time.Duration) error { e.sleeps = append(e.sleeps, d); return nil }
+	now := func() time.Time { return at }
+	local, _ := invoicexpress.New(e.srv.Config(), invoicexpress.WithClock(now, sleep))
+	remote, _ := invoicexpress.New(invoicexpress.Config{BaseURL: "https://x.invalid", APIKey: "k", Timeout: time.Millisecond},
+		invoicexpress.WithClock(now, sleep), invoicexpress.WithRetry(1, 0, 0))
+	for range 2 {
+		local.SeriesCode(e.ctx, posagent.PTInvoice)
+	}
+	if len(e.sleeps) != 0 {
+		t.Fatalf("a loopback stand-in paced: %v", e.sleeps)
+	}
+	for range 2 {
+		remote.SeriesCode(e.ctx, posagent.PTInvoice)
+	}
+	if fmt.Sprint(e.sleeps) != "[250ms]" {
+		t.Fatalf("remote waits %v, want [250ms]", e.sleeps)
+	}
+}
+
+// TestDraftThenIssue: drafts-only mode. Draft makes one draft (even while the
+// series is N/D: a draft has no fiscal value), a second Draft with the
+// journal's progress returns the same one, and Issue later finalizes it.
+func TestDraftThenIssue(t *testing.T) {
+	e := newEnv(t, invoicexpresstest.Options{ValidationCodes: map[posagent.PTDocType]string{posagent.PTInvoiceReceipt: invoicexpress.SeriesNotRegistered}})
+	j := newJournal("S1", posagent.PTInvoiceReceipt)
+	d, err := e.client().Draft(e.ctx, j.progress(), sale("S1"), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != invoicexpress.StateDraft || d.ID == 0 || j.progress().DraftID != d.ID || d.Total.String() != "3.42" {
+		t.Fatalf("Draft = %+v, journal %+v", d, j.progress())
+	}
+	again, err := e.client().Draft(e.ctx, j.progress(), sale("S1"), j)
+	if err != nil || again.ID != d.ID {
+		t.Fatalf("second Draft = %d, %v; want %d", again.ID, err, d.ID)
+	}
+	if _, err := e.client().Issue(e.ctx, j.progress(), sale("S1"), j); !posagent.IsKind(err, posagent.KindConfig) {
+		t.Fatalf("Issue under N/D: %v", err)
+	}
+	e.srv.SetValidationCode(posagent.PTInvoiceReceipt, "AAJFJ3VNTN")
+	got, err := e.client().Issue(e.ctx, j.progress(), sale("S1"), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != d.ID || e.srv.Count(invoicexpresstest.OpCreate) != 1 {
+		t.Fatalf("issued %d after %d creates; want the draft %d, one create", got.ID, e.srv.Count(invoicexpresstest.OpCreate), d.ID)
+	}
+	e.checkOneFinal(posagent.PTInvoiceReceipt, "S1", got)
+	if back, err := e.client().Draft(e.ctx, j.progress(), sale("S1"), j); err != nil || back.ID != got.ID || back.State != invoicexpress.StateSettled {
+		t.Fatalf("Draft of an issued document: %+v, %v", back, err)
 	}
 }

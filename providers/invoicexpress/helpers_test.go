@@ -55,6 +55,7 @@ func (e *env) client(opts ...invoicexpress.Option) *invoicexpress.Client {
 	}
 	base := []invoicexpress.Option{
 		invoicexpress.WithHTTPClient(hc),
+		invoicexpress.WithPacing(0),
 		invoicexpress.WithLogger(slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		invoicexpress.WithClock(nil, func(ctx context.Context, d time.Duration) error {
 			e.mu.Lock()

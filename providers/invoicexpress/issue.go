@@ -46,7 +46,7 @@ type Progress struct {
 //   - A finalize whose answer is lost or refused (406/422) is resolved by
 //     reading the document: already final → adopted.
 //   - Refused with KindConfig while the series of the type has no AT
-//     validation code ("N/D"); nothing is sent then.
+//     validation code ("N/D"); nothing is created or finalized then.
 //
 // Errors carry posagent kinds: KindTransient (retry later with the same
 // progress), KindRateLimited (retry after RetryAfter), KindInvalid (the
@@ -60,70 +60,17 @@ type Progress struct {
 // final document and reads the QR) or QRText. Calls for one reference must
 // not run concurrently.
 func (c *Client) Issue(ctx context.Context, p Progress, doc posagent.PTDocument, j Journal) (posagent.PTDocument, error) {
-	if err := checkType(p.Type); err != nil {
-		return posagent.PTDocument{}, err
-	}
-	if p.Ref == "" {
-		return posagent.PTDocument{}, posagent.Invalid("reference", "the progress names no reference")
-	}
-	if doc.Type == "" {
-		doc.Type = p.Type
-	}
-	if doc.Reference == "" {
-		doc.Reference = p.Ref
-	}
-	if doc.Type != p.Type || doc.Reference != p.Ref {
-		return posagent.PTDocument{}, posagent.Invalid("reference", "the document (%s %q) is not the one in progress (%s %q)", doc.Type, shorten(doc.Reference), p.Type, shorten(p.Ref))
-	}
-	log := c.log.With("type", string(p.Type), "reference", p.Ref)
-
-	draftID := p.DraftID
-	if p.Creating || p.DraftID != 0 {
-		found, final, err := c.resolve(ctx, p)
-		if err != nil {
-			return posagent.PTDocument{}, err
-		}
-		if final != nil {
-			log.LogAttrs(ctx, slog.LevelInfo, "invoicexpress adopting a document issued by an earlier attempt", slog.Int64("id", final.ID), slog.String("state", final.State))
-			c.deleteDrafts(ctx, log, found, 0)
-			return c.complete(ctx, *final)
-		}
-		draftID = 0
-		if i := slices.IndexFunc(found, func(d posagent.PTDocument) bool { return d.ID == p.DraftID }); i >= 0 {
-			draftID = p.DraftID
-		} else if len(found) > 0 {
-			draftID = found[len(found)-1].ID // the oldest: found is most recent first
-			if err := j.Drafted(ctx, p.Ref, draftID); err != nil {
-				return posagent.PTDocument{}, fmt.Errorf("invoicexpress: journal draft %d of %s: %w", draftID, p.Ref, err)
-			}
-			log.LogAttrs(ctx, slog.LevelInfo, "invoicexpress adopting a draft of an earlier attempt", slog.Int64("id", draftID))
-		}
-		c.deleteDrafts(ctx, log, found, draftID)
-	}
-
-	code, err := c.SeriesCode(ctx, p.Type)
+	doc, err := inProgress(p, doc)
 	if err != nil {
 		return posagent.PTDocument{}, err
 	}
-	if code == SeriesNotRegistered {
-		return posagent.PTDocument{}, posagent.Errorf(posagent.KindConfig,
-			"invoicexpress: the series of %s is not registered with AT (validation code N/D): register it in InvoiceXpress before issuing", p.Type)
+	log := c.log.With("type", string(p.Type), "reference", p.Ref)
+	draftID, issued, resent, err := c.ensureDraft(ctx, log, p, doc, j, true)
+	if err != nil {
+		return posagent.PTDocument{}, err
 	}
-
-	resent := false
-	if draftID == 0 {
-		if err := j.Creating(ctx, p.Ref); err != nil {
-			return posagent.PTDocument{}, fmt.Errorf("invoicexpress: journal the create of %s: %w", p.Ref, err)
-		}
-		resent = p.Creating
-		draft, err := c.Create(ctx, doc)
-		if err != nil {
-			return posagent.PTDocument{}, err
-		}
-		draftID = draft.ID
-		if err := j.Drafted(ctx, p.Ref, draftID); err != nil {
-			return posagent.PTDocument{}, fmt.Errorf("invoicexpress: journal draft %d of %s: %w", draftID, p.Ref, err)
-		}
+	if issued != nil {
+		return c.complete(ctx, *issued)
 	}
 
 	final, err := c.Finalize(ctx, p.Type, draftID)
@@ -140,6 +87,66 @@ func (c *Client) Issue(ctx context.Context, p Progress, doc posagent.PTDocument,
 		}
 	}
 	return c.complete(ctx, final)
+}
+
+// ensureDraft brings the document to a draft, exactly once: it resolves what
+// earlier attempts left (adopting a draft, deleting duplicates, or returning
+// the document already issued) and creates the draft when there is none,
+// journaling Creating before and Drafted after. With checkSeries it refuses
+// (KindConfig) before creating while the type's series is N/D. resent says
+// a create was sent after one whose fate was unknown.
+func (c *Client) ensureDraft(ctx context.Context, log *slog.Logger, p Progress, doc posagent.PTDocument, j Journal, checkSeries bool) (draftID int64, issued *posagent.PTDocument, resent bool, err error) {
+	draftID = p.DraftID
+	if p.Creating || p.DraftID != 0 {
+		found, final, err := c.resolve(ctx, p)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if final != nil {
+			log.LogAttrs(ctx, slog.LevelInfo, "invoicexpress adopting a document issued by an earlier attempt", slog.Int64("id", final.ID), slog.String("state", final.State))
+			c.deleteDrafts(ctx, log, found, 0)
+			return 0, final, false, nil
+		}
+		draftID = 0
+		if i := slices.IndexFunc(found, func(d posagent.PTDocument) bool { return d.ID == p.DraftID }); i >= 0 {
+			draftID = p.DraftID
+		} else if len(found) > 0 {
+			draftID = found[len(found)-1].ID // the oldest: found is most recent first
+			if err := j.Drafted(ctx, p.Ref, draftID); err != nil {
+				return 0, nil, false, fmt.Errorf("invoicexpress: journal draft %d of %s: %w", draftID, p.Ref, err)
+			}
+			log.LogAttrs(ctx, slog.LevelInfo, "invoicexpress adopting a draft of an earlier attempt", slog.Int64("id", draftID))
+		}
+		c.deleteDrafts(ctx, log, found, draftID)
+	}
+
+	if checkSeries {
+		code, err := c.cachedSeriesCode(ctx, p.Type)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if code == SeriesNotRegistered {
+			return 0, nil, false, posagent.Errorf(posagent.KindConfig,
+				"invoicexpress: the series of %s is not registered with AT (validation code N/D): register it in InvoiceXpress before issuing", p.Type)
+		}
+	}
+
+	if draftID == 0 {
+		if err := j.Creating(ctx, p.Ref); err != nil {
+			return 0, nil, false, fmt.Errorf("invoicexpress: journal the create of %s: %w", p.Ref, err)
+		}
+		resent = p.Creating
+		draft, err := c.Create(ctx, doc)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		draftID = draft.ID
+		if err := j.Drafted(ctx, p.Ref, draftID); err != nil {
+			return 0, nil, false, fmt.Errorf("invoicexpress: journal draft %d of %s: %w", draftID, p.Ref, err)
+		}
+	}
+
+	return draftID, nil, resent, nil
 }
 
 // resolve looks up what earlier attempts left: the documents with the
@@ -229,4 +236,53 @@ func (c *Client) complete(ctx context.Context, d posagent.PTDocument) (posagent.
 	}
 	d.QRText = txt
 	return d, nil
+}
+
+// inProgress checks that doc is the document p is about, filling its type
+// and reference when empty.
+func inProgress(p Progress, doc posagent.PTDocument) (posagent.PTDocument, error) {
+	if err := checkType(p.Type); err != nil {
+		return doc, err
+	}
+	if p.Ref == "" {
+		return doc, posagent.Invalid("reference", "the progress names no reference")
+	}
+	if doc.Type == "" {
+		doc.Type = p.Type
+	}
+	if doc.Reference == "" {
+		doc.Reference = p.Ref
+	}
+	if doc.Type != p.Type || doc.Reference != p.Ref {
+		return doc, posagent.Invalid("reference", "the document (%s %q) is not the one in progress (%s %q)", doc.Type, shorten(doc.Reference), p.Type, shorten(p.Ref))
+	}
+	return doc, nil
+}
+
+// Draft is Issue without the finalize, for a shop that runs drafts-only
+// while it checks its set-up (the seed's advice): it brings the document to
+// exactly one draft, journaled like Issue's, and returns it. A draft has no
+// fiscal value, so it is made even while the series is N/D. Finalize it
+// later with Issue and the journal's progress (DraftID set): Issue adopts
+// that draft. If an earlier attempt already issued the document, Draft
+// returns the issued document (State final, settled or canceled).
+func (c *Client) Draft(ctx context.Context, p Progress, doc posagent.PTDocument, j Journal) (posagent.PTDocument, error) {
+	doc, err := inProgress(p, doc)
+	if err != nil {
+		return posagent.PTDocument{}, err
+	}
+	log := c.log.With("type", string(p.Type), "reference", p.Ref)
+	draftID, issued, resent, err := c.ensureDraft(ctx, log, p, doc, j, false)
+	if err != nil {
+		return posagent.PTDocument{}, err
+	}
+	if issued != nil {
+		return *issued, nil
+	}
+	if resent {
+		if found, err := c.FindByReference(ctx, p.Type, p.Ref); err == nil {
+			c.deleteDrafts(ctx, log, found, draftID)
+		}
+	}
+	return c.Get(ctx, p.Type, draftID)
 }

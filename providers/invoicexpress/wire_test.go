@@ -2,6 +2,8 @@ package invoicexpress
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -110,7 +112,10 @@ func TestDecodeSeriesCode(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	c := &Client{key: "s3cr3t+/="}
+	c := &Client{key: "s3cr3t+/=", base: &url.URL{Scheme: "https", Host: "x.app.invoicexpress.com"}}
+	if shown := fmt.Sprintf("%+v %#v", c, c); strings.Contains(shown, "s3cr3t") {
+		t.Fatalf("printing a Client shows the key: %s", shown)
+	}
 	for _, in := range []string{
 		`Get "https://x.app.invoicexpress.com/taxes.json?api_key=s3cr3t%2B%2F%3D": dial tcp: refused`,
 		`key s3cr3t+/= leaked`, `?API_KEY=other&page=2`,

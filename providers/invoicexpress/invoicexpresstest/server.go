@@ -214,10 +214,13 @@ type Server struct {
 	byID      map[int64]*Document
 	nextID    int64
 	seq       map[posagent.PTDocType]int
+	lastDate  map[posagent.PTDocType]time.Time // the date of the series' last final document
 	events    int
 	items     map[string]Line
 	fallbacks []Fallback
 	held      int
+	latency   time.Duration
+	down      bool
 	release   chan struct{}
 	acting    sync.WaitGroup // held requests not done yet
 }
@@ -258,7 +261,7 @@ func New(opt Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opt: opt, log: log.With("component", "invoicexpresstest"), closing: make(chan struct{}),
-		byID: map[int64]*Document{}, nextID: 1000, seq: map[posagent.PTDocType]int{}, items: map[string]Line{},
+		byID: map[int64]*Document{}, nextID: 1000, seq: map[posagent.PTDocType]int{}, lastDate: map[posagent.PTDocType]time.Time{}, items: map[string]Line{},
 		release: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -302,6 +305,22 @@ func (s *Server) ClearFaults() {
 	defer s.mu.Unlock()
 	s.faults.Reset()
 }
+
+// Down makes the stand-in hang up on every request without acting, until
+// Up: the service unreachable (an offline till sees transport errors).
+func (s *Server) Down() {
+	s.mu.Lock()
+	s.down = true
+	s.mu.Unlock()
+	s.srv.CloseClientConnections()
+}
+
+// Up ends Down.
+func (s *Server) Up() { s.mu.Lock(); s.down = false; s.mu.Unlock() }
+
+// SetLatency delays every answer by d (a slow link, for demos); the request
+// is not acted on when the client gives up first.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 // WaitHeld blocks until at least n requests are held by FaultHold.
 func (s *Server) WaitHeld(n int) {
@@ -517,6 +536,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rt, ok := parseRoute(r, body)
 	rec := Request{Method: r.Method, Path: r.URL.Path, Op: rt.op, Type: rt.typ, ID: rt.id}
+	s.mu.Lock()
+	down, latency := s.down, s.latency
+	s.mu.Unlock()
+	if down {
+		rec.Fault = "down"
+		s.record(rec)
+		standin.Drop(w)
+		return
+	}
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
 	if !ok {
 		rec.HTTP = http.StatusNotFound
 		s.record(rec)
@@ -888,7 +925,14 @@ func (s *Server) changeState(rt route, body []byte) answer {
 			// The stand-in's strict reading [U]: no final document while the series is not registered.
 			return answer{status: http.StatusUnprocessableEntity, body: errorList("The sequence is not registered with AT (validation code N/D)")}
 		}
+		if last := s.lastDate[rt.typ]; !last.IsZero() && dayOf(d.Date).Before(last) {
+			// Documents of a series are numbered in date order (Portuguese
+			// rule for certified programs); the stand-in refuses a date before
+			// the series' last, as InvoiceXpress is expected to [U].
+			return answer{status: http.StatusUnprocessableEntity, body: fieldErrors("date", fmt.Sprintf("can't be before the last document of the series (%s)", last.Format("02/01/2006")))}
+		}
 		s.finalize(d, code)
+		s.lastDate[rt.typ] = dayOf(d.Date)
 	case "deleted":
 		if d.Status != invoicexpress.StateDraft {
 			return refuse()
@@ -913,6 +957,12 @@ func (s *Server) changeState(rt route, body []byte) answer {
 		return answer{status: http.StatusUnprocessableEntity, body: fieldErrors("state", "is invalid")}
 	}
 	return answer{status: http.StatusOK, body: map[string]any{singular(rt.typ): s.wire(d)}}
+}
+
+// dayOf reads a dd/mm/yyyy date (checked at create).
+func dayOf(s string) time.Time {
+	t, _ := time.Parse("02/01/2006", s)
+	return t
 }
 
 var atCode = map[posagent.PTDocType]string{
@@ -945,7 +995,7 @@ func (s *Server) finalize(d *Document, code string) {
 
 // qrText builds the AT QR payload (providers.md §5.3 X.1).
 func (s *Server) qrText(d *Document) string {
-	day, _ := time.Parse("02/01/2006", d.Date)
+	day := dayOf(d.Date)
 	var b strings.Builder
 	fmt.Fprintf(&b, "A:%s*B:%s*C:PT*D:%s*E:N*F:%s*G:%s %s*H:%s", s.opt.SellerNIF, d.NIF, atCode[d.Type],
 		day.Format("20060102"), atCode[d.Type], d.SequenceNumber, d.ATCUD)

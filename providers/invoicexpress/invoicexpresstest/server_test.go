@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/posagent/posagent"
-	"github.com/posagent/posagent/providers/invoicexpress"
 	"github.com/posagent/posagent/providers/invoicexpress/invoicexpresstest"
 )
 
@@ -292,5 +292,38 @@ func TestFaults(t *testing.T) {
 	if r.srv.Count(invoicexpresstest.OpCreate) != 2 {
 		t.Fatalf("creates counted %d", r.srv.Count(invoicexpresstest.OpCreate))
 	}
-	_ = invoicexpress.StateDraft
+}
+
+// TestDownUp: while down nothing is acted on; once up, requests are served.
+func TestDownUp(t *testing.T) {
+	r := newRaw(t, invoicexpresstest.Options{})
+	r.srv.Down()
+	req, _ := http.NewRequest("POST", r.srv.URL()+"/invoices.json?api_key="+r.key, strings.NewReader(fmt.Sprintf(body, "S1", "C", "", "", "IVA23")))
+	if _, err := r.srv.HTTPClient().Do(req); err == nil {
+		t.Fatal("answered while down")
+	}
+	if n := len(r.srv.Documents()); n != 0 {
+		t.Fatalf("%d documents made while down", n)
+	}
+	r.srv.Up()
+	r.srv.SetLatency(time.Millisecond)
+	if code, _ := create(r, posagent.PTInvoice, "S1", "", "IVA23", ""); code != http.StatusCreated {
+		t.Fatalf("after Up: %d", code)
+	}
+}
+
+// TestDateOrder: a document dated before the series' last final one is not finalized.
+func TestDateOrder(t *testing.T) {
+	r := newRaw(t, invoicexpresstest.Options{})
+	_, out := create(r, posagent.PTInvoice, "S1", "", "IVA23", "")
+	id1 := int64(docOf(out, "invoice")["id"].(float64))
+	older := strings.Replace(fmt.Sprintf(body, "S0", "C", "", "", "IVA23"), "04/12/2026", "03/12/2026", 2)
+	_, out, _ = r.do("POST", "/invoices.json", older)
+	id0 := int64(docOf(out, "invoice")["id"].(float64))
+	if code, _, _ := r.do("PUT", fmt.Sprintf("/invoices/%d/change-state.json", id1), `{"invoice":{"state":"finalized"}}`); code != 200 {
+		t.Fatalf("finalize 04/12: %d", code)
+	}
+	if code, out, _ := r.do("PUT", fmt.Sprintf("/invoices/%d/change-state.json", id0), `{"invoice":{"state":"finalized"}}`); code != 422 || !strings.Contains(fmt.Sprint(out), "date") {
+		t.Fatalf("finalize 03/12 after 04/12: %d %v", code, out)
+	}
 }
