@@ -88,6 +88,18 @@ func ptProfiles(t testing.TB) []printer.Profile {
 	return out
 }
 
+// ptCaseNamed is one case of loadPTCases.
+func ptCaseNamed(t testing.TB, name string) ptCase {
+	t.Helper()
+	for _, c := range loadPTCases(t) {
+		if c.name == name {
+			return c
+		}
+	}
+	t.Fatalf("no case %s in %s", name, ptDir)
+	return ptCase{}
+}
+
 var pendingAt = time.Date(2026, 12, 4, 14, 5, 9, 0, posagent.Lisbon)
 
 func renderPending(t testing.TB, p printer.Profile) []byte {
@@ -97,33 +109,6 @@ func renderPending(t testing.TB, p printer.Profile) []byte {
 		t.Fatal(err)
 	}
 	return job
-}
-
-// checkGolden compares got with dir/name.bin (rewritten with -update).
-func checkGolden(t *testing.T, dir, name string, got []byte) {
-	t.Helper()
-	golden := filepath.Join(dir, name+".bin")
-	gotFile := filepath.Join(dir, name+".got")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(gotFile)
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./printer/ -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		os.Remove(gotFile)
-		return
-	}
-	if err := os.WriteFile(gotFile, got, 0o644); err != nil {
-		t.Error(err)
-	}
-	t.Fatalf("%s differs from the golden file (%d bytes, want %d); wrote %s\n%s",
-		name, len(got), len(want), gotFile, describeDiff(got, want))
 }
 
 // TestPTGoldenReceipts pins every Portuguese case and the pending slip on
@@ -315,12 +300,7 @@ func TestPTReceiptContent(t *testing.T) {
 // TestPTReplacementsReported: what the code page cannot print is a '?'
 // reported by field (and € is EUR on PC860, € on PC858).
 func TestPTReplacementsReported(t *testing.T) {
-	var c ptCase
-	for _, k := range loadPTCases(t) {
-		if k.name == "fr-copy" {
-			c = k
-		}
-	}
+	c := ptCaseNamed(t, "fr-copy")
 	for _, tc := range []struct {
 		profile string
 		euro    string
@@ -426,12 +406,7 @@ func TestPTDocLabel(t *testing.T) {
 // the field named, and a Big5 profile cannot print a Portuguese receipt (nor
 // a Portuguese profile a MOF proof).
 func TestRenderPTRejects(t *testing.T) {
-	var base ptCase
-	for _, c := range loadPTCases(t) {
-		if c.name == "fr-consumer" {
-			base = c
-		}
-	}
+	base := ptCaseNamed(t, "fr-consumer")
 	p, _ := printer.LookupPTProfile("pt-58mm")
 	for _, tc := range []struct {
 		name   string
@@ -489,12 +464,7 @@ func TestRenderPTRejects(t *testing.T) {
 // add up to the issuer's VAT, the summary leaves the per-rate VAT out rather
 // than contradict the total, and still prints the bases and the issuer's totals.
 func TestPTVATPerRateOnlyWhenItAddsUp(t *testing.T) {
-	var c ptCase
-	for _, k := range loadPTCases(t) {
-		if k.name == "fr-consumer" {
-			c = k
-		}
-	}
+	c := ptCaseNamed(t, "fr-consumer")
 	c.r.Doc.VAT = posagent.MustDecimal("1.22") // the rates give 1.21
 	c.r.Doc.Total = posagent.MustDecimal("9.69")
 	p, _ := printer.LookupPTProfile("pt-80mm")
@@ -516,12 +486,7 @@ func TestPTVATPerRateOnlyWhenItAddsUp(t *testing.T) {
 // TestPTNativeFallsBackToRaster: a text whose symbol a printer might draw at
 // sizes that cannot all be ≥ 30 mm and fit the paper is drawn on the host.
 func TestPTNativeFallsBackToRaster(t *testing.T) {
-	var c ptCase
-	for _, k := range loadPTCases(t) {
-		if k.name == "fr-consumer" {
-			c = k
-		}
-	}
+	c := ptCaseNamed(t, "fr-consumer")
 	// Digits go numeric on a good encoder (a small symbol, needing big
 	// modules) and bytes on a simple one (a large symbol): no module suits both.
 	c.r.Doc.QRText = "A:" + strings.Repeat("1234567890", 24)
