@@ -113,10 +113,12 @@ type Profile struct {
 	// larger than half of it, so the device can pace the job between commands.
 	BufferSize int
 	// MaxQRVersion is the largest QR version the printer prints legibly at the
-	// width available: 6–11 here (qr.Options.MaxVersion).
+	// width available: 6–11 here (qr.Options.MaxVersion); for a Portuguese
+	// profile, the largest the host draws the AT code at (1–11).
 	MaxQRVersion int
-	// MaxQRModule caps the dots per QR module: bigger symbols scan more easily
-	// but cost paper and bytes. At least 3 (≥ 15 mm at version 6).
+	// MaxQRModule caps the dots per module of the MOF codes: bigger symbols
+	// scan more easily but cost paper and bytes. At least 3 (≥ 15 mm at
+	// version 6). The AT code's module follows from its 30 mm instead.
 	MaxQRModule int
 }
 

@@ -37,7 +37,7 @@ type PTReceipt struct {
 	Time time.Time
 	// Logger receives from RenderPT a warning for each text field that had
 	// characters the printer cannot print. Nil: slog.Default().
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 // PTRendered is a rendered Portuguese receipt and what went into it.
@@ -325,7 +325,6 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 		if g == nil {
 			g = &rateGroup{rate: l.VATRate}
 			byRate[key] = g
-			s.rates = append(s.rates, *g)
 		}
 		if g.base += cents; g.base > maxPTCents || g.base < -maxPTCents {
 			return s, posagent.Invalid(field+".net", "the lines add up to more than %d cents", int64(maxPTCents))
@@ -336,7 +335,6 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 		}
 	}
 	slices.Sort(s.exemptions)
-	slices.SortFunc(s.rates, func(a, b rateGroup) int { return a.rate.Cmp(b.rate) })
 	docNet, err := toCents("doc.net", doc.Net)
 	if err != nil {
 		return s, err
@@ -356,19 +354,18 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 		return s, posagent.Invalid("doc.total", "%s is not the net %s plus the VAT %s", ptCents(total), ptCents(docNet), ptCents(docVAT))
 	}
 	var vat int64
-	for i := range s.rates {
-		g := byRate[s.rates[i].rate.String()]
-		bp := rateBasisPoints(g.rate)
-		// Half up, away from zero: |base| ≤ 10¹⁵, bp ≤ 10⁴.
-		v := g.base * bp
+	for _, g := range byRate {
+		// Half up, away from zero: |base| ≤ 10¹⁵, basis points ≤ 10⁴.
+		v := g.base * rateBasisPoints(g.rate)
 		if v >= 0 {
 			g.vat = (v + 5000) / 10000
 		} else {
 			g.vat = -((-v + 5000) / 10000)
 		}
-		s.rates[i] = *g
 		vat += g.vat
+		s.rates = append(s.rates, *g)
 	}
+	slices.SortFunc(s.rates, func(a, b rateGroup) int { return a.rate.Cmp(b.rate) })
 	s.vatPerRate = vat == docVAT
 	return s, nil
 }
