@@ -290,6 +290,19 @@ type ptSummary struct {
 type rateGroup struct {
 	rate      posagent.Decimal
 	base, vat int64 // cents
+	// lineVAT is the VAT of the rate as the sum of each line's VAT rounded
+	// on its own.
+	lineVAT int64
+}
+
+// vatCents is base × rate, rounded half up (away from zero) to the cent:
+// |base| ≤ maxPTCents, the rate ≤ 10⁴ basis points, so nothing overflows.
+func vatCents(base int64, rate posagent.Decimal) int64 {
+	v := base * rateBasisPoints(rate)
+	if v >= 0 {
+		return (v + 5000) / 10000
+	}
+	return -((-v + 5000) / 10000)
 }
 
 // maxPTCents bounds every sum the summary makes (10¹⁵ cents): far beyond any
@@ -298,10 +311,12 @@ const maxPTCents = 1_000_000_000_000_000
 
 // summarise groups the lines by VAT rate: the base is the sum of the lines'
 // Net; the VAT of a rate is its base × rate, rounded half up to the cent (the
-// per-rate rounding of a Portuguese invoice's summary [U: InvoiceXpress's
-// own rounding is not documented]). When those do not add up to the issuer's
-// VAT the per-rate VAT is left out rather than printed in contradiction with
-// the total: the issuer's figures are the legal ones. The bases must add up
+// per-rate rounding of a Portuguese invoice's summary), or, when that does
+// not add up to the issuer's VAT but rounding each line does, the sum of the
+// lines' VAT [U: InvoiceXpress's own rounding is not documented; our
+// stand-in rounds each line]. When neither adds up the per-rate VAT is left
+// out rather than printed in contradiction with the total: the issuer's
+// figures are the legal ones. The bases must add up
 // to the document's Net, and Net + VAT to its Total: a document that does not
 // is refused, it cannot be printed truthfully.
 func summarise(doc *posagent.PTDocument) (ptSummary, error) {
@@ -326,6 +341,7 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 			g = &rateGroup{rate: l.VATRate}
 			byRate[key] = g
 		}
+		g.lineVAT += vatCents(cents, l.VATRate)
 		if g.base += cents; g.base > maxPTCents || g.base < -maxPTCents {
 			return s, posagent.Invalid(field+".net", "the lines add up to more than %d cents", int64(maxPTCents))
 		}
@@ -353,20 +369,20 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 	if docNet+docVAT != total {
 		return s, posagent.Invalid("doc.total", "%s is not the net %s plus the VAT %s", ptCents(total), ptCents(docNet), ptCents(docVAT))
 	}
-	var vat int64
+	var byBase, byLine int64
 	for _, g := range byRate {
-		// Half up, away from zero: |base| ≤ 10¹⁵, basis points ≤ 10⁴.
-		v := g.base * rateBasisPoints(g.rate)
-		if v >= 0 {
-			g.vat = (v + 5000) / 10000
-		} else {
-			g.vat = -((-v + 5000) / 10000)
+		g.vat = vatCents(g.base, g.rate)
+		byBase += g.vat
+		byLine += g.lineVAT
+	}
+	s.vatPerRate = byBase == docVAT || byLine == docVAT
+	for _, g := range byRate {
+		if byBase != docVAT && byLine == docVAT {
+			g.vat = g.lineVAT // the issuer rounds each line
 		}
-		vat += g.vat
 		s.rates = append(s.rates, *g)
 	}
 	slices.SortFunc(s.rates, func(a, b rateGroup) int { return a.rate.Cmp(b.rate) })
-	s.vatPerRate = vat == docVAT
 	return s, nil
 }
 

@@ -708,3 +708,28 @@ func roundCents(t *testing.T, d posagent.Decimal) posagent.Decimal {
 	}
 	return cents
 }
+
+// TestPTVATPerLineRounding: an issuer that rounds each line's VAT (0.81 at
+// 23 % is 0.19, twice 0.38, where the rate's base gives 0.37) still gets its
+// VAT per rate printed, as the sum of its lines.
+func TestPTVATPerLineRounding(t *testing.T) {
+	c := ptCaseNamed(t, "nc-credit")
+	c.r.Doc.Lines = append(c.r.Doc.Lines, c.r.Doc.Lines[0])
+	c.r.Doc.Net, c.r.Doc.VAT, c.r.Doc.Total = posagent.MustDecimal("1.62"), posagent.MustDecimal("0.38"), posagent.MustDecimal("2")
+	p, _ := printer.LookupPTProfile("pt-80mm")
+	job, err := printer.RenderPT(c.r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(texts(job), "\n"); !strings.Contains(all, "23%                    1,62                 0,38") {
+		t.Errorf("VAT per rate not the lines' sum:\n%s", all)
+	}
+	c.r.Doc.VAT, c.r.Doc.Total = posagent.MustDecimal("0.37"), posagent.MustDecimal("1.99")
+	job, err = printer.RenderPT(c.r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(texts(job), "\n"); !strings.Contains(all, "23%                    1,62                 0,37") {
+		t.Errorf("VAT per rate not on the rate's base:\n%s", all)
+	}
+}
