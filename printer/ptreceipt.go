@@ -15,26 +15,27 @@ import (
 
 // PTReceipt is a Portuguese fiscal document as the till prints it. Every
 // figure comes from Doc, the document InvoiceXpress finalized (its totals are
-// the legal ones), never from the sale.
+// the legal ones), never from the sale. Its JSON is what "posagent
+// pt-receipt" reads (printer/testdata/pt holds examples).
 type PTReceipt struct {
 	// Doc is final (or settled), with its sequence number, ATCUD, lines, VAT
 	// rates, totals and the AT QR text.
-	Doc    posagent.PTDocument
-	Seller posagent.PTSeller
+	Doc    posagent.PTDocument `json:"doc"`
+	Seller posagent.PTSeller   `json:"seller"`
 	// Certification is the software certification line ("Processado por
 	// programa certificado n.º …/AT"), printed as given: the certified
 	// program is InvoiceXpress, whose number the API does not give, so it is
 	// configured.
-	Certification string
+	Certification string `json:"certification"`
 	// Copy marks a reprint "2ª via" instead of "Original".
-	Copy bool
+	Copy bool `json:"copy,omitempty"`
 	// Original names the document a credit note corrects ("FR 5/G", see
 	// PTDocNumber): required for a credit note, ignored otherwise.
-	Original string
+	Original string `json:"original,omitempty"`
 	// Time is when the sale was made; it is printed after the date when it
 	// falls on the document's date (Lisbon). Zero: the date alone, unless
 	// Doc.Date itself carries a time of day.
-	Time time.Time
+	Time time.Time `json:"time,omitzero"`
 	// Logger receives from RenderPT a warning for each text field that had
 	// characters the printer cannot print. Nil: slog.Default().
 	Logger *slog.Logger `json:"-"`

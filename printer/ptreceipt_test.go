@@ -47,24 +47,14 @@ func loadPTCases(t testing.TB) []ptCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c struct {
-			Doc           posagent.PTDocument `json:"doc"`
-			Seller        posagent.PTSeller   `json:"seller"`
-			Certification string              `json:"certification"`
-			Copy          bool                `json:"copy"`
-			Original      string              `json:"original"`
-			Time          time.Time           `json:"time"`
-		}
+		var r printer.PTReceipt
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
+		if err := dec.Decode(&r); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		cases = append(cases, ptCase{
-			name: strings.TrimSuffix(filepath.Base(file), ".json"),
-			r: printer.PTReceipt{Doc: c.Doc, Seller: c.Seller, Certification: c.Certification, Copy: c.Copy,
-				Original: c.Original, Time: c.Time, Logger: slog.New(slog.DiscardHandler)},
-		})
+		r.Logger = slog.New(slog.DiscardHandler)
+		cases = append(cases, ptCase{name: strings.TrimSuffix(filepath.Base(file), ".json"), r: r})
 	}
 	if len(cases) < 5 {
 		t.Fatalf("only %d cases in %s", len(cases), ptDir)
