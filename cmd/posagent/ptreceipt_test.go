@@ -103,3 +103,15 @@ func TestPTReceiptErrors(t *testing.T) {
 		})
 	}
 }
+
+// The README's other way: pt-receipt's job piped into posagent preview with
+// a Portuguese profile.
+func TestPTReceiptPipesIntoPreview(t *testing.T) {
+	code, job, errOut := runCLI(t, "", "pt-receipt", "--profile", "pt-80mm", ptDir+"/fs-buyer.json")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCLI(t, job, "preview", "--strict", "--profile", "pt-80mm", "-", "-o", "-")
+	require.Equal(t, 0, code, errOut)
+	img, err := png.Decode(strings.NewReader(out))
+	require.NoError(t, err)
+	require.Equal(t, 576, img.Bounds().Dx())
+}
