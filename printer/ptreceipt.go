@@ -176,7 +176,7 @@ func RenderPTReceipt(in PTReceipt, p Profile) (PTRendered, error) {
 	r.bold(true)
 	r.size(1, 2)
 	r.lineSpacing(bigLine)
-	r.centred(r.label(name + " " + code + " " + doc.SequenceNumber))
+	r.centred(append(r.label(name+" "+code+" "), r.encode("doc.sequence_number", doc.SequenceNumber)...))
 	r.size(1, 1)
 	r.lineSpacing(normalLine)
 	if in.Copy {
@@ -240,7 +240,7 @@ func RenderPTReceipt(in PTReceipt, p Profile) (PTRendered, error) {
 	r.feed(8)
 
 	// ATCUD, and the QR code immediately below it (Portaria 195/2020).
-	r.centred(r.label("ATCUD:" + doc.ATCUD))
+	r.centred(append(r.label("ATCUD:"), r.encode("doc.atcud", doc.ATCUD)...))
 	if err := r.atQRCode(qr, doc.QRText); err != nil {
 		return PTRendered{}, fmt.Errorf("render %s: %w", PTDocNumber(*doc), err)
 	}
