@@ -162,6 +162,9 @@ func findQR(t *testing.T, img *image.Gray) (string, image.Rectangle) {
 	if err != nil {
 		t.Fatalf("decode the QR code on the receipt: %v", err)
 	}
+	if level := res.GetResultMetadata()[gozxing.ResultMetadataType_ERROR_CORRECTION_LEVEL]; level != "M" {
+		t.Errorf("QR error correction %v, want M", level)
+	}
 	// The symbol is alone on its rows: grow from the finder patterns' centres
 	// to the white rows of its quiet zone.
 	minY, maxY := img.Bounds().Max.Y, 0
