@@ -37,12 +37,7 @@ func BenchmarkRender(b *testing.B) {
 // VAT rates, the AT QR code) on each Portuguese profile, with the bytes it
 // takes and their time on a 9600-baud line.
 func BenchmarkRenderPT(b *testing.B) {
-	var fr ptCase
-	for _, c := range loadPTCases(b) {
-		if c.name == "fr-consumer" {
-			fr = c
-		}
-	}
+	fr := ptCaseNamed(b, "fr-consumer")
 	for _, p := range ptProfiles(b) {
 		b.Run(p.Name, func(b *testing.B) {
 			var n int

@@ -17,9 +17,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden receipts in testdata/receipts (go test ./printer/ -update)")
 
 // TestGoldenReceipts renders every case on every profile and compares the
-// bytes with <case>.<profile>.bin. On a mismatch it writes <case>.<profile>.got
-// and shows the first differing command of both disassemblies and a hex dump
-// around the first differing byte.
+// bytes with <case>.<profile>.bin (checkGolden).
 func TestGoldenReceipts(t *testing.T) {
 	for _, c := range loadCases(t) {
 		for _, p := range profiles(t) {
@@ -29,31 +27,40 @@ func TestGoldenReceipts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden := filepath.Join(receiptsDir, name+".bin")
-				gotFile := filepath.Join(receiptsDir, name+".got")
-				if *update {
-					if err := os.WriteFile(golden, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					os.Remove(gotFile)
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./printer/ -update to create it)", err)
-				}
-				if bytes.Equal(got, want) {
-					os.Remove(gotFile)
-					return
-				}
-				if err := os.WriteFile(gotFile, got, 0o644); err != nil {
-					t.Error(err)
-				}
-				t.Fatalf("%s differs from the golden file (%d bytes, want %d); wrote %s\n%s",
-					name, len(got), len(want), gotFile, describeDiff(got, want))
+				checkGolden(t, receiptsDir, name, got)
 			})
 		}
 	}
+}
+
+// checkGolden compares got with dir/name.bin, or rewrites that file with
+// -update. On a mismatch it writes dir/name.got and shows the first
+// differing command of both disassemblies and a hex dump around the first
+// differing byte.
+func checkGolden(t *testing.T, dir, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join(dir, name+".bin")
+	gotFile := filepath.Join(dir, name+".got")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(gotFile)
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./printer/ -update to create it)", err)
+	}
+	if bytes.Equal(got, want) {
+		os.Remove(gotFile)
+		return
+	}
+	if err := os.WriteFile(gotFile, got, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Fatalf("%s differs from the golden file (%d bytes, want %d); wrote %s\n%s",
+		name, len(got), len(want), gotFile, describeDiff(got, want))
 }
 
 // describeDiff shows where two ESC/POS streams part: the first differing

@@ -113,10 +113,12 @@ type Profile struct {
 	// larger than half of it, so the device can pace the job between commands.
 	BufferSize int
 	// MaxQRVersion is the largest QR version the printer prints legibly at the
-	// width available: 6–11 here (qr.Options.MaxVersion).
+	// width available: 6–11 here (qr.Options.MaxVersion); for a Portuguese
+	// profile, the largest the host draws the AT code at (1–11).
 	MaxQRVersion int
-	// MaxQRModule caps the dots per QR module: bigger symbols scan more easily
-	// but cost paper and bytes. At least 3 (≥ 15 mm at version 6).
+	// MaxQRModule caps the dots per module of the MOF codes: bigger symbols
+	// scan more easily but cost paper and bytes. At least 3 (≥ 15 mm at
+	// version 6). The AT code's module follows from its 30 mm instead.
 	MaxQRModule int
 }
 
@@ -251,35 +253,26 @@ const DefaultPTProfile = "pt-58mm"
 // LookupPTProfile returns the named Portuguese profile; "" is
 // DefaultPTProfile. The error, of kind config, lists the names there are.
 func LookupPTProfile(name string) (Profile, error) {
-	if name == "" {
-		name = DefaultPTProfile
-	}
-	p, ok := ptProfiles[name]
-	if !ok {
-		return Profile{}, posagent.Errorf(posagent.KindConfig, "Portuguese printer profile %q does not exist; choose one of %s", name, strings.Join(PTProfileNames(), ", "))
-	}
-	return p, nil
+	return lookup(ptProfiles, name, DefaultPTProfile, "Portuguese printer profile")
 }
 
 // PTProfileNames lists the Portuguese profiles, sorted.
-func PTProfileNames() []string {
-	names := make([]string, 0, len(ptProfiles))
-	for name := range ptProfiles {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
+func PTProfileNames() []string { return names(ptProfiles) }
 
 // LookupProfile returns the named profile; "" is DefaultProfile. The error,
 // of kind config, lists the names there are.
 func LookupProfile(name string) (Profile, error) {
+	return lookup(profiles, name, DefaultProfile, "printer profile")
+}
+
+// lookup finds a profile of a set by name ("" is def).
+func lookup(set map[string]Profile, name, def, what string) (Profile, error) {
 	if name == "" {
-		name = DefaultProfile
+		name = def
 	}
-	p, ok := profiles[name]
+	p, ok := set[name]
 	if !ok {
-		return Profile{}, posagent.Errorf(posagent.KindConfig, "printer profile %q does not exist; choose one of %s", name, strings.Join(ProfileNames(), ", "))
+		return Profile{}, posagent.Errorf(posagent.KindConfig, "%s %q does not exist; choose one of %s", what, name, strings.Join(names(set), ", "))
 	}
 	return p, nil
 }
@@ -304,13 +297,15 @@ func (p Profile) WithCode39(mode Code39Mode) (Profile, error) {
 }
 
 // ProfileNames lists the profiles, sorted.
-func ProfileNames() []string {
-	names := make([]string, 0, len(profiles))
-	for name := range profiles {
-		names = append(names, name)
+func ProfileNames() []string { return names(profiles) }
+
+func names(set map[string]Profile) []string {
+	out := make([]string, 0, len(set))
+	for name := range set {
+		out = append(out, name)
 	}
-	sort.Strings(names)
-	return names
+	sort.Strings(out)
+	return out
 }
 
 // Validate checks that a profile is consistent and that the proof can be laid

@@ -15,29 +15,30 @@ import (
 
 // PTReceipt is a Portuguese fiscal document as the till prints it. Every
 // figure comes from Doc, the document InvoiceXpress finalized (its totals are
-// the legal ones), never from the sale.
+// the legal ones), never from the sale. Its JSON is what "posagent
+// pt-receipt" reads (printer/testdata/pt holds examples).
 type PTReceipt struct {
 	// Doc is final (or settled), with its sequence number, ATCUD, lines, VAT
 	// rates, totals and the AT QR text.
-	Doc    posagent.PTDocument
-	Seller posagent.PTSeller
+	Doc    posagent.PTDocument `json:"doc"`
+	Seller posagent.PTSeller   `json:"seller"`
 	// Certification is the software certification line ("Processado por
 	// programa certificado n.º …/AT"), printed as given: the certified
 	// program is InvoiceXpress, whose number the API does not give, so it is
 	// configured.
-	Certification string
+	Certification string `json:"certification"`
 	// Copy marks a reprint "2ª via" instead of "Original".
-	Copy bool
+	Copy bool `json:"copy,omitempty"`
 	// Original names the document a credit note corrects ("FR 5/G", see
 	// PTDocNumber): required for a credit note, ignored otherwise.
-	Original string
+	Original string `json:"original,omitempty"`
 	// Time is when the sale was made; it is printed after the date when it
 	// falls on the document's date (Lisbon). Zero: the date alone, unless
 	// Doc.Date itself carries a time of day.
-	Time time.Time
+	Time time.Time `json:"time,omitzero"`
 	// Logger receives from RenderPT a warning for each text field that had
 	// characters the printer cannot print. Nil: slog.Default().
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 // PTRendered is a rendered Portuguese receipt and what went into it.
@@ -175,7 +176,7 @@ func RenderPTReceipt(in PTReceipt, p Profile) (PTRendered, error) {
 	r.bold(true)
 	r.size(1, 2)
 	r.lineSpacing(bigLine)
-	r.centred(r.label(name + " " + code + " " + doc.SequenceNumber))
+	r.centred(append(r.label(name+" "+code+" "), r.encode("doc.sequence_number", doc.SequenceNumber)...))
 	r.size(1, 1)
 	r.lineSpacing(normalLine)
 	if in.Copy {
@@ -239,7 +240,7 @@ func RenderPTReceipt(in PTReceipt, p Profile) (PTRendered, error) {
 	r.feed(8)
 
 	// ATCUD, and the QR code immediately below it (Portaria 195/2020).
-	r.centred(r.label("ATCUD:" + doc.ATCUD))
+	r.centred(append(r.label("ATCUD:"), r.encode("doc.atcud", doc.ATCUD)...))
 	if err := r.atQRCode(qr, doc.QRText); err != nil {
 		return PTRendered{}, fmt.Errorf("render %s: %w", PTDocNumber(*doc), err)
 	}
@@ -290,6 +291,19 @@ type ptSummary struct {
 type rateGroup struct {
 	rate      posagent.Decimal
 	base, vat int64 // cents
+	// lineVAT is the VAT of the rate as the sum of each line's VAT rounded
+	// on its own.
+	lineVAT int64
+}
+
+// vatCents is base × rate, rounded half up (away from zero) to the cent:
+// |base| ≤ maxPTCents, the rate ≤ 10⁴ basis points, so nothing overflows.
+func vatCents(base int64, rate posagent.Decimal) int64 {
+	v := base * rateBasisPoints(rate)
+	if v >= 0 {
+		return (v + 5000) / 10000
+	}
+	return -((-v + 5000) / 10000)
 }
 
 // maxPTCents bounds every sum the summary makes (10¹⁵ cents): far beyond any
@@ -298,10 +312,12 @@ const maxPTCents = 1_000_000_000_000_000
 
 // summarise groups the lines by VAT rate: the base is the sum of the lines'
 // Net; the VAT of a rate is its base × rate, rounded half up to the cent (the
-// per-rate rounding of a Portuguese invoice's summary [U: InvoiceXpress's
-// own rounding is not documented]). When those do not add up to the issuer's
-// VAT the per-rate VAT is left out rather than printed in contradiction with
-// the total: the issuer's figures are the legal ones. The bases must add up
+// per-rate rounding of a Portuguese invoice's summary), or, when that does
+// not add up to the issuer's VAT but rounding each line does, the sum of the
+// lines' VAT [U: InvoiceXpress's own rounding is not documented; our
+// stand-in rounds each line]. When neither adds up the per-rate VAT is left
+// out rather than printed in contradiction with the total: the issuer's
+// figures are the legal ones. The bases must add up
 // to the document's Net, and Net + VAT to its Total: a document that does not
 // is refused, it cannot be printed truthfully.
 func summarise(doc *posagent.PTDocument) (ptSummary, error) {
@@ -325,8 +341,8 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 		if g == nil {
 			g = &rateGroup{rate: l.VATRate}
 			byRate[key] = g
-			s.rates = append(s.rates, *g)
 		}
+		g.lineVAT += vatCents(cents, l.VATRate)
 		if g.base += cents; g.base > maxPTCents || g.base < -maxPTCents {
 			return s, posagent.Invalid(field+".net", "the lines add up to more than %d cents", int64(maxPTCents))
 		}
@@ -336,7 +352,6 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 		}
 	}
 	slices.Sort(s.exemptions)
-	slices.SortFunc(s.rates, func(a, b rateGroup) int { return a.rate.Cmp(b.rate) })
 	docNet, err := toCents("doc.net", doc.Net)
 	if err != nil {
 		return s, err
@@ -355,21 +370,20 @@ func summarise(doc *posagent.PTDocument) (ptSummary, error) {
 	if docNet+docVAT != total {
 		return s, posagent.Invalid("doc.total", "%s is not the net %s plus the VAT %s", ptCents(total), ptCents(docNet), ptCents(docVAT))
 	}
-	var vat int64
-	for i := range s.rates {
-		g := byRate[s.rates[i].rate.String()]
-		bp := rateBasisPoints(g.rate)
-		// Half up, away from zero: |base| ≤ 10¹⁵, bp ≤ 10⁴.
-		v := g.base * bp
-		if v >= 0 {
-			g.vat = (v + 5000) / 10000
-		} else {
-			g.vat = -((-v + 5000) / 10000)
-		}
-		s.rates[i] = *g
-		vat += g.vat
+	var byBase, byLine int64
+	for _, g := range byRate {
+		g.vat = vatCents(g.base, g.rate)
+		byBase += g.vat
+		byLine += g.lineVAT
 	}
-	s.vatPerRate = vat == docVAT
+	s.vatPerRate = byBase == docVAT || byLine == docVAT
+	for _, g := range byRate {
+		if byBase != docVAT && byLine == docVAT {
+			g.vat = g.lineVAT // the issuer rounds each line
+		}
+		s.rates = append(s.rates, *g)
+	}
+	slices.SortFunc(s.rates, func(a, b rateGroup) int { return a.rate.Cmp(b.rate) })
 	return s, nil
 }
 

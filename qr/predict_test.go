@@ -8,6 +8,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/stretchr/testify/require"
+	"rsc.io/qr/coding"
 
 	"github.com/posagent/posagent/qr"
 )
@@ -226,4 +227,30 @@ func FuzzPredict(f *testing.F) {
 			t.Fatalf("%q: go-qrcode version %d, models %+v", data, got, p)
 		}
 	})
+}
+
+// TestFewestBits: at level L the smallest version FewestBits fits is
+// VersionMixed's, for random texts and at every character-count width; and
+// outside 1–40 it is 0.
+func TestFewestBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(18, 860))
+	for range 300 {
+		data := randomSymbolText(r, 1+r.IntN(600))
+		want := qr.VersionMixed(data)
+		got := 0
+		for v := 1; v <= 40; v++ {
+			if qr.FewestBits(data, v) <= 8*coding.Version(v).DataBytes(coding.L) {
+				got = v
+				break
+			}
+		}
+		require.Equal(t, want, got, "%q", data)
+	}
+	// All digits: 10 bits per 3, after a 4-bit mode and a 10/12/14-bit count.
+	digits := []byte(strings.Repeat("7", 30))
+	require.Equal(t, 4+10+100, qr.FewestBits(digits, 9))
+	require.Equal(t, 4+12+100, qr.FewestBits(digits, 10))
+	require.Equal(t, 4+14+100, qr.FewestBits(digits, 27))
+	require.Zero(t, qr.FewestBits(digits, 0))
+	require.Zero(t, qr.FewestBits(digits, 41))
 }

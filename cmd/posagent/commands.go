@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"ecpay":       {"encrypt or decrypt ECPay Data (stdin to stdout)", runECPay},
 	"mig":         {"print a MIG 4.1 message (F0401 F0501 F0701 G0401 G0501 E0402) or check one", runMig},
 	"receipt":     {"render an invoice's proof as ESC/POS bytes for a printer profile", runReceipt},
+	"pt-receipt":  {"render a Portuguese document (or the not-an-invoice slip) as ESC/POS bytes, or preview it", runPTReceipt},
 	"preview":     {"draw an ESC/POS stream as the printer would print it (PNG)", runPreview},
 	"printer":     {"ask a printer's status, or print an ESC/POS job with the status handshake", runPrinter},
 	"turnkey-sim": {"a stand-in for the MOF's Turnkey (folders + MariaDB tables) and a config to file through it", runTurnkeySim},

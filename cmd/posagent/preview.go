@@ -66,7 +66,8 @@ func runPreview(_ context.Context, std stdio, args []string) error {
 	return nil
 }
 
-// previewWidth is the paper width in dots: --width, or the profile's.
+// previewWidth is the paper width in dots: --width, or the profile's (a MOF
+// or a Portuguese one).
 func previewWidth(profile string, width int) (int, error) {
 	switch {
 	case profile != "" && width != 0:
@@ -79,7 +80,12 @@ func previewWidth(profile string, width int) (int, error) {
 	}
 	p, err := printer.LookupProfile(profile)
 	if err != nil {
-		return 0, usagef("--profile: %v", err)
+		// A Portuguese profile (pt-58mm, …) names a paper width just as well.
+		pt, ptErr := printer.LookupPTProfile(profile)
+		if ptErr != nil {
+			return 0, usagef("--profile: %v", err)
+		}
+		p = pt
 	}
 	return p.Dots, nil
 }

@@ -6,7 +6,8 @@
 // (Epson's reference, checked against python-escpos and escpos-php); where
 // models differ the doc names the safe choice, which this package takes.
 //
-// Text goes in as UTF-8 and comes out as classic Big5 in Kanji mode (see Text).
+// Text goes in as UTF-8 and comes out as classic Big5 in Kanji mode (see Text),
+// or, for a European receipt, as a single-byte code page (AppendCodePage).
 // A Builder never writes a byte that could be mistaken for part of a command:
 // characters outside the safe Big5 ranges become a full-width question mark and
 // are reported, and a two-byte character is never split.
