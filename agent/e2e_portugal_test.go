@@ -24,7 +24,6 @@ import (
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
-	"github.com/posagent/posagent/internal/offline"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/providers/invoicexpress"
@@ -72,7 +71,6 @@ func (p *ptPrinter) all() [][]byte {
 
 type ptE2E struct {
 	ix      *invoicexpresstest.Server
-	net     *offline.Switch
 	store   *queue.Store
 	agent   *agent.Agent
 	handler http.Handler
@@ -109,11 +107,10 @@ func startPT(t testing.TB, edit func(*config.Config), ixo invoicexpresstest.Opti
 		edit(&cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	sw := &offline.Switch{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	client, err := invoicexpress.New(invoicexpress.Config{BaseURL: ix.URL(), APIKey: cfg.Portugal.InvoiceXpress.APIKey,
 		Timeout: cfg.Portugal.InvoiceXpress.Timeout.Duration},
-		invoicexpress.WithHTTPClient(sw.Client(ix.HTTPClient())), invoicexpress.WithRetry(2, 5*time.Millisecond, time.Second),
+		invoicexpress.WithHTTPClient(ix.HTTPClient()), invoicexpress.WithRetry(2, 5*time.Millisecond, time.Second),
 		invoicexpress.WithLogger(log))
 	require.NoError(t, err)
 	st, err := queue.Open(cfg.Store.Path, queue.Options{})
@@ -134,7 +131,7 @@ func startPT(t testing.TB, edit func(*config.Config), ixo invoicexpresstest.Opti
 		cancel()
 		require.NoError(t, <-done)
 	})
-	e := &ptE2E{ix: ix, net: sw, store: st, agent: a, handler: a.Handler(), printer: pr, cfg: cfg}
+	e := &ptE2E{ix: ix, store: st, agent: a, handler: a.Handler(), printer: pr, cfg: cfg}
 	e.waitFor(t, "the taxes cached", func() bool {
 		taxes, err := st.PTTaxes(context.Background())
 		return err == nil && len(taxes) > 0
@@ -354,7 +351,7 @@ func TestPTTaxesAndExemptions(t *testing.T) {
 // each paper is the stand-in's.
 func TestPTOffline200ThenOnline(t *testing.T) {
 	e := startPT(t, nil, invoicexpresstest.Options{})
-	e.net.SetDown(true)
+	e.ix.Down()
 	const n = 200
 	for i := range n {
 		code, out := e.do(t, http.MethodPost, "/v1/sales", ptSale(fmt.Sprintf("OFF-%03d", i), ""))
@@ -368,7 +365,7 @@ func TestPTOffline200ThenOnline(t *testing.T) {
 	require.Empty(t, e.printer.all(), "nothing that looks like an invoice is printed offline")
 	require.Empty(t, e.ix.Documents(), "nothing reached InvoiceXpress")
 
-	e.net.SetDown(false)
+	e.ix.Up()
 	code, _ = e.do(t, http.MethodPost, "/v1/provider/resume", "")
 	require.Equal(t, http.StatusOK, code)
 	e.waitFor(t, "200 receipts", func() bool { return len(e.printer.all()) == n })
@@ -544,7 +541,7 @@ func TestPTNoTaxesYetRefusesSale(t *testing.T) {
 
 func TestPTSecretNeverInAnswers(t *testing.T) {
 	e := startPT(t, nil, invoicexpresstest.Options{})
-	e.net.SetDown(true)
+	e.ix.Down()
 	code, _ := e.do(t, http.MethodPost, "/v1/sales", ptSale("K-1", ""))
 	require.Equal(t, http.StatusCreated, code)
 	e.waitFor(t, "a failed attempt", func() bool { return e.entry(t, "K-1").Attempts > 0 })
@@ -556,4 +553,45 @@ func TestPTSecretNeverInAnswers(t *testing.T) {
 		require.NotContains(t, rec.Body.String(), invoicexpresstest.DemoAPIKey, path)
 	}
 	require.NotContains(t, e.entry(t, "K-1").LastError, invoicexpresstest.DemoAPIKey)
+}
+
+// Offline with pending_slip: a sale that waits gets the "not an invoice"
+// slip; back online with the printer out of paper, the documents are issued
+// and their receipts print once the paper is back, each once, as the original.
+func TestPTPendingSlipAndPaperOut(t *testing.T) {
+	e := startPT(t, func(c *config.Config) { c.Portugal.PendingSlip = true }, invoicexpresstest.Options{})
+	e.ix.Down()
+	code, _ := e.do(t, http.MethodPost, "/v1/sales", ptSale("P-1", ""))
+	require.Equal(t, http.StatusCreated, code)
+	e.waitFor(t, "a failed attempt", func() bool { return e.entry(t, "P-1").Attempts > 0 })
+	code, out := e.do(t, http.MethodPost, "/v1/sales", ptSale("P-2", ""))
+	require.Equal(t, http.StatusCreated, code)
+	sale := out["sale"].(map[string]any)
+	require.Equal(t, "pending", sale["state"])
+	require.Equal(t, true, sale["slip"].(map[string]any)["printed"], "%v", sale)
+	jobs := e.printer.all()
+	require.Len(t, jobs, 1)
+	require.Contains(t, string(jobs[0]), "Este documento\nn\x84o serve de\nfatura", "the slip says it is not an invoice (CP860)")
+	require.NotContains(t, string(jobs[0]), "ATCUD", "nothing on the slip looks like a document")
+
+	e.printer.mu.Lock()
+	e.printer.paperOut = true
+	e.printer.mu.Unlock()
+	e.ix.Up()
+	code, _ = e.do(t, http.MethodPost, "/v1/provider/resume", "")
+	require.Equal(t, http.StatusOK, code)
+	e.waitFor(t, "both issued", func() bool {
+		return e.entry(t, "P-1").State == queue.PTIssued && e.entry(t, "P-2").State == queue.PTIssued
+	})
+	e.printer.mu.Lock()
+	e.printer.paperOut = false
+	e.printer.mu.Unlock()
+	e.waitIssued(t, "P-1")
+	e.waitIssued(t, "P-2")
+	jobs = e.printer.all()
+	require.Len(t, jobs, 3, "the slip, then each receipt once")
+	for _, j := range jobs[1:] {
+		require.Contains(t, string(j), "Original")
+		require.NotContains(t, string(j), " via", "not a copy: nothing reached paper while it was out")
+	}
 }

@@ -42,10 +42,8 @@ import (
 // (*invoicexpress.Client).
 type PTIssuer interface {
 	Issue(ctx context.Context, p invoicexpress.Progress, doc posagent.PTDocument, j invoicexpress.Journal) (posagent.PTDocument, error)
-	Create(ctx context.Context, doc posagent.PTDocument) (posagent.PTDocument, error)
+	Draft(ctx context.Context, p invoicexpress.Progress, doc posagent.PTDocument, j invoicexpress.Journal) (posagent.PTDocument, error)
 	Get(ctx context.Context, t posagent.PTDocType, id int64) (posagent.PTDocument, error)
-	FindByReference(ctx context.Context, t posagent.PTDocType, ref string) ([]posagent.PTDocument, error)
-	DeleteDraft(ctx context.Context, t posagent.PTDocType, id int64) error
 	Cancel(ctx context.Context, t posagent.PTDocType, id int64, message string) error
 	Taxes(ctx context.Context) ([]invoicexpress.Tax, error)
 	SeriesCode(ctx context.Context, t posagent.PTDocType) (string, error)
@@ -614,27 +612,34 @@ func (a *Agent) ptIssue(ctx context.Context, e queue.PTEntry) {
 		}
 		doc.OwnerID = owner.Document.ID
 	}
+	// The document is dated the day it is created at InvoiceXpress: a
+	// certified program numbers a series in date order, so a sale made
+	// offline yesterday and issued today is dated today (its sale time is
+	// kept, and printed when it falls on the document's date).
+	doc.Date = a.now().In(posagent.Lisbon)
 	progress := invoicexpress.Progress{Ref: e.Ref, Type: doc.Type, Creating: e.Creating, DraftID: e.DraftID}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*a.conf().Sync.CallTimeout.Duration)
 	defer cancel()
 	start := a.now()
 	if a.conf().Portugal.DraftsOnly && !e.Finalize && e.Kind == queue.PTKindSale {
-		id, final, err := a.ptDraft(cctx, progress, doc)
+		// Exactly one draft, kept for the shop to check (drafts_only).
+		d, err := a.pt.ix.Draft(cctx, progress, doc, ptJournal{a.pt.store})
 		a.metrics.observeUpload("pt_draft", a.now().Sub(start), err)
 		a.ptNote(err)
 		switch {
 		case err != nil:
 			a.ptFailed(ctx, e, err)
-		case final != nil:
-			a.ptDone(ctx, e, *final)
-		default:
-			if err := a.pt.store.PTKeepDraft(ctx, e.Ref, id); err != nil {
+			return
+		case d.State == invoicexpress.StateDraft:
+			if err := a.pt.store.PTKeepDraft(ctx, e.Ref, d.ID); err != nil {
 				a.log.Error("record kept draft", "ref", e.Ref, "err", err)
 				return
 			}
-			a.log.Info("draft kept at InvoiceXpress (drafts_only)", "ref", e.Ref, "draft_id", id)
+			a.log.Info("draft kept at InvoiceXpress (drafts_only)", "ref", e.Ref, "draft_id", d.ID)
+			return
 		}
-		return
+		// Issued already (finalized by hand at InvoiceXpress): Issue adopts it and reads its QR.
+		progress.DraftID = d.ID
 	}
 	final, err := a.pt.ix.Issue(cctx, progress, doc, ptJournal{a.pt.store})
 	a.metrics.observeUpload("pt_"+string(doc.Type), a.now().Sub(start), err)
@@ -651,60 +656,6 @@ func (a *Agent) ptIssue(ctx context.Context, e queue.PTEntry) {
 		return
 	}
 	a.ptDone(ctx, e, final)
-}
-
-// ptDraft creates the draft of a drafts_only sale exactly once: an earlier
-// attempt's draft is found by reference and kept (duplicates deleted); a
-// document found final is adopted by Issue.
-func (a *Agent) ptDraft(ctx context.Context, p invoicexpress.Progress, doc posagent.PTDocument) (int64, *posagent.PTDocument, error) {
-	if p.DraftID != 0 {
-		return p.DraftID, nil, nil
-	}
-	if p.Creating {
-		found, err := a.pt.ix.FindByReference(ctx, p.Type, p.Ref)
-		if err != nil {
-			return 0, nil, err
-		}
-		var drafts []posagent.PTDocument
-		for _, d := range found {
-			if d.State != invoicexpress.StateDraft {
-				// Issued already (finalized by hand at InvoiceXpress): adopt it.
-				final, err := a.pt.ix.Issue(ctx, p, doc, ptJournal{a.pt.store})
-				if err != nil {
-					return 0, nil, err
-				}
-				return final.ID, &final, nil
-			}
-			drafts = append(drafts, d)
-		}
-		if len(drafts) > 0 {
-			keep := drafts[len(drafts)-1].ID // the oldest: found is most recent first
-			for _, d := range drafts[:len(drafts)-1] {
-				if err := a.pt.ix.DeleteDraft(ctx, d.Type, d.ID); err != nil {
-					a.log.Warn("duplicate draft not deleted", "ref", p.Ref, "id", d.ID, "err", err)
-				}
-			}
-			return keep, nil, nil
-		}
-	}
-	code, err := a.pt.ix.SeriesCode(ctx, p.Type)
-	if err != nil {
-		return 0, nil, err
-	}
-	if code == invoicexpress.SeriesNotRegistered {
-		return 0, nil, posagent.Errorf(posagent.KindConfig, "the series of %s is not registered with AT (validation code N/D): register it in InvoiceXpress before issuing", p.Type)
-	}
-	if err := a.pt.store.PTCreating(ctx, p.Ref); err != nil {
-		return 0, nil, err
-	}
-	d, err := a.pt.ix.Create(ctx, doc)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := a.pt.store.PTDrafted(ctx, p.Ref, d.ID); err != nil {
-		return 0, nil, err
-	}
-	return d.ID, nil, nil
 }
 
 // ptDone stores a final document and prints its receipt, the original.

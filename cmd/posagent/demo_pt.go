@@ -9,24 +9,10 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/config"
-	"github.com/posagent/posagent/internal/offline"
 	"github.com/posagent/posagent/printer/emulator"
 	"github.com/posagent/posagent/printer/printersim"
 	"github.com/posagent/posagent/providers/invoicexpress/invoicexpresstest"
 )
-
-// ptStandIn is the InvoiceXpress stand-in with the demo's network switch in
-// front of it: "provider down" is the till losing its link (every call
-// refused), as a shop in Portugal sees it.
-type ptStandIn struct {
-	srv *invoicexpresstest.Server
-	sw  *offline.Switch
-}
-
-func (s ptStandIn) URL() string { return s.srv.URL() }
-func (s ptStandIn) Down()       { s.sw.SetDown(true) }
-func (s ptStandIn) Up()         { s.sw.SetDown(false) }
-func (s ptStandIn) Close()      { s.srv.Close() }
 
 // runPTDemo is `posagent run --demo --regime pt`: a Portuguese terminal on
 // the InvoiceXpress stand-in and the printer simulator, in-process, with its
@@ -52,8 +38,7 @@ func runPTDemo(ctx context.Context, std stdio, dir, addr string) error {
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 	srv := invoicexpresstest.New(invoicexpresstest.Options{Logger: log})
-	stand := ptStandIn{srv: srv, sw: &offline.Switch{}}
-	defer stand.Close()
+	defer srv.Close()
 	sim, err := printersim.Start(printersim.Options{
 		Dir: receipts,
 		Render: func(job []byte, w io.Writer) error {
@@ -84,8 +69,8 @@ func runPTDemo(ctx context.Context, std stdio, dir, addr string) error {
 	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", cfgPath, err)
 	}
-	demo := &demoProvider{srv: stand}
-	a, closeAll, err := buildPortugal(cfg, log, demo, stand.sw.Client(srv.HTTPClient()))
+	demo := &demoProvider{srv: srv}
+	a, closeAll, err := buildPortugal(cfg, log, demo, srv.HTTPClient())
 	if err != nil {
 		return err
 	}
