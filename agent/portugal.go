@@ -411,19 +411,7 @@ func (a *Agent) PTRetry(ctx context.Context, ref string) (PTSaleView, error) {
 
 // PTDrafts lists the drafts kept (drafts_only), in sale order.
 func (a *Agent) PTDrafts(ctx context.Context) ([]PTSaleView, error) {
-	es, err := a.pt.store.PTList(ctx, queue.PTDrafted, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]PTSaleView, 0, len(es))
-	for _, e := range es {
-		v, err := a.ptView(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return a.PTList(ctx, PTStateDraft)
 }
 
 // PTFinalizeDrafts queues every kept draft to be finalized, in sale order.
@@ -958,24 +946,8 @@ func (a *Agent) ptStatus(ctx context.Context, now time.Time) (Status, error) {
 	if cfg.DraftsOnly && st.Drafted > 0 {
 		s.alarm(LevelInfo, "pt_drafts", "%d drafts wait to be checked and finalized: posagent pt finalize", st.Drafted)
 	}
-	s.Printer = PrinterView{Configured: a.printer != nil, PrintsPending: st.PrintsPending}
-	if ps, ok := a.printerStatus.get(); ok {
-		s.Printer.Known, s.Printer.Ready, s.Printer.Reason = true, ps.Ready, ps.Reason
-		if !ps.Ready {
-			s.Printer.Message = cashierMessage(ps.Reason)
-			s.alarm(LevelWarning, "printer", "%s; %d receipts wait to print", s.Printer.Message, st.PrintsPending)
-		}
-	}
-	if a.demo != nil {
-		s.Demo = map[string]any{"provider_down": a.demo.ProviderDown()}
-	}
-	s.Level = LevelOK
-	for _, al := range s.Alarms {
-		if levelRank[al.Level] > levelRank[s.Level] {
-			s.Level = al.Level
-		}
-	}
-	sort.SliceStable(s.Alarms, func(i, j int) bool { return levelRank[s.Alarms[i].Level] > levelRank[s.Alarms[j].Level] })
+	a.printerView(&s, st.PrintsPending, "receipts")
+	a.settleStatus(&s)
 	return s, nil
 }
 

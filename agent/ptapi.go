@@ -62,97 +62,68 @@ func (a *Agent) handlePTSale(w http.ResponseWriter, r *http.Request, body []byte
 
 func (a *Agent) handlePTGet(w http.ResponseWriter, r *http.Request) {
 	v, err := a.PTSale(r.Context(), r.PathValue("sale_id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	a.reply(w, r, http.StatusOK, v, err)
+}
+
+// readSmall reads a small JSON body into v strictly, answering the error itself.
+func readSmall(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, ok := readBody(w, r, maxSmallBody)
+	if !ok {
+		return false
 	}
-	writeJSON(w, http.StatusOK, v)
+	if err := decodeStrict(body, v); err != nil {
+		malformed(w, err)
+		return false
+	}
+	return true
 }
 
 func (a *Agent) handlePTCancel(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, maxSmallBody)
-	if !ok {
-		return
-	}
 	var req struct {
 		Message string `json:"message"`
 	}
-	if err := decodeStrict(body, &req); err != nil {
-		malformed(w, err)
+	if !readSmall(w, r, &req) {
 		return
 	}
 	v, err := a.PTCancel(r.Context(), r.PathValue("sale_id"), req.Message)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, v)
+	a.reply(w, r, http.StatusAccepted, v, err)
 }
 
 func (a *Agent) handlePTRefund(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, maxSmallBody)
-	if !ok {
-		return
-	}
 	var req struct {
 		RefundID string `json:"refund_id"`
 	}
-	if err := decodeStrict(body, &req); err != nil {
-		malformed(w, err)
+	if !readSmall(w, r, &req) {
 		return
 	}
 	v, err := a.PTRefund(r.Context(), r.PathValue("sale_id"), req.RefundID)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, v)
+	a.reply(w, r, http.StatusAccepted, v, err)
 }
 
 func (a *Agent) handlePTReprint(w http.ResponseWriter, r *http.Request) {
 	rep, err := a.PTReprint(r.Context(), r.PathValue("sale_id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	a.reply(w, r, http.StatusOK, rep, err)
 }
 
 func (a *Agent) handlePTRetry(w http.ResponseWriter, r *http.Request) {
 	v, err := a.PTRetry(r.Context(), r.PathValue("sale_id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	a.reply(w, r, http.StatusOK, v, err)
 }
 
 func (a *Agent) handlePTDrafts(w http.ResponseWriter, r *http.Request) {
 	vs, err := a.PTDrafts(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"drafts": vs})
+	a.reply(w, r, http.StatusOK, map[string]any{"drafts": vs}, err)
 }
 
 func (a *Agent) handlePTFinalize(w http.ResponseWriter, r *http.Request) {
 	n, err := a.PTFinalizeDrafts(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"queued": n})
+	a.reply(w, r, http.StatusAccepted, map[string]any{"queued": n}, err)
 }
 
 func (a *Agent) handlePTList(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
 	vs, err := a.PTList(r.Context(), state)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"documents": vs})
+	a.reply(w, r, http.StatusOK, map[string]any{"documents": vs}, err)
 }
 
 // PTTaxView is a cached tax in answers.
@@ -183,4 +154,13 @@ func (a *Agent) handlePTTaxes(w http.ResponseWriter, r *http.Request) { a.writeT
 
 func (a *Agent) handlePTTaxesRefresh(w http.ResponseWriter, r *http.Request) {
 	a.writeTaxes(w, r, true)
+}
+
+// reply answers v with status, or the error by its kind.
+func (a *Agent) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
 }

@@ -197,14 +197,7 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		s.alarm(LevelWarning, "numbers_low", "%s", lowAlarm)
 	}
 
-	s.Printer = PrinterView{Configured: a.printer != nil, PrintsPending: st.PrintsPending}
-	if ps, ok := a.printerStatus.get(); ok {
-		s.Printer.Known, s.Printer.Ready, s.Printer.Reason = true, ps.Ready, ps.Reason
-		if !ps.Ready {
-			s.Printer.Message = cashierMessage(ps.Reason)
-			s.alarm(LevelWarning, "printer", "%s; %d proofs wait to print", s.Printer.Message, st.PrintsPending)
-		}
-	}
+	a.printerView(&s, st.PrintsPending, "proofs")
 
 	// Blank numbers of recently closed periods stay listed until a month after
 	// their report date; their report is a job like any other (dead jobs alarm).
@@ -226,6 +219,26 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		s.Blank = append(s.Blank, BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused,
 			Deadline: lastDay(deadline)})
 	}
+	a.settleStatus(&s)
+	return s, nil
+}
+
+// printerView fills the printer's part of the status; what names the
+// documents waiting for it ("proofs", "receipts").
+func (a *Agent) printerView(s *Status, pending int, what string) {
+	s.Printer = PrinterView{Configured: a.printer != nil, PrintsPending: pending}
+	if ps, ok := a.printerStatus.get(); ok {
+		s.Printer.Known, s.Printer.Ready, s.Printer.Reason = true, ps.Ready, ps.Reason
+		if !ps.Ready {
+			s.Printer.Message = cashierMessage(ps.Reason)
+			s.alarm(LevelWarning, "printer", "%s; %d %s wait to print", s.Printer.Message, pending, what)
+		}
+	}
+}
+
+// settleStatus adds the demo's state, then sets the level from the alarms
+// and puts the worst first.
+func (a *Agent) settleStatus(s *Status) {
 	if a.demo != nil {
 		s.Demo = map[string]any{"provider_down": a.demo.ProviderDown()}
 	}
@@ -236,7 +249,6 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 	}
 	sort.SliceStable(s.Alarms, func(i, j int) bool { return levelRank[s.Alarms[i].Level] > levelRank[s.Alarms[j].Level] })
-	return s, nil
 }
 
 func (s *Status) alarm(level, code, format string, args ...any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -113,20 +114,9 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 		return err
 	}
 	defer ln.Close()
-	receipts := filepath.Join(dir, "receipts")
-	// The stand-in keeps nothing between runs (machine, tracks, invoices), so
-	// the demo's store and receipts start afresh too: numbers and uploads must
-	// agree with what the stand-in knows.
-	for _, pattern := range []string{"posagent.db*", filepath.Join("receipts", "*.bin"), filepath.Join("receipts", "*.png")} {
-		old, _ := filepath.Glob(filepath.Join(dir, pattern))
-		for _, f := range old {
-			if err := os.Remove(f); err != nil {
-				return fmt.Errorf("demo folder: %w", err)
-			}
-		}
-	}
-	if err := os.MkdirAll(receipts, 0o700); err != nil {
-		return fmt.Errorf("demo folder: %w", err)
+	receipts, err := freshDemoDir(dir)
+	if err != nil {
+		return err
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 
@@ -141,19 +131,9 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 		stand = ecpaytest.New(ecpaytest.Options{})
 	}
 	defer stand.Close()
-	sim, err := printersim.Start(printersim.Options{
-		Dir: receipts,
-		Render: func(job []byte, w io.Writer) error {
-			res, err := emulator.Render(job, emulator.Options{Width: 384})
-			if err != nil {
-				return err
-			}
-			return res.WritePNG(w)
-		},
-		Logger: log.With("component", "printer-sim"),
-	})
+	sim, err := startDemoPrinter(receipts, log)
 	if err != nil {
-		return fmt.Errorf("start the printer simulator: %w", err)
+		return err
 	}
 	defer sim.Close()
 
@@ -211,6 +191,45 @@ Try:  ./bin/posagent sell testdata/sales/coffee.json
 
 `, ln.Addr(), cfgPath, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
 	return a.Serve(ctx, ln)
+}
+
+// freshDemoDir empties the demo's store and receipts and returns the
+// receipts' folder. The stand-ins keep nothing between runs (machine,
+// tracks, invoices, documents), so the demo's store starts afresh too:
+// numbers and uploads must agree with what the stand-in knows.
+func freshDemoDir(dir string) (string, error) {
+	receipts := filepath.Join(dir, "receipts")
+	for _, pattern := range []string{"posagent.db*", filepath.Join("receipts", "*.bin"), filepath.Join("receipts", "*.png")} {
+		old, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return "", fmt.Errorf("demo folder: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(receipts, 0o700); err != nil {
+		return "", fmt.Errorf("demo folder: %w", err)
+	}
+	return receipts, nil
+}
+
+// startDemoPrinter starts the printer simulator, saving each job as PNG in receipts.
+func startDemoPrinter(receipts string, log *slog.Logger) (*printersim.Sim, error) {
+	sim, err := printersim.Start(printersim.Options{
+		Dir: receipts,
+		Render: func(job []byte, w io.Writer) error {
+			res, err := emulator.Render(job, emulator.Options{Width: 384})
+			if err != nil {
+				return err
+			}
+			return res.WritePNG(w)
+		},
+		Logger: log.With("component", "printer-sim"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the printer simulator: %w", err)
+	}
+	return sim, nil
 }
 
 func demoConfig(dir, standURL, simPath, token string) config.Config {

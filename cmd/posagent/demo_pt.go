@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/posagent/posagent/config"
-	"github.com/posagent/posagent/printer/emulator"
-	"github.com/posagent/posagent/printer/printersim"
 	"github.com/posagent/posagent/providers/invoicexpress/invoicexpresstest"
 )
 
@@ -23,35 +20,16 @@ func runPTDemo(ctx context.Context, std stdio, dir, addr string) error {
 		return err
 	}
 	defer ln.Close()
-	receipts := filepath.Join(dir, "receipts")
-	// The stand-in keeps nothing between runs: the store starts afresh too.
-	for _, pattern := range []string{"posagent.db*", filepath.Join("receipts", "*.bin"), filepath.Join("receipts", "*.png")} {
-		old, _ := filepath.Glob(filepath.Join(dir, pattern))
-		for _, f := range old {
-			if err := os.Remove(f); err != nil {
-				return fmt.Errorf("demo folder: %w", err)
-			}
-		}
-	}
-	if err := os.MkdirAll(receipts, 0o700); err != nil {
-		return fmt.Errorf("demo folder: %w", err)
+	receipts, err := freshDemoDir(dir)
+	if err != nil {
+		return err
 	}
 	log := newLogger(std.err, config.Log{Level: "info", Format: "text"})
 	srv := invoicexpresstest.New(invoicexpresstest.Options{Logger: log})
 	defer srv.Close()
-	sim, err := printersim.Start(printersim.Options{
-		Dir: receipts,
-		Render: func(job []byte, w io.Writer) error {
-			res, err := emulator.Render(job, emulator.Options{Width: 384})
-			if err != nil {
-				return err
-			}
-			return res.WritePNG(w)
-		},
-		Logger: log.With("component", "printer-sim"),
-	})
+	sim, err := startDemoPrinter(receipts, log)
 	if err != nil {
-		return fmt.Errorf("start the printer simulator: %w", err)
+		return err
 	}
 	defer sim.Close()
 	token, err := config.NewToken()
