@@ -283,7 +283,9 @@ func (p *blockingPrinter) Print(ctx context.Context, job []byte) PrintOutcome {
 	return PrintOutcome{Printed: true}
 }
 
-func (p *blockingPrinter) Status(ctx context.Context) PrinterStatus { return PrinterStatus{Ready: true} }
+func (p *blockingPrinter) Status(ctx context.Context) PrinterStatus {
+	return PrinterStatus{Ready: true}
+}
 
 func TestAnswerBeforeThePaper(t *testing.T) {
 	p := posagent.PeriodOf(counterNow)
