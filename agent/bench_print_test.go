@@ -3,11 +3,9 @@ package agent_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -73,20 +71,7 @@ func BenchmarkAnswerAt9600(b *testing.B) {
 				for i := range sales {
 					body := fmt.Sprintf(`{"sale_id":"answer-%s-%d-%d","print_mode":%q,"items":[{"name":"拿鐵","quantity":1,"unit":"杯","unit_price":65},{"name":"可頌","quantity":2,"unit_price":45}]}`,
 						mode, round, i, mode)
-					req, _ := http.NewRequest("POST", e.base+"/v1/sales", strings.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+e2eToken)
-					req.Header.Set("Content-Type", "application/json")
-					start := time.Now()
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Fatal(err)
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					lat = append(lat, time.Since(start))
-					if resp.StatusCode != http.StatusCreated {
-						b.Fatalf("sale %d: %d", i, resp.StatusCode)
-					}
+					lat = append(lat, postSale(b, client, e.base, body))
 				}
 				b.StopTimer()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

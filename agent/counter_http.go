@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -153,8 +152,7 @@ func (a *Agent) handleReissue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if a.stopping.Load() {
-		writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the reissue again in a moment"})
+	if a.refuseWhileStopping(w, "reissue") {
 		return
 	}
 	res, err := a.Reissue(r.Context(), n, req.reason, req.sale, req.opt)
@@ -195,14 +193,9 @@ func (a *Agent) handleOrders(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "state", Message: "must be open, issued or cancelled (or left out: all)"})
 		return
 	}
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "limit", Message: "must be 1 to 1000"})
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	os, err := a.Orders(r.Context(), state, limit)
 	if err != nil {
@@ -250,8 +243,7 @@ func (a *Agent) handleIssueOrder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if a.stopping.Load() {
-		writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; issue the order again in a moment"})
+	if a.refuseWhileStopping(w, "order's issue") {
 		return
 	}
 	res, err := a.IssueOrder(r.Context(), r.PathValue("id"), SaleOptions{PrintMode: req.PrintMode})

@@ -250,8 +250,7 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sale := req.sale
-	if a.stopping.Load() {
-		writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the sale again in a moment"})
+	if a.refuseWhileStopping(w, "sale") {
 		return
 	}
 	res, err := a.SellWith(r.Context(), sale, req.opt)
@@ -504,14 +503,9 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 			Message: "must be one of pending, claimed, dead, done"})
 		return
 	}
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "limit", Message: "must be 1 to 1000"})
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	jobs, err := a.Jobs(r.Context(), state, limit)
 	if err != nil {
@@ -519,6 +513,31 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": state, "jobs": jobs})
+}
+
+// queryLimit reads a list's ?limit= (1 to 1000, default 100), answering 400
+// itself when it is not one.
+func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 100, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "limit", Message: "must be 1 to 1000"})
+		return 0, false
+	}
+	return n, true
+}
+
+// refuseWhileStopping answers 503 when the agent is stopping, so that the
+// POS sends the request again to the next run; what names the request.
+func (a *Agent) refuseWhileStopping(w http.ResponseWriter, what string) bool {
+	if !a.stopping.Load() {
+		return false
+	}
+	writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the " + what + " again in a moment"})
+	return true
 }
 
 // handleResolve closes a dead job a person settled outside posagent, with a

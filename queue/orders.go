@@ -157,17 +157,8 @@ func (s *Store) Orders(ctx context.Context, state OrderState, limit int) ([]Orde
 	if err != nil {
 		return nil, s.storageError("list orders", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.storageError("list orders", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := column[string](rows)
+	if err != nil {
 		return nil, s.storageError("list orders", err)
 	}
 	out := make([]Order, 0, len(ids))

@@ -427,17 +427,8 @@ func (s *Store) listJobs(ctx context.Context, query string, args ...any) ([]Job,
 	if err != nil {
 		return nil, s.storageError("list jobs", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.storageError("list jobs", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := column[int64](rows)
+	if err != nil {
 		return nil, s.storageError("list jobs", err)
 	}
 	out := make([]Job, 0, len(ids))

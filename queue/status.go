@@ -71,17 +71,8 @@ func (s *Store) Recent(ctx context.Context, limit int) ([]Record, error) {
 	if err != nil {
 		return nil, s.storageError("list recent invoices", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.storageError("list recent invoices", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := column[int64](rows)
+	if err != nil {
 		return nil, s.storageError("list recent invoices", err)
 	}
 	out := make([]Record, 0, len(ids))

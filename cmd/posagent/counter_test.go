@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -22,23 +19,7 @@ func TestCounterCommandsOnTheDemo(t *testing.T) {
 	t.Setenv("POSAGENT_TOKEN", "")
 	t.Setenv("POSAGENT_CONFIG", "")
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errs := &lockedWriter{}, &lockedWriter{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--demo", "--dir", dir, "--addr", "127.0.0.1:0"}, stdio{in: strings.NewReader(""), out: out, err: errs})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			require.Equal(t, 0, code, "%s", errs.String())
-		case <-time.After(30 * time.Second):
-			t.Error("the demo did not stop")
-		}
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
-		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
+	out, _ := startDemo(t, dir)
 	// The demo shows how to reissue its first sale.
 	first := regexp.MustCompile(`first sale +invoice ([A-Z]{2}-\d{8})`).FindStringSubmatch(out.String())
 	require.NotNil(t, first, out.String())
