@@ -3,7 +3,9 @@ package main
 import (
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -83,6 +85,13 @@ func TestCounterCommandsOnTheDemo(t *testing.T) {
 	code, _, errOut = op("", "order", "issue", "pre-2")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "was cancelled")
+
+	// Everything reached the ECPay stand-in: the voided invoice, its void and
+	// the reissue among them, nothing dead.
+	require.Eventually(t, func() bool {
+		code, status, _ := op("", "status")
+		return code == 0 && strings.Contains(status, "0 waiting, 0 sending, 0 dead")
+	}, 30*time.Second, 100*time.Millisecond, "the uploads did not drain")
 
 	for _, tc := range []struct {
 		args []string
