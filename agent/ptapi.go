@@ -44,8 +44,7 @@ func (a *Agent) handlePTSale(w http.ResponseWriter, r *http.Request, body []byte
 		a.fail(w, r, err)
 		return
 	}
-	if a.stopping.Load() {
-		writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the sale again in a moment"})
+	if a.refuseWhileStopping(w, "sale") {
 		return
 	}
 	res, err := a.SellPT(r.Context(), p)

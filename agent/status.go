@@ -34,16 +34,18 @@ type Alarm struct {
 
 // Status is the terminal's state as GET /v1/status and `posagent status` show it.
 type Status struct {
-	Time     time.Time      `json:"time"`
-	Terminal TerminalView   `json:"terminal"`
-	Level    string         `json:"level"`
-	Alarms   []Alarm        `json:"alarms"`
-	Provider HealthView     `json:"provider"`
-	Queue    QueueView      `json:"queue"`
-	Numbers  []NumbersView  `json:"numbers"`
-	Printer  PrinterView    `json:"printer"`
-	Blank    []BlankView    `json:"blank_numbers,omitempty"`
-	Demo     map[string]any `json:"demo,omitempty"`
+	Time     time.Time     `json:"time"`
+	Terminal TerminalView  `json:"terminal"`
+	Level    string        `json:"level"`
+	Alarms   []Alarm       `json:"alarms"`
+	Provider HealthView    `json:"provider"`
+	Queue    QueueView     `json:"queue"`
+	Numbers  []NumbersView `json:"numbers"`
+	Printer  PrinterView   `json:"printer"`
+	Blank    []BlankView   `json:"blank_numbers,omitempty"`
+	// Orders are the orders taken and not yet issued (nil: the store keeps none).
+	Orders *OrdersView    `json:"orders,omitempty"`
+	Demo   map[string]any `json:"demo,omitempty"`
 	// Portugal is a Portuguese terminal's queue of documents (regime "pt").
 	Portugal *PTStatusView `json:"portugal,omitempty"`
 }
@@ -218,6 +220,13 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 		s.Blank = append(s.Blank, BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused,
 			Deadline: lastDay(deadline)})
+	}
+	if s.Orders, err = a.ordersStatus(ctx, now); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	if o := s.Orders; o != nil && o.Stale > 0 {
+		s.alarm(LevelWarning, "stale_orders", "%d orders open longer than %s (the oldest taken %s): issue or cancel them (posagent order list)",
+			o.Stale, o.StaleAfter, o.Oldest.Format("2006-01-02 15:04"))
 	}
 	a.settleStatus(&s)
 	return s, nil
