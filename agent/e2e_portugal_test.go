@@ -367,6 +367,12 @@ func TestPTOffline200ThenOnline(t *testing.T) {
 	pt := st["portugal"].(map[string]any)
 	require.EqualValues(t, n, pt["pending"])
 	require.Empty(t, e.printer.all(), "nothing that looks like an invoice is printed offline")
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+ptToken)
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	require.Contains(t, rec.Body.String(), `posagent_pt_documents{state="pending"} 200`)
+	require.Contains(t, rec.Body.String(), "posagent_pt_oldest_pending_seconds")
 	require.Empty(t, e.ix.Documents(), "nothing reached InvoiceXpress")
 
 	e.ix.Up()

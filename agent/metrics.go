@@ -82,6 +82,8 @@ var (
 	descOrdersOpen     = prometheus.NewDesc("posagent_orders_open", "Orders taken and not yet issued or cancelled.", nil, nil)
 	descOrdersStale    = prometheus.NewDesc("posagent_orders_stale", "Open orders older than orders.stale_after.", nil, nil)
 	descAlarmLevel     = prometheus.NewDesc("posagent_alarm_level", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", nil, nil)
+	descPTDocuments    = prometheus.NewDesc("posagent_pt_documents", "Portuguese documents by state (pending, draft, issued, held).", []string{"state"}, nil)
+	descPTOldest       = prometheus.NewDesc("posagent_pt_oldest_pending_seconds", "Age of the oldest Portuguese sale not yet issued (0 when none).", nil, nil)
 )
 
 // statusCollector turns one status reading into the scrape-time gauges. The
@@ -91,7 +93,8 @@ type statusCollector struct{ s Status }
 
 func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueJobs, descOldestUnsent, descNumbersLeft, descPrinterReady,
-		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descOrdersOpen, descOrdersStale} {
+		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descOrdersOpen, descOrdersStale,
+		descPTDocuments, descPTOldest} {
 		ch <- d
 	}
 }
@@ -133,6 +136,12 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	if o := s.Orders; o != nil {
 		gauge(descOrdersOpen, float64(o.Open))
 		gauge(descOrdersStale, float64(o.Stale))
+	}
+	if p := s.Portugal; p != nil {
+		for state, n := range map[string]int{PTStatePending: p.Pending, PTStateDraft: p.Drafts, PTStateIssued: p.Issued, PTStateHeld: p.Held} {
+			gauge(descPTDocuments, float64(n), state)
+		}
+		gauge(descPTOldest, float64(p.OldestPendingSeconds))
 	}
 }
 

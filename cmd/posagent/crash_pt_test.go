@@ -68,10 +68,19 @@ func ptCrashSale(id string) string {
 	return fmt.Sprintf(`{"sale_id":%q,"items":[{"sku":"CAFE","name":"Café","quantity":1,"unit_price":"0.65","vat_rate":23}]}`, id)
 }
 
+// startPTChild starts the agent and waits until it has the account's taxes
+// (read at start; a till that never had them refuses sales, 503).
 func startPTChild(t *testing.T, cfgPath, logPath, addr string) *child {
 	t.Helper()
 	t.Setenv("T_CHILD_IX_KEY", invoicexpresstest.DemoAPIKey)
-	return startChild(t, cfgPath, logPath, addr)
+	c := startChild(t, cfgPath, logPath, addr)
+	client := &http.Client{Timeout: 5 * time.Second}
+	require.Eventually(t, func() bool {
+		a, err := apiCall(client, addr, "GET", "/v1/pt/taxes", "")
+		taxes, _ := a.body["taxes"].([]any)
+		return err == nil && len(taxes) > 0
+	}, 30*time.Second, 10*time.Millisecond, "the agent did not read the taxes")
+	return c
 }
 
 func waitPTIssued(t *testing.T, client *http.Client, addr, id string) map[string]any {
