@@ -610,3 +610,50 @@ func TestPTPendingSlipAndPaperOut(t *testing.T) {
 		require.NotContains(t, string(j), " via", "not a copy: nothing reached paper while it was out")
 	}
 }
+
+// The same faults on a credit note's create and finalize and on a cancel:
+// one final credit note, linked to its sale; the document cancelled once.
+func TestPTFaultMatrixCreditNoteAndCancel(t *testing.T) {
+	faults := []invoicexpresstest.Fault{
+		{Kind: invoicexpresstest.FaultStatus, Status: 500},
+		{Kind: invoicexpresstest.FaultStatus, Status: 429, RetryAfter: "0"},
+		{Kind: invoicexpresstest.FaultRefuse},
+		{Kind: invoicexpresstest.FaultLoseAnswer},
+		{Kind: invoicexpresstest.FaultActThenStall},
+	}
+	for _, f := range faults {
+		for _, op := range []invoicexpresstest.Op{invoicexpresstest.OpCreate, invoicexpresstest.OpFinalize, invoicexpresstest.OpCancel} {
+			f := f
+			f.Op = op
+			if op != invoicexpresstest.OpCancel {
+				f.Type = posagent.PTCreditNote
+			}
+			t.Run(string(op)+"/"+f.Kind.String()+strconv.Itoa(f.Status), func(t *testing.T) {
+				e := startPT(t, func(c *config.Config) {
+					c.Portugal.InvoiceXpress.Timeout = config.Duration{Duration: 300 * time.Millisecond}
+				}, invoicexpresstest.Options{})
+				code, _ := e.do(t, http.MethodPost, "/v1/sales", ptSale("M-1", ""))
+				require.Equal(t, http.StatusCreated, code)
+				sale := e.waitIssued(t, "M-1")
+				e.ix.Inject(f, 1)
+				if op == invoicexpresstest.OpCancel {
+					code, _ = e.do(t, http.MethodPost, "/v1/sales/M-1/cancel", `{"message": "Erro de registo"}`)
+					require.Equal(t, http.StatusAccepted, code)
+					e.waitFor(t, "the cancel", func() bool { return e.entry(t, "M-1").CancelState == "done" })
+					d, ok := e.ix.Document(sale.Document.ID)
+					require.True(t, ok)
+					require.Equal(t, "canceled", d.Status)
+					return
+				}
+				code, _ = e.do(t, http.MethodPost, "/v1/sales/M-1/credit-notes", `{"refund_id": "M-1-R"}`)
+				require.Equal(t, http.StatusAccepted, code)
+				e.waitIssued(t, "M-1-R")
+				require.Equal(t, 1, e.ix.Finals(posagent.PTCreditNote, "M-1-R"))
+				require.Equal(t, 0, e.ix.Drafts(posagent.PTCreditNote, "M-1-R"))
+				notes := e.ix.ByReference(posagent.PTCreditNote, "M-1-R")
+				require.Len(t, notes, 1)
+				require.Equal(t, sale.Document.ID, notes[0].OwnerID)
+			})
+		}
+	}
+}

@@ -606,8 +606,12 @@ func (a *Agent) ptIssue(ctx context.Context, e queue.PTEntry) {
 	// kept, and printed when it falls on the document's date).
 	doc.Date = a.now().In(posagent.Lisbon)
 	progress := invoicexpress.Progress{Ref: e.Ref, Type: doc.Type, Creating: e.Creating, DraftID: e.DraftID}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*a.conf().Sync.CallTimeout.Duration)
+	// The calls end with the loops (after the shutdown's grace): a procedure
+	// cut anywhere resumes from the journal at the next start.
+	cctx, cancel := context.WithTimeout(ctx, 4*a.conf().Sync.CallTimeout.Duration)
 	defer cancel()
+	// What happened is recorded even when the loops are stopping.
+	ctx = context.WithoutCancel(ctx)
 	start := a.now()
 	if a.conf().Portugal.DraftsOnly && !e.Finalize && e.Kind == queue.PTKindSale {
 		// Exactly one draft, kept for the shop to check (drafts_only).
@@ -714,8 +718,9 @@ func (a *Agent) ptFailed(ctx context.Context, e queue.PTEntry, err error) {
 func (a *Agent) ptSendCancel(ctx context.Context, e queue.PTEntry) {
 	a.inflight.Add(1)
 	defer a.inflight.Done()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.conf().Sync.CallTimeout.Duration)
+	cctx, cancel := context.WithTimeout(ctx, a.conf().Sync.CallTimeout.Duration)
 	defer cancel()
+	ctx = context.WithoutCancel(ctx)
 	start := a.now()
 	err := a.pt.ix.Cancel(cctx, e.Document.Type, e.Document.ID, e.CancelMessage)
 	if err != nil {
@@ -764,6 +769,10 @@ func (a *Agent) printPT(ctx context.Context, e queue.PTEntry, forceCopy bool) Pr
 	}
 	r := printer.PTReceipt{Doc: *e.Document, Seller: a.ptSeller(), Certification: a.conf().Portugal.Certification,
 		Time: e.AcceptedAt, Logger: a.log}
+	var sale posagent.PTSale
+	if e.Kind == queue.PTKindSale && json.Unmarshal(e.Sale, &sale) == nil && !sale.IssuedAt.IsZero() {
+		r.Time = sale.IssuedAt // the time the POS gave for the sale
+	}
 	if e.Kind == queue.PTKindCreditNote {
 		owner, err := a.pt.store.PTEntry(ctx, e.OwnerRef)
 		if err != nil || owner.Document == nil {
