@@ -944,7 +944,7 @@ func (a *Agent) ptStatus(ctx context.Context, now time.Time) (Status, error) {
 		s.alarm(LevelInfo, "provider_offline", "InvoiceXpress is unreachable; sales go on and are issued when it is back")
 	}
 	if st.Held > 0 {
-		s.alarm(LevelCritical, "pt_held", "%d documents were refused by InvoiceXpress and need a person: posagent pt list --held", st.Held)
+		s.alarm(LevelCritical, "pt_held", "%d documents were refused by InvoiceXpress and need a person: posagent pt list --state held", st.Held)
 	}
 	if st.CancelsHeld > 0 {
 		s.alarm(LevelCritical, "pt_cancel_held", "%d cancels were refused by InvoiceXpress and need a person", st.CancelsHeld)
