@@ -23,6 +23,11 @@ type IssueOptions struct {
 	// whole issue back: no number is spent. It must be quick and must not
 	// call the Store (the write connection is held).
 	Derive func(posagent.Invoice) (map[string]string, error)
+	// Owner is whose booklets give the number: a seller's tax id, and
+	// whether it also takes the booklets stored without a seller (the
+	// default seller does; the booklet taken becomes its). The zero Owner
+	// takes the booklets of no seller only.
+	Owner Owner
 }
 
 // Issued is the result of Issue.
@@ -106,12 +111,14 @@ func (s *Store) Issue(ctx context.Context, sale posagent.Invoice, opt IssueOptio
 		var bookletID int64
 		var track string
 		var next int
-		err = tx.QueryRowContext(ctx, `UPDATE booklets SET next = next + 1
-			WHERE id = (SELECT id FROM booklets WHERE period = ? AND retired_at IS NULL AND next <= last ORDER BY id LIMIT 1)
-			RETURNING id, track, next - 1`, period.Code()).Scan(&bookletID, &track, &next)
+		// Only the sale's seller's booklets: numbers never cross sellers.
+		err = tx.QueryRowContext(ctx, `UPDATE booklets SET next = next + 1, seller = ?2
+			WHERE id = (SELECT id FROM booklets WHERE period = ?1 AND retired_at IS NULL AND next <= last
+				AND `+ownerFilter+` ORDER BY id LIMIT 1)
+			RETURNING id, track, next - 1`, period.Code(), opt.Owner.Seller, opt.Owner.Unowned).Scan(&bookletID, &track, &next)
 		if isNoRows(err) {
 			return &posagent.Error{Kind: posagent.KindExhausted,
-				Message: fmt.Sprintf("no invoice numbers left for period %s (%s): lease more booklets", period, period.Label())}
+				Message: fmt.Sprintf("no invoice numbers left for period %s (%s)%s: lease more booklets", period, period.Label(), opt.Owner.of())}
 		}
 		if err != nil {
 			return err
