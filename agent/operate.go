@@ -151,9 +151,11 @@ func (a *Agent) SetDemoProvider(down bool) bool {
 	a.demo.SetProviderDown(down)
 	if !down {
 		// Probe at once rather than on the backoff schedule: the operator just said so.
-		a.health.mu.Lock()
-		a.health.nextProbe = time.Time{}
-		a.health.mu.Unlock()
+		for _, s := range a.sellers {
+			s.health.mu.Lock()
+			s.health.nextProbe = time.Time{}
+			s.health.mu.Unlock()
+		}
 		wake(a.syncWake)
 	}
 	a.log.Info("demo: provider stand-in switched", "down", down)
