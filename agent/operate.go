@@ -168,6 +168,6 @@ func (a *Agent) MountConsole(h http.Handler) { a.console = h }
 
 // Terminal names the till, as status does.
 func (a *Agent) Terminal() TerminalView {
-	return TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
-		SellerName: a.conf().Terminal.SellerName}
+	d := a.conf().DefaultSeller() // the till's seller, the default of several
+	return TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: d.TaxID, SellerName: d.Name}
 }
