@@ -23,10 +23,10 @@ import (
 
 // Options are what the agent is built from.
 type Options struct {
-	Config   config.Config
-	Store    Store
-	Printer  Printer // nil: no printer; proofs stay pending
-	Render   Renderer
+	Config  config.Config
+	Store   Store
+	Printer Printer // nil: no printer; proofs stay pending
+	Render  Renderer
 	// Coder, Provider and BookletSource are the seller's of a single-seller
 	// till (Sellers empty): they make its one SellerOptions.
 	Coder    Coder
@@ -39,7 +39,7 @@ type Options struct {
 	// Sellers are the sellers of Config.SellerList, one each, when the till
 	// sells for several (a single seller may be given here too).
 	Sellers []SellerOptions
-	Logger        *slog.Logger
+	Logger  *slog.Logger
 	// Now is the clock; nil is time.Now. Tests inject their own.
 	Now func() time.Time
 	// Jitter returns a factor in [0.8, 1.2) for backoff delays; nil is random.
@@ -80,13 +80,13 @@ type Agent struct {
 	// with its coder, provider, health, sync slots and booklet keeping.
 	sellers  []*seller
 	reload   Reloader
-	reloadMu         sync.Mutex // one reload at a time
-	log              *slog.Logger
-	now              func() time.Time
-	jitter           func() float64
-	demo             DemoControl
-	poll             time.Duration
-	grace            time.Duration
+	reloadMu sync.Mutex // one reload at a time
+	log      *slog.Logger
+	now      func() time.Time
+	jitter   func() float64
+	demo     DemoControl
+	poll     time.Duration
+	grace    time.Duration
 
 	syncWake    chan struct{}
 	printWake   chan struct{}

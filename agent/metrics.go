@@ -102,12 +102,12 @@ var (
 	descProviderPaused = prometheus.NewDesc("posagent_provider_paused", "1 while uploads are paused after a configuration error.", []string{"provider"}, nil)
 	descAlarmLevel     = prometheus.NewDesc("posagent_alarm_level", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", nil, nil)
 
-	descSellerJobs     = prometheus.NewDesc("posagent_seller_queue_jobs", "Open outbox jobs by seller and state.", []string{"seller", "state"}, nil)
-	descSellerOldest   = prometheus.NewDesc("posagent_seller_oldest_unsent_seconds", "Age of the seller's oldest invoice not yet uploaded (0 when none).", []string{"seller"}, nil)
-	descSellerNumbers  = prometheus.NewDesc("posagent_seller_numbers_left", "Invoice numbers left by seller and period.", []string{"seller", "period"}, nil)
-	descSellerOnline   = prometheus.NewDesc("posagent_seller_provider_online", "1 when the seller's provider answered the last call.", []string{"seller", "provider"}, nil)
-	descSellerPaused   = prometheus.NewDesc("posagent_seller_provider_paused", "1 while the seller's uploads are paused after a configuration error.", []string{"seller", "provider"}, nil)
-	descSellerAlarm    = prometheus.NewDesc("posagent_seller_alarm_level", "The seller's highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", []string{"seller"}, nil)
+	descSellerJobs    = prometheus.NewDesc("posagent_seller_queue_jobs", "Open outbox jobs by seller and state.", []string{"seller", "state"}, nil)
+	descSellerOldest  = prometheus.NewDesc("posagent_seller_oldest_unsent_seconds", "Age of the seller's oldest invoice not yet uploaded (0 when none).", []string{"seller"}, nil)
+	descSellerNumbers = prometheus.NewDesc("posagent_seller_numbers_left", "Invoice numbers left by seller and period.", []string{"seller", "period"}, nil)
+	descSellerOnline  = prometheus.NewDesc("posagent_seller_provider_online", "1 when the seller's provider answered the last call.", []string{"seller", "provider"}, nil)
+	descSellerPaused  = prometheus.NewDesc("posagent_seller_provider_paused", "1 while the seller's uploads are paused after a configuration error.", []string{"seller", "provider"}, nil)
+	descSellerAlarm   = prometheus.NewDesc("posagent_seller_alarm_level", "The seller's highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", []string{"seller"}, nil)
 )
 
 // statusCollector turns one status reading into the scrape-time gauges. The
