@@ -170,3 +170,26 @@ func TestSellersSecretsNeverPrint(t *testing.T) {
 	_, err = config.Parse([]byte(strings.Replace(twoSellers, `"`+secondQRKey+`"`, `"${POSAGENT_UNSET_FOR_TEST}"`, 1)))
 	require.ErrorContains(t, err, "sellers[1].qr.key: refers to ${POSAGENT_UNSET_FOR_TEST}")
 }
+
+// `posagent init --sellers` writes this: it parses once the secrets are set,
+// and `posagent run` refuses it until both example shops are replaced.
+func TestSellersExampleParses(t *testing.T) {
+	t.Setenv("POSAGENT_QR_KEY", testQRKey)
+	t.Setenv("ECPAY_HASH_KEY", testHashKey)
+	t.Setenv("ECPAY_HASH_IV", testHashIV)
+	t.Setenv("BAKERY_QR_KEY", secondQRKey)
+	t.Setenv("BAKERY_AMEGO_APP_KEY", secondAppKey)
+	doc, err := config.ExampleFor("sellers", "0123456789abcdef0123")
+	require.NoError(t, err)
+	cfg, err := config.Parse([]byte(doc))
+	require.NoError(t, err, doc)
+	list := cfg.SellerList()
+	require.Len(t, list, 2)
+	require.Equal(t, []string{"ecpay", "amego"}, []string{list[0].Provider.Name, list[1].Provider.Name})
+	require.Equal(t, "POS01", cfg.Terminal.MachineID)
+	left := cfg.ExampleLeftovers()
+	require.Len(t, left, 3, "%v", left)
+	require.Contains(t, left[0], "sellers[0].name")
+	require.Contains(t, left[1], "sellers[0].tax_id", "the example's 統編 on ECPay's real host")
+	require.Contains(t, left[2], "sellers[1].name")
+}
