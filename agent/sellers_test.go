@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/queue"
+)
+
+const otherSeller = "53212539"
+
+// blankRecorder is a fake provider that takes blank-number reports.
+type blankRecorder struct {
+	*fakeProvider
+	mu      sync.Mutex
+	reports []string
+}
+
+func (b *blankRecorder) ReportBlank(ctx context.Context, p posagent.Period, ranges []posagent.Booklet) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range ranges {
+		b.reports = append(b.reports, r.String())
+	}
+	return nil
+}
+
+// twoSellers is a till selling for testSeller (the default) and otherSeller,
+// each on its own fake provider, on a real SQLite store.
+func twoSellers(t *testing.T, c *clock) (*Agent, *queue.Store, map[string]*blankRecorder) {
+	t.Helper()
+	cfg := testConfig()
+	cfg.Sellers = []config.Seller{
+		{TaxID: testSeller, Name: "測試咖啡", QR: cfg.QR, Provider: cfg.Provider, Booklets: config.Booklets{Lease: 1}},
+		{TaxID: otherSeller, Name: "測試麵包", QR: config.QR{Key: "0A1B2C3D4E5F60718293A4B5C6D7E8F9", Encoding: "utf8"},
+			Provider: cfg.Provider, Booklets: config.Booklets{Lease: 1}},
+	}
+	st, err := queue.Open(filepath.Join(t.TempDir(), "posagent.db"), queue.Options{Now: c.Now})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	provs := map[string]*blankRecorder{}
+	var sellers []SellerOptions
+	for _, s := range cfg.SellerList() {
+		provs[s.TaxID] = &blankRecorder{fakeProvider: newFakeProvider(c.Now)}
+		sellers = append(sellers, SellerOptions{TaxID: s.TaxID, Coder: fakeCoder, Provider: provs[s.TaxID]})
+	}
+	a, err := New(Options{Config: cfg, Store: &QueueStore{S: st}, Sellers: sellers, Now: c.Now, Jitter: func() float64 { return 1 }})
+	require.NoError(t, err)
+	return a, st, provs
+}
+
+// drain runs every due job of every seller once, as the sync loop would.
+func drain(t *testing.T, a *Agent) {
+	t.Helper()
+	for _, s := range a.sellers {
+		jobs, err := a.store.Claim(context.Background(), a.claimKeys(s), 100, time.Minute)
+		require.NoError(t, err)
+		for _, j := range jobs {
+			a.runJob(context.Background(), s, j)
+		}
+	}
+}
+
+// Deadline alarms and blank-number reports are each seller's: a seller
+// whose provider fails is the one alarmed, and each seller's unused numbers
+// go to its own provider at the period's end.
+func TestSellersDeadlinesAndBlankNumbersApart(t *testing.T) {
+	ctx := context.Background()
+	c := taipeiClock()
+	a, st, provs := twoSellers(t, c)
+	p := posagent.PeriodOf(c.Now())
+	for seller, track := range map[string]string{testSeller: "AA", otherSeller: "BB"} {
+		require.NoError(t, a.AddBooklet(ctx, posagent.Booklet{Track: track, First: 0, Last: 49, Period: p, Seller: seller}))
+	}
+	err := a.AddBooklet(ctx, posagent.Booklet{Track: "CC", First: 0, Last: 49, Period: p, Seller: "12345675"})
+	require.True(t, posagent.IsKind(err, posagent.KindInvalid), "%v", err)
+	for i, seller := range []string{testSeller, otherSeller, testSeller} {
+		sale, err := a.PrepareSale(decodeSaleDoc(fmt.Sprintf(`{"sale_id":"s-%d","seller":{"tax_id":%q},"items":[{"name":"茶","quantity":1,"unit_price":35}]}`, i, seller)))
+		require.NoError(t, err)
+		_, err = a.Sell(ctx, sale)
+		require.NoError(t, err)
+	}
+	provs[otherSeller].fn = func(call) error { return posagent.Errorf(posagent.KindTransient, "connection refused") }
+	drain(t, a)
+	require.Len(t, provs[testSeller].callList(), 2)
+	require.Len(t, provs[otherSeller].callList(), 1)
+
+	c.t = c.t.Add(25 * time.Hour)
+	s, err := a.Status(ctx)
+	require.NoError(t, err)
+	var deadline []Alarm
+	for _, al := range s.Alarms {
+		if al.Code == "upload_deadline" {
+			deadline = append(deadline, al)
+		}
+	}
+	require.Len(t, deadline, 1, "%v", s.Alarms)
+	require.Equal(t, otherSeller, deadline[0].Seller)
+	require.Equal(t, LevelWarning, deadline[0].Level)
+	require.Contains(t, deadline[0].Message, "BB00000000")
+	require.Equal(t, LevelOK, s.Sellers[0].Level)
+	require.Equal(t, LevelWarning, s.Sellers[1].Level)
+	require.Nil(t, s.Sellers[0].Queue.OldestUnsent)
+	require.Equal(t, "BB00000000", s.Sellers[1].Queue.OldestUnsent.Number)
+
+	// The period ends: each seller's blank numbers go to its own provider.
+	provs[otherSeller].fn = nil
+	c.t = p.End().Add(25 * time.Hour)
+	a.keepBooklets(ctx)
+	for range 3 { // the upload, then the blank report behind nothing
+		c.t = c.t.Add(time.Hour)
+		drain(t, a)
+	}
+	require.Equal(t, []string{"AA00000002-AA00000049"}, provs[testSeller].reports)
+	require.Equal(t, []string{"BB00000001-BB00000049"}, provs[otherSeller].reports)
+	counts, err := st.JobCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, counts[queue.JobPending]+counts[queue.JobDead]+counts[queue.JobClaimed])
+}
+
+// A reload that brings no provider for a seller changes nothing.
+func TestReloadNeedsEverySellersProvider(t *testing.T) {
+	c := taipeiClock()
+	a, _, provs := twoSellers(t, c)
+	cfg := *a.conf()
+	a.reload = func(ctx context.Context) (config.Config, Providers, error) {
+		return cfg, Providers{testSeller: newFakeProvider(c.Now)}, nil
+	}
+	_, err := a.Reload(context.Background())
+	require.ErrorContains(t, err, "no provider for seller "+otherSeller)
+	require.Same(t, provs[testSeller], a.defaultSeller().prov())
+
+	a.reload = func(ctx context.Context) (config.Config, Providers, error) {
+		next := cfg
+		next.Sellers = append([]config.Seller(nil), cfg.Sellers...)
+		next.Sellers[1].QR.Key = testQRKey
+		return next, Providers{testSeller: provs[testSeller], otherSeller: provs[otherSeller]}, nil
+	}
+	_, err = a.Reload(context.Background())
+	require.True(t, posagent.IsKind(err, posagent.KindInvalid), "%v", err)
+	require.ErrorContains(t, err, "sellers")
+	require.NotContains(t, err.Error(), testQRKey)
+
+	fresh := &blankRecorder{fakeProvider: newFakeProvider(c.Now)}
+	a.reload = func(ctx context.Context) (config.Config, Providers, error) {
+		next := cfg
+		next.Sellers = append([]config.Seller(nil), cfg.Sellers...)
+		next.Sellers[1].Booklets.LowWater = 7
+		return next, Providers{testSeller: provs[testSeller], otherSeller: fresh}, nil
+	}
+	res, err := a.Reload(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []string{"sellers"}, res.Changed)
+	require.Same(t, fresh, a.sellerByTax(otherSeller).prov())
+	require.Equal(t, 7, a.sellerConf(a.sellerByTax(otherSeller)).Booklets.LowWater)
+	require.Len(t, res.Sellers, 2)
+}
