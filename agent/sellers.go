@@ -143,15 +143,6 @@ func (a *Agent) claimKeys(s *seller) []string {
 	return []string{s.taxID}
 }
 
-// jobSeller is the seller whose provider takes job, or nil for a seller no
-// longer configured (its jobs are never claimed; status alarms).
-func (a *Agent) jobSeller(job Job) *seller {
-	if len(a.sellers) == 1 {
-		return a.sellers[0]
-	}
-	return a.sellerByTax(job.Seller)
-}
-
 // sellerTaxIDs lists the till's sellers, the default first.
 func (a *Agent) sellerTaxIDs() string {
 	ids := make([]string, len(a.sellers))
