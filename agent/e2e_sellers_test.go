@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -103,17 +102,7 @@ func startSellersE2E(t *testing.T) *sellerE2E {
 		PollInterval: 20 * time.Millisecond, ShutdownGrace: 2 * time.Second})
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	e.agent.KeepBooklets(ctx) // each seller leases from its own stand-in
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	e.base = "http://" + ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- e.agent.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	e.serve() // each seller leases from its own stand-in first
 	return e
 }
 

@@ -190,6 +190,14 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 		ShutdownGrace: 2 * time.Second, Reload: reload})
 	require.NoError(t, err)
 
+	e.serve()
+	return e
+}
+
+// serve leases the first booklets and serves the agent on a free loopback
+// port until the test ends.
+func (e *e2e) serve() {
+	t := e.t
 	ctx, cancel := context.WithCancel(context.Background())
 	e.agent.KeepBooklets(ctx)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -201,7 +209,6 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	return e
 }
 
 // call sends one API request with the token; it returns the status and the

@@ -22,12 +22,8 @@ import (
 // until the head office has nothing left. Promise 2 across terminals: every
 // number is issued once, by the terminal that leased it.
 func TestTwoTerminalsShareAHeadOffice(t *testing.T) {
-	dsn := testmysql.DSN(t)
 	ctx := context.Background()
-	office, err := hq.Open(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { office.Close() })
-	office.Logger = slog.New(slog.DiscardHandler)
+	office, _ := openOffice(t)
 
 	c := taipeiClock()
 	p := posagent.PeriodOf(c.Now())
@@ -112,6 +108,17 @@ func TestTwoTerminalsShareAHeadOffice(t *testing.T) {
 	require.Len(t, seen, booklets*posagent.BookletSize, "every number of the range is sold once")
 }
 
+// openOffice opens a fresh head office on the test server.
+func openOffice(t *testing.T) (*hq.HeadOffice, string) {
+	t.Helper()
+	dsn := testmysql.DSN(t)
+	office, err := hq.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { office.Close() })
+	office.Logger = slog.New(slog.DiscardHandler)
+	return office, dsn
+}
+
 func decodeSaleDoc(doc string) posagent.Invoice {
 	var inv posagent.Invoice
 	if err := inv.UnmarshalJSON([]byte(doc)); err != nil {
@@ -135,12 +142,8 @@ func leaseHolder(t *testing.T, leases []hq.Lease, n posagent.InvoiceNumber) stri
 // seller leases its own booklets there (the ledger names the seller), and
 // every number the till issues lies in a lease of the invoice's seller.
 func TestTwoSellersOnOneTillShareAHeadOffice(t *testing.T) {
-	dsn := testmysql.DSN(t)
 	ctx := context.Background()
-	office, err := hq.Open(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { office.Close() })
-	office.Logger = slog.New(slog.DiscardHandler)
+	office, dsn := openOffice(t)
 
 	c := taipeiClock()
 	p := posagent.PeriodOf(c.Now())
