@@ -881,10 +881,16 @@ func LoadLoose(path string) (Config, error) {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
 	cfg := DefaultConfig()
+	prepareSellers(&cfg)
 	if _, err := toml.Decode(string(data), &cfg); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	expandLoose(reflect.ValueOf(&cfg).Elem())
+	if len(cfg.Sellers) == 0 {
+		cfg.Sellers = nil
+	}
+	// The tools borrow the default seller's key and identity.
+	cfg.mirrorDefault()
 	return cfg, nil
 }
 

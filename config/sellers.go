@@ -116,10 +116,18 @@ func finishSellers(cfg *Config, md toml.MetaData) error {
 	if defaults > 1 {
 		return fieldErr("sellers.default", "only one seller can be the default")
 	}
-	d := cfg.DefaultSeller()
-	cfg.Terminal.SellerTaxID, cfg.Terminal.SellerName, cfg.Terminal.SellerAddress = d.TaxID, d.Name, d.Address
-	cfg.QR, cfg.Provider, cfg.Booklets, cfg.HQ = d.QR, d.Provider, d.Booklets, d.HQ
+	cfg.mirrorDefault()
 	return nil
+}
+
+// mirrorDefault sets the top-level seller sections to the default seller's.
+func (c *Config) mirrorDefault() {
+	if len(c.Sellers) == 0 {
+		return
+	}
+	d := c.DefaultSeller()
+	c.Terminal.SellerTaxID, c.Terminal.SellerName, c.Terminal.SellerAddress = d.TaxID, d.Name, d.Address
+	c.QR, c.Provider, c.Booklets, c.HQ = d.QR, d.Provider, d.Booklets, d.HQ
 }
 
 // validateSellers validates each seller of a [[sellers]] file as the one

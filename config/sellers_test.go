@@ -3,6 +3,8 @@ package config_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -192,4 +194,17 @@ func TestSellersExampleParses(t *testing.T) {
 	require.Contains(t, left[0], "sellers[0].name")
 	require.Contains(t, left[1], "sellers[0].tax_id", "the example's 統編 on ECPay's real host")
 	require.Contains(t, left[2], "sellers[1].name")
+}
+
+// The tools that borrow a few settings (posagent qr encode, receipt) see the
+// default seller's key and identity in a [[sellers]] file.
+func TestLoadLooseMirrorsTheDefaultSeller(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.toml")
+	require.NoError(t, os.WriteFile(path, []byte(twoSellers), 0o600))
+	cfg, err := config.LoadLoose(path)
+	require.NoError(t, err)
+	require.Equal(t, "53212539", cfg.Terminal.SellerTaxID)
+	require.Equal(t, secondQRKey, cfg.QR.Key.Reveal())
+	require.Equal(t, "big5", cfg.QR.Encoding)
+	require.Len(t, cfg.Sellers, 2)
 }
