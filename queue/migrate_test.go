@@ -135,6 +135,15 @@ func TestMigrateFromFirstSchema(t *testing.T) {
 	if err != nil || counts[queue.JobClaimed] != 1 || counts[queue.JobPending] != 2 {
 		t.Fatalf("job counts after the upgrade = %v, %v; want 1 claimed, 2 pending", counts, err)
 	}
+	// Version 7: the open jobs written before know their seller (the
+	// invoice's), and the booklets of no seller go to the default one.
+	mine, err := s.SellerJobs(context.Background(), []string{"24634102"})
+	if err != nil || mine.Jobs[queue.JobClaimed] != 1 || mine.Jobs[queue.JobPending] != 2 {
+		t.Fatalf("the seller's jobs after the upgrade = %v, %v; want 1 claimed, 2 pending", mine.Jobs, err)
+	}
+	if n, err := s.AdoptBooklets(context.Background(), "24634102"); err != nil || n != 1 {
+		t.Fatalf("AdoptBooklets = %d, %v; want the one booklet", n, err)
+	}
 	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}

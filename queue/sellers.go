@@ -30,10 +30,10 @@ func (o Owner) of() string {
 // and ?3 (unowned).
 const ownerFilter = `(seller = ?2 OR (?3 AND seller = ''))`
 
-// jobSeller is the seller of job j: its invoice's, or for a blank-number
-// report the seller named in it (” for none: the default seller's).
-const jobSeller = `coalesce((SELECT i.seller FROM invoices i WHERE i.id = j.invoice_id),
-	CASE WHEN j.kind = 'blank' THEN json_extract(j.payload, '$.seller') END, '')`
+// jobSeller is the seller of job j, set when the job is written (see
+// migration 0007): its invoice's, or for a blank-number report the seller
+// named in it (the empty string for none: the default seller's).
+const jobSeller = `j.seller`
 
 // sellersParam is a list of sellers as one JSON parameter for json_each;
 // nil (any seller) is SQL NULL.
