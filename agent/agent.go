@@ -94,6 +94,9 @@ type Agent struct {
 
 	// printMu keeps jobs from interleaving and the retry loop from racing a sale.
 	printMu sync.Mutex
+	// prints are the proofs printing in the background (printer.answer
+	// after_commit); shutdown waits for them.
+	prints sync.WaitGroup
 
 	// retireMu guards retired: the periods closed (for every seller at once).
 	retireMu      sync.Mutex
@@ -223,6 +226,8 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 		a.log.Warn("API shutdown", "err", serr)
 	}
 	cancel()
+	// Proofs printing in the background finish (each is bounded by its print timeout).
+	a.prints.Wait()
 	// Stop claiming; provider calls in flight get the grace period, then are cut.
 	done := make(chan struct{})
 	go func() { a.inflight.Wait(); close(done) }()

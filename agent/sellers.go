@@ -189,6 +189,15 @@ func (a *Agent) adoptBooklets(ctx context.Context) {
 	}
 }
 
+// saleSeller is the seller of a prepared sale (PrepareSale filled it in).
+func (a *Agent) saleSeller(sale posagent.Invoice) (*seller, error) {
+	s := a.sellerByTax(sale.Seller.TaxID)
+	if s == nil || sale.Seller.TaxID == "" {
+		return nil, a.errUnknownSeller("seller.tax_id", sale.Seller.TaxID)
+	}
+	return s, nil
+}
+
 // errUnknownSeller refuses a sale or booklet for a seller the till does not sell for.
 func (a *Agent) errUnknownSeller(field, taxID string) error {
 	if len(a.sellers) == 1 {

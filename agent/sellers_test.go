@@ -163,3 +163,46 @@ func TestReloadNeedsEverySellersProvider(t *testing.T) {
 	require.Equal(t, 7, a.sellerConf(a.sellerByTax(otherSeller)).Booklets.LowWater)
 	require.Len(t, res.Sellers, 2)
 }
+
+// At the counter, every step follows its seller: a reissue of the bakery's
+// invoice (the correction naming no seller) is issued from the bakery's
+// booklets, a correction for another seller is refused, and an order taken
+// for the bakery is numbered from its booklets when issued.
+func TestCounterFollowsTheSeller(t *testing.T) {
+	ctx := context.Background()
+	c := taipeiClock()
+	a, _, provs := twoSellers(t, c)
+	p := posagent.PeriodOf(c.Now())
+	for seller, track := range map[string]string{testSeller: "AA", otherSeller: "BB"} {
+		require.NoError(t, a.AddBooklet(ctx, posagent.Booklet{Track: track, First: 0, Last: 49, Period: p, Seller: seller}))
+	}
+	h := &harness{agent: a, handler: a.Handler()}
+	code, body := h.do(t, "POST", "/v1/sales", `{"sale_id":"b-1","seller":{"tax_id":"`+otherSeller+`"},"items":[{"name":"可頌","quantity":1,"unit_price":45}]}`)
+	require.Equal(t, 201, code, "%v", body)
+	require.Equal(t, "BB00000000", body["number"])
+
+	code, body = h.do(t, "POST", "/v1/invoices/BB00000000/reissue", `{"reason":"統編","sale_id":"b-1r","buyer":{"tax_id":"24634102","name":"客戶"},"items":[{"name":"可頌","quantity":1,"unit_price":45}]}`)
+	require.Equal(t, 201, code, "%v", body)
+	require.Equal(t, "BB00000001", body["number"], "the correction came from another seller's booklets")
+	inv := body["reissued"].(map[string]any)["invoice"].(map[string]any)
+	require.Equal(t, otherSeller, inv["seller"].(map[string]any)["tax_id"])
+
+	code, body = h.do(t, "POST", "/v1/invoices/BB00000001/reissue", `{"reason":"錯","sale_id":"b-1rr","seller":{"tax_id":"`+testSeller+`"},"items":[{"name":"可頌","quantity":1,"unit_price":45}]}`)
+	require.Equal(t, 422, code, "%v", body)
+	require.Equal(t, "seller.tax_id", body["field"])
+	rec, err := a.Invoice(ctx, "BB00000001")
+	require.NoError(t, err)
+	require.Nil(t, rec.Void, "a refused reissue voided the invoice")
+
+	code, body = h.do(t, "POST", "/v1/orders", `{"sale_id":"o-1","seller":{"tax_id":"`+otherSeller+`"},"items":[{"name":"蛋糕","quantity":1,"unit_price":300}]}`)
+	require.Equal(t, 201, code, "%v", body)
+	code, body = h.do(t, "POST", "/v1/orders/o-1/issue", "")
+	require.Equal(t, 201, code, "%v", body)
+	require.Equal(t, "BB00000002", body["number"])
+
+	drain(t, a)
+	for _, cl := range provs[testSeller].callList() {
+		require.NotEqual(t, "BB", cl.Number.Track(), "the café's provider got %v", cl)
+	}
+	require.NotEmpty(t, provs[otherSeller].callList())
+}

@@ -36,16 +36,18 @@ type Alarm struct {
 
 // Status is the terminal's state as GET /v1/status and `posagent status` show it.
 type Status struct {
-	Time     time.Time      `json:"time"`
-	Terminal TerminalView   `json:"terminal"`
-	Level    string         `json:"level"`
-	Alarms   []Alarm        `json:"alarms"`
-	Provider HealthView     `json:"provider"`
-	Queue    QueueView      `json:"queue"`
-	Numbers  []NumbersView  `json:"numbers"`
-	Printer  PrinterView    `json:"printer"`
-	Blank    []BlankView    `json:"blank_numbers,omitempty"`
-	Demo     map[string]any `json:"demo,omitempty"`
+	Time     time.Time     `json:"time"`
+	Terminal TerminalView  `json:"terminal"`
+	Level    string        `json:"level"`
+	Alarms   []Alarm       `json:"alarms"`
+	Provider HealthView    `json:"provider"`
+	Queue    QueueView     `json:"queue"`
+	Numbers  []NumbersView `json:"numbers"`
+	Printer  PrinterView   `json:"printer"`
+	Blank    []BlankView   `json:"blank_numbers,omitempty"`
+	// Orders are the orders taken and not yet issued (nil: the store keeps none).
+	Orders *OrdersView    `json:"orders,omitempty"`
+	Demo   map[string]any `json:"demo,omitempty"`
 	// Sellers breaks the state down by seller, the default first (one on a
 	// single-seller till). Provider and Numbers above are the default's.
 	Sellers []SellerView `json:"sellers"`
@@ -207,6 +209,13 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 			bv.Seller = b.Seller
 		}
 		s.Blank = append(s.Blank, bv)
+	}
+	if s.Orders, err = a.ordersStatus(ctx, now); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	if o := s.Orders; o != nil && o.Stale > 0 {
+		s.alarm(LevelWarning, "stale_orders", "%d orders open longer than %s (the oldest taken %s): issue or cancel them (posagent order list)",
+			o.Stale, o.StaleAfter, o.Oldest.Format("2006-01-02 15:04"))
 	}
 	if a.demo != nil {
 		s.Demo = map[string]any{"provider_down": a.demo.ProviderDown()}

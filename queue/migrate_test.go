@@ -135,7 +135,7 @@ func TestMigrateFromFirstSchema(t *testing.T) {
 	if err != nil || counts[queue.JobClaimed] != 1 || counts[queue.JobPending] != 2 {
 		t.Fatalf("job counts after the upgrade = %v, %v; want 1 claimed, 2 pending", counts, err)
 	}
-	// Version 7: the open jobs written before know their seller (the
+	// Version 8: the open jobs written before know their seller (the
 	// invoice's), and the booklets of no seller go to the default one.
 	mine, err := s.SellerJobs(context.Background(), []string{"24634102"})
 	if err != nil || mine.Jobs[queue.JobClaimed] != 1 || mine.Jobs[queue.JobPending] != 2 {

@@ -31,7 +31,7 @@ func (o Owner) of() string {
 const ownerFilter = `(seller = ?2 OR (?3 AND seller = ''))`
 
 // jobSeller is the seller of job j, set when the job is written (see
-// migration 0007): its invoice's, or for a blank-number report the seller
+// migration 0008): its invoice's, or for a blank-number report the seller
 // named in it (the empty string for none: the default seller's).
 const jobSeller = `j.seller`
 
