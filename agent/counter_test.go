@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/queue"
 )
 
@@ -539,4 +540,25 @@ func FuzzSplitRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The guard rails are read at each sale: a reload changes them at once.
+func TestGuardReload(t *testing.T) {
+	p := posagent.PeriodOf(counterNow)
+	h := newCounterHarness(t, counterNow, []posagent.Period{p}, func(o *Options) {
+		o.Reload = func(ctx context.Context) (config.Config, Providers, error) {
+			cfg := testConfig()
+			cfg.Guard.ConfirmAbove = 1000
+			cfg.Orders.StaleAfter = config.Duration{Duration: time.Hour}
+			return cfg, Providers{testSeller: newFakeProvider(time.Now)}, nil
+		}
+	})
+	code, ans := h.do(t, "POST", "/v1/sales", saleJSON("gr-1", 5000))
+	require.Equal(t, http.StatusCreated, code, ans)
+	code, ans = h.do(t, "POST", "/v1/config/reload", "")
+	require.Equal(t, http.StatusOK, code, ans)
+	require.Equal(t, []any{"guard", "orders"}, ans["changed"])
+	code, ans = h.do(t, "POST", "/v1/sales", saleJSON("gr-2", 5000))
+	require.Equal(t, http.StatusConflict, code, ans)
+	require.Equal(t, CodeNeedsConfirmation, ans["code"])
 }

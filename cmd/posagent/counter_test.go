@@ -3,7 +3,9 @@ package main
 import (
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -65,6 +67,9 @@ func TestCounterCommandsOnTheDemo(t *testing.T) {
 	require.Contains(t, got, "order pre-20251230-0007 taken: NT$2880, open")
 	code, _, errOut = op(`{"sale_id":"pre-2","items":[{"name":"蛋糕","quantity":1,"unit_price":600}]}`, "order", "add", "-")
 	require.Equal(t, 0, code, errOut)
+	code, got, errOut = op("", "status")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, got, "orders     2 open, 0 open longer than 72h0m0s")
 	code, got, errOut = op("", "order", "list", "--state", "open")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, got, "pre-20251230-0007")
@@ -83,6 +88,13 @@ func TestCounterCommandsOnTheDemo(t *testing.T) {
 	code, _, errOut = op("", "order", "issue", "pre-2")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "was cancelled")
+
+	// Everything reached the ECPay stand-in: the voided invoice, its void and
+	// the reissue among them, nothing dead.
+	require.Eventually(t, func() bool {
+		code, status, _ := op("", "status")
+		return code == 0 && strings.Contains(status, "0 waiting, 0 sending, 0 dead")
+	}, 30*time.Second, 100*time.Millisecond, "the uploads did not drain")
 
 	for _, tc := range []struct {
 		args []string

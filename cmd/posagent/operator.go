@@ -99,6 +99,9 @@ func writeStatus(w io.Writer, s agent.Status) {
 	default:
 		fmt.Fprintf(w, "printer    %s; %d proofs waiting\n", pr.Message, pr.PrintsPending)
 	}
+	if o := s.Orders; o != nil && o.Open > 0 {
+		fmt.Fprintf(w, "orders     %d open, %d open longer than %s (posagent order list)\n", o.Open, o.Stale, o.StaleAfter)
+	}
 	for _, b := range s.Blank {
 		fmt.Fprintf(w, "blank      %s %s: %d unused, report by %s\n", b.Period, b.Range, b.Unused, b.Deadline)
 	}
