@@ -57,6 +57,17 @@ func twoSellers(t *testing.T, c *clock) (*Agent, *queue.Store, map[string]*blank
 	return a, st, provs
 }
 
+// addSellersBooklets gives each seller a booklet of this period: AA is
+// testSeller's, BB otherSeller's. It returns the period.
+func addSellersBooklets(t *testing.T, a *Agent, c *clock) posagent.Period {
+	t.Helper()
+	p := posagent.PeriodOf(c.Now())
+	for seller, track := range map[string]string{testSeller: "AA", otherSeller: "BB"} {
+		require.NoError(t, a.AddBooklet(context.Background(), posagent.Booklet{Track: track, First: 0, Last: 49, Period: p, Seller: seller}))
+	}
+	return p
+}
+
 // drain runs every due job of every seller once, as the sync loop would.
 func drain(t *testing.T, a *Agent) {
 	t.Helper()
@@ -76,10 +87,7 @@ func TestSellersDeadlinesAndBlankNumbersApart(t *testing.T) {
 	ctx := context.Background()
 	c := taipeiClock()
 	a, st, provs := twoSellers(t, c)
-	p := posagent.PeriodOf(c.Now())
-	for seller, track := range map[string]string{testSeller: "AA", otherSeller: "BB"} {
-		require.NoError(t, a.AddBooklet(ctx, posagent.Booklet{Track: track, First: 0, Last: 49, Period: p, Seller: seller}))
-	}
+	p := addSellersBooklets(t, a, c)
 	err := a.AddBooklet(ctx, posagent.Booklet{Track: "CC", First: 0, Last: 49, Period: p, Seller: "12345675"})
 	require.True(t, posagent.IsKind(err, posagent.KindInvalid), "%v", err)
 	for i, seller := range []string{testSeller, otherSeller, testSeller} {
@@ -172,10 +180,7 @@ func TestCounterFollowsTheSeller(t *testing.T) {
 	ctx := context.Background()
 	c := taipeiClock()
 	a, _, provs := twoSellers(t, c)
-	p := posagent.PeriodOf(c.Now())
-	for seller, track := range map[string]string{testSeller: "AA", otherSeller: "BB"} {
-		require.NoError(t, a.AddBooklet(ctx, posagent.Booklet{Track: track, First: 0, Last: 49, Period: p, Seller: seller}))
-	}
+	addSellersBooklets(t, a, c)
 	h := &harness{agent: a, handler: a.Handler()}
 	code, body := h.do(t, "POST", "/v1/sales", `{"sale_id":"b-1","seller":{"tax_id":"`+otherSeller+`"},"items":[{"name":"可頌","quantity":1,"unit_price":45}]}`)
 	require.Equal(t, 201, code, "%v", body)
