@@ -175,11 +175,11 @@ func (s *Store) issueTx(ctx context.Context, tx *sql.Tx, now int64, sale posagen
 	if _, err := tx.ExecContext(ctx, `INSERT INTO invoices
 		(sale_id, number, period, booklet_id, random_code, issued_at, total, doc, derived, created_at, print_state, print_updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
-		INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at)
-		VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?)`,
+		INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at, seller)
+		VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?, ?)`,
 		inv.SaleID, string(inv.Number), period.Code(), bookletID, inv.RandomCode, inv.IssuedAt.UnixNano(),
 		inv.Total, string(docBytes), string(derivedBytes), now, printState, now,
-		now, now, now); err != nil {
+		now, now, now, inv.Seller.TaxID); err != nil {
 		return Issued{}, err
 	}
 	if links.replaces != 0 {

@@ -5,8 +5,9 @@
 -- the first sale, so that a later change of the default moves no numbers.
 ALTER TABLE booklets ADD COLUMN seller TEXT NOT NULL DEFAULT '';
 
--- Each job's seller, for the sync loop's claims and status by seller: set by
--- a trigger when the job is written (whatever path writes it), from its
+-- Each job's seller, for the sync loop's claims and status by seller: the
+-- sale path writes it with the job; otherwise a trigger sets it when the job
+-- is written (whatever path writes it), from its
 -- invoice's document or, for a blank-number report, from the report; '' for
 -- a report of no seller (the default seller's). Open jobs of an existing
 -- store are given theirs here; done jobs are never read by seller.
