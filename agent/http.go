@@ -57,26 +57,15 @@ func (a *Agent) routes() http.Handler {
 		})))
 	}
 	handle("/v1/sales", map[string]http.HandlerFunc{http.MethodPost: a.handleSale})
-	handle("/v1/invoices/{number}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetInvoice})
-	handle("/v1/invoices/{number}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoid})
-	handle("/v1/invoices/{number}/allowances", map[string]http.HandlerFunc{http.MethodPost: a.handleAllowance})
-	handle("/v1/invoices/{number}/allowances/{allowance}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoidAllowance})
-	handle("/v1/invoices/{number}/reprint", map[string]http.HandlerFunc{http.MethodPost: a.handleReprint})
-	handle("/v1/invoices/{number}/reissue", map[string]http.HandlerFunc{http.MethodPost: a.handleReissue})
-	handle("/v1/orders", map[string]http.HandlerFunc{http.MethodGet: a.handleOrders, http.MethodPost: a.handleAddOrder})
-	handle("/v1/orders/{id}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetOrder})
-	handle("/v1/orders/{id}/cancel", map[string]http.HandlerFunc{http.MethodPost: a.handleCancelOrder})
-	handle("/v1/orders/{id}/issue", map[string]http.HandlerFunc{http.MethodPost: a.handleIssueOrder})
 	handle("/v1/status", map[string]http.HandlerFunc{http.MethodGet: a.handleStatus})
-	handle("/v1/jobs", map[string]http.HandlerFunc{http.MethodGet: a.handleJobs})
-	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
-	handle("/v1/jobs/{id}/resolve", map[string]http.HandlerFunc{http.MethodPost: a.handleResolve})
-	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
 	handle("/v1/provider/resume", map[string]http.HandlerFunc{http.MethodPost: a.handleResume})
 	handle("/v1/config/reload", map[string]http.HandlerFunc{http.MethodPost: a.handleReload})
 	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
 	if a.pt != nil {
+		// A Portuguese terminal has no MOF invoices, booklets or upload jobs.
 		a.ptRoutes(handle)
+	} else {
+		a.twRoutes(handle)
 	}
 	if a.demo != nil {
 		handle("/v1/demo/provider/{state}", map[string]http.HandlerFunc{http.MethodPost: a.handleDemoProvider})
@@ -605,6 +594,8 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		Range  string `json:"range"`
 		Period string `json:"period"`
 		Source string `json:"source"`
+		// Seller is the range's seller; empty: the default seller.
+		Seller string `json:"seller"`
 	}
 	if err := decodeStrict(body, &req); err != nil {
 		malformed(w, err)
@@ -619,9 +610,12 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	b.Source = req.Source
+	b.Source, b.Seller = req.Source, req.Seller
 	if b.Source == "" {
 		b.Source = "manual"
+	}
+	if b.Seller == "" {
+		b.Seller = a.defaultSeller().taxID // the answer names whose it is
 	}
 	if err := a.AddBooklet(r.Context(), b); err != nil {
 		a.fail(w, r, err)
@@ -674,4 +668,26 @@ func readReason(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	return req.Reason, true
+}
+
+// twRoutes are the Taiwanese terminal's own endpoints: MOF invoices, the
+// counter's orders, upload jobs, booklets, sellers.
+func (a *Agent) twRoutes(handle func(string, map[string]http.HandlerFunc)) {
+	handle("/v1/invoices/{number}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetInvoice})
+	handle("/v1/invoices/{number}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoid})
+	handle("/v1/invoices/{number}/allowances", map[string]http.HandlerFunc{http.MethodPost: a.handleAllowance})
+	handle("/v1/invoices/{number}/allowances/{allowance}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoidAllowance})
+	handle("/v1/invoices/{number}/reprint", map[string]http.HandlerFunc{http.MethodPost: a.handleReprint})
+	handle("/v1/invoices/{number}/reissue", map[string]http.HandlerFunc{http.MethodPost: a.handleReissue})
+	handle("/v1/orders", map[string]http.HandlerFunc{http.MethodGet: a.handleOrders, http.MethodPost: a.handleAddOrder})
+	handle("/v1/orders/{id}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetOrder})
+	handle("/v1/orders/{id}/cancel", map[string]http.HandlerFunc{http.MethodPost: a.handleCancelOrder})
+	handle("/v1/orders/{id}/issue", map[string]http.HandlerFunc{http.MethodPost: a.handleIssueOrder})
+	handle("/v1/jobs", map[string]http.HandlerFunc{http.MethodGet: a.handleJobs})
+	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
+	handle("/v1/jobs/{id}/resolve", map[string]http.HandlerFunc{http.MethodPost: a.handleResolve})
+	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
+	handle("/v1/sellers", map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"sellers": a.Sellers()})
+	}})
 }

@@ -616,7 +616,7 @@ func (a *Agent) ptIssue(ctx context.Context, e queue.PTEntry) {
 	if a.conf().Portugal.DraftsOnly && !e.Finalize && e.Kind == queue.PTKindSale {
 		// Exactly one draft, kept for the shop to check (drafts_only).
 		d, err := a.pt.ix.Draft(cctx, progress, doc, ptJournal{a.pt.store})
-		a.metrics.observeUpload("pt_draft", a.now().Sub(start), err)
+		a.metrics.observeUpload(a.conf().Portugal.Seller.NIF, "pt_draft", a.now().Sub(start), err)
 		a.ptNote(err)
 		switch {
 		case err != nil:
@@ -634,7 +634,7 @@ func (a *Agent) ptIssue(ctx context.Context, e queue.PTEntry) {
 		progress.DraftID = d.ID
 	}
 	final, err := a.pt.ix.Issue(cctx, progress, doc, ptJournal{a.pt.store})
-	a.metrics.observeUpload("pt_"+string(doc.Type), a.now().Sub(start), err)
+	a.metrics.observeUpload(a.conf().Portugal.Seller.NIF, "pt_"+string(doc.Type), a.now().Sub(start), err)
 	a.ptNote(err)
 	if err != nil {
 		if final.ID != 0 && invoicexpress.IsFinal(final.State) {
@@ -728,7 +728,7 @@ func (a *Agent) ptSendCancel(ctx context.Context, e queue.PTEntry) {
 			err = nil
 		}
 	}
-	a.metrics.observeUpload("pt_cancel", a.now().Sub(start), err)
+	a.metrics.observeUpload(a.conf().Portugal.Seller.NIF, "pt_cancel", a.now().Sub(start), err)
 	a.ptNote(err)
 	if err == nil {
 		if derr := a.pt.store.PTCancelDone(ctx, e.Ref); derr != nil {

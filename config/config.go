@@ -42,6 +42,9 @@ type Config struct {
 	Guard    Guard    `toml:"guard"`
 	Orders   Orders   `toml:"orders"`
 	Log      Log      `toml:"log"`
+	// Sellers lists several sellers on one till (config/sellers.go); empty:
+	// the one seller of [terminal], [qr], [provider], [booklets] and [hq].
+	Sellers []Seller `toml:"sellers"`
 	// Portugal is the Portuguese regime's set-up (terminal.regime = "pt").
 	Portugal Portugal `toml:"portugal"`
 }
@@ -417,6 +420,7 @@ func Load(path string, log *slog.Logger) (Config, error) {
 // references in string values and validates.
 func Parse(data []byte) (Config, error) {
 	cfg := DefaultConfig()
+	prepareSellers(&cfg)
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		var perr toml.ParseError
@@ -438,12 +442,13 @@ func Parse(data []byte) (Config, error) {
 	if err := expandEnv(reflect.ValueOf(&cfg).Elem(), ""); err != nil {
 		return Config{}, err
 	}
+	if err := finishSellers(&cfg, md); err != nil {
+		return Config{}, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
-	if cfg.HQ.Enabled() && cfg.HQ.Terminal == "" {
-		cfg.HQ.Terminal = cfg.Terminal.MachineID
-	}
+	cfg.defaultHQTerminal()
 	return cfg, nil
 }
 
@@ -464,6 +469,9 @@ func exactKeys(md toml.MetaData) error {
 				return fieldErr(strings.Join(key[:i+1], "."), "keys are exact: write %q", tomlName(f))
 			}
 			t = f.Type
+			if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+				t = t.Elem() // [[sellers]]: the keys of each entry
+			}
 			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(textUnmarshaler) {
 				break
 			}
@@ -576,21 +584,32 @@ var (
 func (c *Config) Validate() error {
 	switch c.Terminal.Regime {
 	case string(posagent.RegimeTaiwan), "": // "": a Config built in code, not read
-		if err := c.validateTaiwan(); err != nil {
+		if len(c.Sellers) > 0 {
+			if err := c.validateSellers(); err != nil {
+				return err
+			}
+		} else if err := c.validateSeller(); err != nil {
 			return err
 		}
+		if !machineID.MatchString(c.Terminal.MachineID) {
+			return fieldErr("terminal.machine_id", "must be 1 to 10 letters or digits (the till's id at the provider)")
+		}
 	case string(posagent.RegimePortugal):
+		if len(c.Sellers) > 0 {
+			return fieldErr("sellers", "is Taiwan's: a Portuguese terminal has one seller, [portugal.seller]")
+		}
 		if err := c.validatePortugal(); err != nil {
 			return err
 		}
 	default:
 		return fieldErr("terminal.regime", "must be tw (Taiwan, MOF e-invoices) or pt (Portugal, InvoiceXpress)")
 	}
-	return c.validateCommon()
+	return c.validateTill()
 }
 
-// validateTaiwan checks what a Taiwanese terminal needs: the seller, the QR key and the provider.
-func (c *Config) validateTaiwan() error {
+// validateSeller checks what describes the seller: its identity, [qr],
+// [provider], [booklets] and [hq] (for each of several sellers, its view).
+func (c *Config) validateSeller() error {
 	t := c.Terminal
 	switch {
 	case t.SellerTaxID == "":
@@ -601,8 +620,6 @@ func (c *Config) validateTaiwan() error {
 		return fieldErr("terminal.seller_name", "is required: the shop's registered name")
 	case len([]rune(t.SellerName)) > posagent.MaxName:
 		return fieldErr("terminal.seller_name", "is longer than %d characters", posagent.MaxName)
-	case !machineID.MatchString(t.MachineID):
-		return fieldErr("terminal.machine_id", "must be 1 to 10 letters or digits (the till's id at the provider)")
 	}
 	switch {
 	case c.QR.Key.IsZero():
@@ -613,11 +630,23 @@ func (c *Config) validateTaiwan() error {
 	case !slices.Contains(qrEncodings, c.QR.Encoding):
 		return fieldErr("qr.encoding", "must be one of %s", strings.Join(qrEncodings, ", "))
 	}
-	return c.validateProvider()
+	if err := c.validateProvider(); err != nil {
+		return err
+	}
+	b := c.Booklets
+	switch {
+	case b.LowWater < 0:
+		return fieldErr("booklets.low_water", "must be 0 or more")
+	case b.Lease < 1 || b.Lease > 100:
+		return fieldErr("booklets.lease", "must be between 1 and 100 booklets of 50")
+	case b.LeaseAhead.Duration < 0 || b.LeaseAhead.Duration > 30*24*time.Hour:
+		return fieldErr("booklets.lease_ahead", "must be between 0 and 720h")
+	}
+	return c.validateHQ()
 }
 
-// validateCommon checks what every regime shares: printer, store, API, loops, log.
-func (c *Config) validateCommon() error {
+// validateTill checks what the till's sellers share.
+func (c *Config) validateTill() error {
 	if err := c.validatePrinter(); err != nil {
 		return err
 	}
@@ -651,18 +680,6 @@ func (c *Config) validateCommon() error {
 		return fieldErr("alarms.upload_critical", "must be later than alarms.upload_warning")
 	case a.UploadCritical.Duration >= 48*time.Hour:
 		return fieldErr("alarms.upload_critical", "must be under 48h, the legal upload limit")
-	}
-	b := c.Booklets
-	switch {
-	case b.LowWater < 0:
-		return fieldErr("booklets.low_water", "must be 0 or more")
-	case b.Lease < 1 || b.Lease > 100:
-		return fieldErr("booklets.lease", "must be between 1 and 100 booklets of 50")
-	case b.LeaseAhead.Duration < 0 || b.LeaseAhead.Duration > 30*24*time.Hour:
-		return fieldErr("booklets.lease_ahead", "must be between 0 and 720h")
-	}
-	if err := c.validateHQ(); err != nil {
-		return err
 	}
 	g := c.Guard
 	switch {
@@ -1027,10 +1044,16 @@ func LoadLoose(path string) (Config, error) {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
 	cfg := DefaultConfig()
+	prepareSellers(&cfg)
 	if _, err := toml.Decode(string(data), &cfg); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	expandLoose(reflect.ValueOf(&cfg).Elem())
+	if len(cfg.Sellers) == 0 {
+		cfg.Sellers = nil
+	}
+	// The tools borrow the default seller's key and identity.
+	cfg.mirrorDefault()
 	return cfg, nil
 }
 
