@@ -35,6 +35,12 @@ type DocRef struct {
 	IssuedAt time.Time
 	// Amount is the invoice total or the allowance total, tax included, whole NT$.
 	Amount int64
+	// Remaining is, for an invoice and for an allowance or its void, what
+	// posagent holds as the invoice's amount left after the allowances the
+	// provider has (allowances landed, less those whose void landed). A
+	// provider that reports only the invoice's remaining amount (ECPay's
+	// IIS_Remain_Allowance_Amt) tells from it whether an allowance landed.
+	Remaining int64
 }
 
 // Acceptance is the platform's verdict on a document as the provider reports it.
@@ -60,6 +66,10 @@ type Holding struct {
 	// Amount is the amount as the provider holds it, when HasAmount.
 	Amount    int64
 	HasAmount bool
+	// Remaining is the invoice's amount left after allowances as the
+	// provider holds it, when HasRemaining (ECPay).
+	Remaining    int64
+	HasRemaining bool
 	// Acceptance is the platform's verdict, as far as the provider tells.
 	Acceptance Acceptance
 	// Detail is the provider's own words and codes, for the report and the

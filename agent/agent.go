@@ -100,6 +100,7 @@ type Agent struct {
 	printerStatus printerState
 	alarms        alarmState
 	metrics       *metrics
+	reconcile     reconcileState
 	inflight      sync.WaitGroup // provider calls
 	stopping      atomic.Bool
 	console       http.Handler // the operator console, on the paths the API does not own
@@ -213,6 +214,7 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.printLoop(loops) })
 	wg.Go(func() { a.bookletLoop(loops) })
 	wg.Go(func() { a.alarmLoop(loops) })
+	wg.Go(func() { a.reconcileLoop(loops) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

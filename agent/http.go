@@ -69,6 +69,9 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
 	handle("/v1/provider/resume", map[string]http.HandlerFunc{http.MethodPost: a.handleResume})
 	handle("/v1/config/reload", map[string]http.HandlerFunc{http.MethodPost: a.handleReload})
+	handle("/v1/reconcile", map[string]http.HandlerFunc{http.MethodPost: a.handleReconcile, http.MethodGet: a.handleReconcileList})
+	handle("/v1/reconcile/{date}", map[string]http.HandlerFunc{http.MethodGet: a.handleReconcileDay})
+	handle("/v1/reconcile/{date}/report.csv", map[string]http.HandlerFunc{http.MethodGet: a.handleReconcileCSV})
 	handle("/metrics", map[string]http.HandlerFunc{http.MethodGet: a.handleMetrics})
 	if a.demo != nil {
 		handle("/v1/demo/provider/{state}", map[string]http.HandlerFunc{http.MethodPost: a.handleDemoProvider})

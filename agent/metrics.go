@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/queue"
 )
 
 // The metrics live in a prometheus/client_golang registry of the agent's own
@@ -24,6 +25,10 @@ type metrics struct {
 	saleTime prometheus.Histogram
 	upload   prometheus.Histogram
 	calls    *prometheus.CounterVec // kind, result
+	// The reconciliation's runs (by result: clean, findings, error) and the
+	// documents it queued again.
+	reconcileRuns   *prometheus.CounterVec
+	reconcileMended prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -46,13 +51,31 @@ func newMetrics() *metrics {
 			Name: "posagent_provider_calls_total", Help: "Provider calls by job kind and result (ok, wait, or error kind).",
 		}, []string{"kind", "result"}),
 	}
-	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls,
+	m.reconcileRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "posagent_reconcile_runs_total", Help: "Reconciliation runs by result (clean, findings, error).",
+	}, []string{"result"})
+	m.reconcileMended = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "posagent_reconcile_mended_total", Help: "Documents the reconciliation queued again because the provider lacked them.",
+	})
+	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls, m.reconcileRuns, m.reconcileMended,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	return m
 }
 
 func (m *metrics) observeSale(d time.Duration) { m.saleTime.Observe(d.Seconds()) }
+
+func (m *metrics) observeReconcile(r queue.ReconcileRun, findings []queue.Finding) {
+	result := "clean"
+	switch {
+	case r.Error != "":
+		result = "error"
+	case len(findings) > 0:
+		result = "findings"
+	}
+	m.reconcileRuns.WithLabelValues(result).Inc()
+	m.reconcileMended.Add(float64(r.Mended))
+}
 
 func (m *metrics) observeUpload(kind string, d time.Duration, err error) {
 	result := "ok"
@@ -80,6 +103,8 @@ var (
 	descProviderOnline = prometheus.NewDesc("posagent_provider_online", "1 when the provider answered the last call.", []string{"provider"}, nil)
 	descProviderPaused = prometheus.NewDesc("posagent_provider_paused", "1 while uploads are paused after a configuration error.", []string{"provider"}, nil)
 	descAlarmLevel     = prometheus.NewDesc("posagent_alarm_level", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", nil, nil)
+	descFindings       = prometheus.NewDesc("posagent_reconcile_findings", "Open reconciliation findings by kind (mended ones until a run sees them landed).", []string{"kind"}, nil)
+	descLastReconcile  = prometheus.NewDesc("posagent_reconcile_last_run_timestamp_seconds", "When the latest reconciliation finished (0 before the first).", nil, nil)
 )
 
 // statusCollector turns one status reading into the scrape-time gauges. The
@@ -89,7 +114,7 @@ type statusCollector struct{ s Status }
 
 func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueJobs, descOldestUnsent, descNumbersLeft, descPrinterReady,
-		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel} {
+		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descFindings, descLastReconcile} {
 		ch <- d
 	}
 }
@@ -128,6 +153,14 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descProviderOnline, boolFloat(s.Provider.Online), s.Provider.Name)
 	gauge(descProviderPaused, boolFloat(s.Provider.Paused), s.Provider.Name)
 	gauge(descAlarmLevel, float64(levelRank[s.Level]))
+	for kind, n := range reconcileMetricKinds(s.Reconcile) {
+		gauge(descFindings, n, kind)
+	}
+	var last float64
+	if s.Reconcile != nil && s.Reconcile.LastRun != nil {
+		last = float64(s.Reconcile.LastRun.FinishedAt.Unix())
+	}
+	gauge(descLastReconcile, last)
 }
 
 func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {

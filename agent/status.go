@@ -34,16 +34,20 @@ type Alarm struct {
 
 // Status is the terminal's state as GET /v1/status and `posagent status` show it.
 type Status struct {
-	Time     time.Time      `json:"time"`
-	Terminal TerminalView   `json:"terminal"`
-	Level    string         `json:"level"`
-	Alarms   []Alarm        `json:"alarms"`
-	Provider HealthView     `json:"provider"`
-	Queue    QueueView      `json:"queue"`
-	Numbers  []NumbersView  `json:"numbers"`
-	Printer  PrinterView    `json:"printer"`
-	Blank    []BlankView    `json:"blank_numbers,omitempty"`
-	Demo     map[string]any `json:"demo,omitempty"`
+	Time     time.Time     `json:"time"`
+	Terminal TerminalView  `json:"terminal"`
+	Level    string        `json:"level"`
+	Alarms   []Alarm       `json:"alarms"`
+	Provider HealthView    `json:"provider"`
+	Queue    QueueView     `json:"queue"`
+	Numbers  []NumbersView `json:"numbers"`
+	Printer  PrinterView   `json:"printer"`
+	Blank    []BlankView   `json:"blank_numbers,omitempty"`
+	// Reconcile is the daily reconciliation: its latest run and the open
+	// findings; CloseOut the period close-out checklists on show.
+	Reconcile *ReconcileView `json:"reconcile,omitempty"`
+	CloseOut  []CloseOutView `json:"close_out,omitempty"`
+	Demo      map[string]any `json:"demo,omitempty"`
 }
 
 // TerminalView names the till.
@@ -220,6 +224,9 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 		s.Blank = append(s.Blank, BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused,
 			Deadline: lastDay(deadline)})
+	}
+	if err := a.reconcileStatus(ctx, &s, now); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
 	}
 	if a.demo != nil {
 		s.Demo = map[string]any{"provider_down": a.demo.ProviderDown()}

@@ -40,6 +40,9 @@ type Config struct {
 	HQ       HQ       `toml:"hq"`
 	Console  Console  `toml:"console"`
 	Log      Log      `toml:"log"`
+	// Reconcile is the daily reconciliation with the provider and the
+	// period close-out checklist.
+	Reconcile Reconcile `toml:"reconcile"`
 }
 
 // Terminal is the shop and this till.
@@ -240,6 +243,29 @@ type Console struct {
 	SessionTimeout Duration `toml:"session_timeout"`
 }
 
+// Reconcile is the daily reconciliation run (README "Daily reconciliation and
+// period close-out").
+type Reconcile struct {
+	// Enabled runs it every day at At (default true); `posagent reconcile`
+	// runs it on demand either way.
+	Enabled bool `toml:"enabled"`
+	// At is the time of day, Asia/Taipei, "HH:MM": the run checks the day
+	// before. Default 03:30, after the platform's day has closed.
+	At string `toml:"at"`
+	// CloseOutDays: the period close-out checklist shows from this many days
+	// before the period's end until it is complete.
+	CloseOutDays int `toml:"close_out_days"`
+}
+
+// Clock parses At into hour and minute.
+func (r Reconcile) Clock() (hour, minute int, err error) {
+	t, err := time.Parse("15:04", r.At)
+	if err != nil || len(r.At) != 5 {
+		return 0, 0, fieldErr("reconcile.at", "%q is not a time of day HH:MM (Asia/Taipei), e.g. 03:30", r.At)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
 // Log is the daemon's logging.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -284,10 +310,11 @@ func DefaultConfig() Config {
 			Concurrency: 1, BackoffBase: Duration{2 * time.Second}, BackoffCap: Duration{10 * time.Minute},
 			CallTimeout: Duration{20 * time.Second},
 		},
-		Alarms:   Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
-		Booklets: Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
-		Console:  Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
-		Log:      Log{Level: "info", Format: "text"},
+		Alarms:    Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
+		Booklets:  Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
+		Console:   Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
+		Log:       Log{Level: "info", Format: "text"},
+		Reconcile: Reconcile{Enabled: true, At: "03:30", CloseOutDays: 5},
 	}
 }
 
@@ -554,6 +581,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateHQ(); err != nil {
 		return err
+	}
+	if _, _, err := c.Reconcile.Clock(); err != nil {
+		return err
+	}
+	if d := c.Reconcile.CloseOutDays; d < 0 || d > 60 {
+		return fieldErr("reconcile.close_out_days", "must be between 0 and 60 days")
 	}
 	switch {
 	case !slices.Contains(logLevels, c.Log.Level):

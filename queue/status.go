@@ -104,7 +104,7 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	var upload, uploadError sql.NullString
 	var uploaded sql.NullInt64
 	err = tx.QueryRowContext(ctx, `SELECT i.doc, i.derived, i.voided_at, i.void_reason, j.state, j.done_at, j.last_error
-		FROM invoices i LEFT JOIN jobs j ON j.invoice_id = i.id AND j.kind = 'upload'
+		FROM invoices i LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE invoice_id = i.id AND kind = 'upload')
 		WHERE i.id = ?`, id).Scan(&doc, &derived, &voidedAt, &voidReason, &upload, &uploaded, &uploadError)
 	if err != nil {
 		return Record{}, s.storageError("read invoice", err)
@@ -121,8 +121,8 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT a.doc, a.provider_number, a.voided_at, a.void_reason,
 			j.state, j.last_error, v.state, v.last_error
 		FROM allowances a
-		LEFT JOIN jobs j ON j.allowance_id = a.id AND j.kind = 'allowance'
-		LEFT JOIN jobs v ON v.allowance_id = a.id AND v.kind = 'allowance_void'
+		LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE allowance_id = a.id AND kind = 'allowance')
+		LEFT JOIN jobs v ON v.id = (SELECT max(id) FROM jobs WHERE allowance_id = a.id AND kind = 'allowance_void')
 		WHERE a.invoice_id = ? ORDER BY a.id`, id)
 	if err != nil {
 		return Record{}, s.storageError("read allowances", err)
