@@ -232,6 +232,33 @@ type reconciliation struct {
 	day      time.Time
 	run      queue.ReconcileRun
 	findings []queue.Finding
+	// remaining are the remaining-amount differences seen, and mendedAllowance
+	// the invoices whose allowance (or its void) was queued again.
+	remaining       []remainingDiff
+	mendedAllowance map[posagent.InvoiceNumber]bool
+}
+
+type remainingDiff struct {
+	doc    queue.ReconcileDoc
+	held   int64
+	detail string
+	title  string
+}
+
+// reportRemaining reports the remaining-amount differences that no
+// allowance queued again explains, once per invoice.
+func (r *reconciliation) reportRemaining() {
+	seen := map[posagent.InvoiceNumber]bool{}
+	for _, d := range r.remaining {
+		if r.mendedAllowance[d.doc.Number] || seen[d.doc.Number] {
+			continue
+		}
+		seen[d.doc.Number] = true
+		doc := d.doc
+		doc.Kind = posagent.DocInvoice
+		r.find(FindRemaining, LevelWarning, &doc, "%s holds NT$%d left after allowances, posagent NT$%d%s", d.title, d.held, doc.Remaining, d.detail)
+	}
+	r.remaining = nil
 }
 
 func (r *reconciliation) find(kind, level string, d *queue.ReconcileDoc, format string, args ...any) *queue.Finding {
@@ -358,6 +385,7 @@ func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) b
 			r.compare(ctx, &batch[i], h, name)
 		}
 	}
+	r.reportRemaining()
 	if sum, ok := t.provider.(posagent.DaySummarizer); ok && complete {
 		complete = r.compareSummary(ctx, sum, t, name) && complete
 	}
@@ -387,7 +415,9 @@ func (r *reconciliation) compare(ctx context.Context, d *queue.ReconcileDoc, h p
 		r.find(FindAmount, LevelCritical, d, "%s holds NT$%d, posagent issued NT$%d%s", title, h.Amount, d.Amount, detail)
 	}
 	if h.HasRemaining && h.Remaining != d.Remaining && d.Kind != posagent.DocVoid {
-		r.find(FindRemaining, LevelWarning, d, "%s holds NT$%d left after allowances, posagent NT$%d%s", title, h.Remaining, d.Remaining, detail)
+		// Kept back until the batch is done: an allowance found missing and
+		// queued again explains the difference, which is then not reported.
+		r.remaining = append(r.remaining, remainingDiff{doc: *d, held: h.Remaining, detail: detail, title: title})
 	}
 	switch h.Acceptance {
 	case posagent.AcceptRejected:
@@ -418,6 +448,12 @@ func (r *reconciliation) mend(ctx context.Context, d *queue.ReconcileDoc, name, 
 		return
 	}
 	r.run.Mended++
+	if d.Kind == posagent.DocAllowance || d.Kind == posagent.DocAllowanceVoid {
+		if r.mendedAllowance == nil {
+			r.mendedAllowance = map[posagent.InvoiceNumber]bool{}
+		}
+		r.mendedAllowance[d.Number] = true
+	}
 	f := r.find(kind, LevelInfo, d, "%s: %s queued again", why, what)
 	f.Mended = true
 	r.a.wakeSync()
