@@ -34,6 +34,8 @@ type ReconcileStore interface {
 	PeriodFindings(ctx context.Context, p posagent.Period) ([]queue.Finding, error)
 	PeriodOpenJobs(ctx context.Context, p posagent.Period) (map[queue.JobKind]int, error)
 	PeriodBlankReport(ctx context.Context, p posagent.Period) (queue.BlankReport, error)
+	PeriodIssued(ctx context.Context, p posagent.Period) (bool, error)
+	Booklets(ctx context.Context, p posagent.Period) ([]queue.BookletInfo, error)
 }
 
 var _ ReconcileStore = (*queue.Store)(nil)
@@ -41,9 +43,6 @@ var _ ReconcileStore = (*queue.Store)(nil)
 func (a *Agent) reconcileStore() (ReconcileStore, error) {
 	if q, ok := a.store.(*QueueStore); ok {
 		return q.S, nil
-	}
-	if rs, ok := a.store.(ReconcileStore); ok {
-		return rs, nil
 	}
 	return nil, posagent.Errorf(posagent.KindInternal, "this store cannot keep reconciliations")
 }

@@ -320,6 +320,10 @@ func (a *Agent) CloseOut(ctx context.Context, p posagent.Period) (CloseOutView, 
 		return CloseOutView{}, err
 	}
 	ended := !now.Before(p.End())
+	issued, err := rs.PeriodIssued(ctx, p)
+	if err != nil {
+		return CloseOutView{}, err
+	}
 	deadline := finalDay.AddDate(0, 0, 2).Format(time.DateOnly) // 48 h after the last sale
 
 	item := func(name string, openJobs int, kinds []string, what string) CloseOutItem {
@@ -332,6 +336,8 @@ func (a *Agent) CloseOut(ctx context.Context, p posagent.Period) (CloseOutView, 
 			it.State, it.Detail = "todo", fmt.Sprintf("%d %s with a reconciliation finding, e.g. %s", n, what, example)
 		case !ended:
 			it.State, it.Detail = "todo", "the period has not ended"
+		case !issued:
+			it.State, it.Detail, it.Deadline = "done", "this till issued no invoice in the period", ""
 		case !reconciled || lastRun.Error != "":
 			it.State, it.Detail = "todo", fmt.Sprintf("the period's last day is not reconciled yet (posagent reconcile --date %s)", c.LastDay)
 		case !tellsAcceptance:
@@ -351,23 +357,30 @@ func (a *Agent) CloseOut(ctx context.Context, p posagent.Period) (CloseOutView, 
 	if err != nil {
 		return CloseOutView{}, err
 	}
-	unused, err := a.store.BlankBooklets(ctx, p)
+	booklets, err := rs.Booklets(ctx, p)
 	if err != nil {
 		return CloseOutView{}, err
+	}
+	retired, unused := true, 0
+	for _, b := range booklets {
+		retired = retired && b.Retired()
+		unused += b.Unused
 	}
 	switch {
 	case !ended:
 		blank.State, blank.Detail = "todo", "after the period ends posagent reports its unused numbers blank (E0402)"
+	case !retired:
+		blank.State, blank.Detail = "todo", "the period's booklets are not retired yet: posagent retires them after the period ends"
 	case report.Queued && report.State == queue.JobDone:
-		blank.State, blank.Detail, blank.Deadline = "done", "the blank numbers were reported", ""
+		blank.State, blank.Detail, blank.Deadline = "done", fmt.Sprintf("the %d blank numbers were reported", unused), ""
 	case report.Queued && report.State == queue.JobDead:
 		blank.State, blank.Detail = "todo", "the blank-number report failed and needs a person: "+report.Error
 	case report.Queued:
-		blank.State, blank.Detail = "todo", "the blank-number report is queued"
-	case len(unused) == 0:
+		blank.State, blank.Detail = "todo", fmt.Sprintf("the report of %d blank numbers is queued", unused)
+	case unused == 0:
 		blank.State, blank.Detail, blank.Deadline = "done", "no number was left unused", ""
 	default:
-		blank.State, blank.Detail = "todo", "the period's booklets are not retired yet: posagent retires them after the period ends"
+		blank.State, blank.Detail = "todo", fmt.Sprintf("%d numbers were left unused and no report is queued: report them blank (E0402) on the platform", unused)
 	}
 	c.Items = append(c.Items, blank)
 

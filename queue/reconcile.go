@@ -458,6 +458,18 @@ func (s *Store) PeriodOpenJobs(ctx context.Context, p posagent.Period) (map[JobK
 	return out, s.rowsError("count the period's open jobs", rows.Err())
 }
 
+// PeriodIssued reports whether any invoice was issued here in the period
+// (off the issued_at index).
+func (s *Store) PeriodIssued(ctx context.Context, p posagent.Period) (bool, error) {
+	var n int
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM invoices WHERE issued_at >= ? AND issued_at < ? LIMIT 1)`,
+		p.Start().UnixNano(), p.End().UnixNano()).Scan(&n)
+	if err != nil {
+		return false, s.storageError("look for the period's invoices", err)
+	}
+	return n > 0, nil
+}
+
 // BlankReport is where a period's blank-number report stands.
 type BlankReport struct {
 	Queued bool     // a report job exists
