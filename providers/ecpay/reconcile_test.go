@@ -36,7 +36,7 @@ func TestHoldings(t *testing.T) {
 	}
 	refs := []posagent.DocRef{
 		ref(posagent.DocInvoice, inv, inv.Total, left),
-		ref(posagent.DocAllowance, inv, a.Total, left),         // landed
+		ref(posagent.DocAllowance, inv, a.Total, left),          // landed
 		ref(posagent.DocAllowance, inv, 7, left-7),              // ECPay holds 7 more: this one is missing
 		ref(posagent.DocAllowanceVoid, inv, a.Total, inv.Total), // the void did not land
 		ref(posagent.DocInvoice, voided, voided.Total, voided.Total),
