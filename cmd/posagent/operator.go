@@ -102,6 +102,7 @@ func writeStatus(w io.Writer, s agent.Status) {
 	for _, b := range s.Blank {
 		fmt.Fprintf(w, "blank      %s %s: %d unused, report by %s\n", b.Period, b.Range, b.Unused, b.Deadline)
 	}
+	writeReconcileStatus(w, s)
 	if down, ok := s.Demo["provider_down"].(bool); ok {
 		fmt.Fprintf(w, "demo       provider stand-in down: %v\n", down)
 	}
