@@ -35,17 +35,18 @@ func ReportCSV(findings []FindingView) []byte {
 		if f.Mended {
 			status = "mended"
 		}
-		_ = w.Write([]string{f.Day, f.Kind, f.Level, f.Number, f.Document, csvSafe(f.Difference), csvSafe(f.Fix), status,
+		_ = w.Write([]string{f.Day, f.Kind, f.Level, f.Number, f.Document, CSVSafe(f.Difference), CSVSafe(f.Fix), status,
 			f.FirstSeen.In(posagent.Taipei).Format(time.DateTime), f.LastSeen.In(posagent.Taipei).Format(time.DateTime)})
 	}
 	w.Flush()
 	return b.Bytes()
 }
 
-// csvSafe keeps a spreadsheet from taking a cell for a formula (a provider's
-// words might begin with = + - @).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+// CSVSafe keeps a spreadsheet from taking a cell for a formula: text that
+// begins with = + - @ (or a tab or carriage return) gets a leading quote. A
+// provider's words and a cashier's reasons go through it.
+func CSVSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s
