@@ -125,6 +125,7 @@ func New(opt Options) (*Agent, error) {
 		syncWake: make(chan struct{}, 1), printWake: make(chan struct{}, 1), bookletWake: make(chan struct{}, 1),
 		metrics: newMetrics(),
 	}
+	a.reconcile.sem = make(chan struct{}, 1)
 	cfg := opt.Config
 	a.cfg.Store(&cfg)
 	if a.log == nil {

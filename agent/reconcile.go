@@ -147,8 +147,8 @@ func findingViews(fs []queue.Finding) []FindingView {
 // reconcileState keeps one run at a time, and the close-out checklists
 // status shows (a run makes them stale).
 type reconcileState struct {
-	guard    sync.Mutex // guards the fields below
-	running  bool
+	sem      chan struct{} // holds the run in progress
+	guard    sync.Mutex    // guards closeOut
 	closeOut map[posagent.Period]cachedCloseOut
 }
 
@@ -169,7 +169,7 @@ func dayOf(t time.Time) time.Time {
 
 // Reconcile checks one day (its first instant, Taipei) with the provider and
 // locally, mends what posagent can, stores the findings and writes the day's
-// CSV report. One run at a time: a second one meanwhile is KindConflict.
+// CSV report. One run at a time: a second waits for the first.
 func (a *Agent) Reconcile(ctx context.Context, day time.Time, trigger string) (ReconcileResult, error) {
 	rs, err := a.reconcileStore()
 	if err != nil {
@@ -179,16 +179,21 @@ func (a *Agent) Reconcile(ctx context.Context, day time.Time, trigger string) (R
 	if day.After(a.now()) {
 		return ReconcileResult{}, posagent.Invalid("date", "%s has not begun: reconcile a day that has", day.Format(time.DateOnly))
 	}
+	// One run at a time: a second waits for the first (a scheduled run and
+	// one asked for by hand may meet), or gives up with its caller.
 	st := &a.reconcile
-	st.guard.Lock()
-	if st.running {
-		st.guard.Unlock()
-		return ReconcileResult{}, &posagent.Error{Kind: posagent.KindConflict, Field: "date",
-			Message: "a reconciliation is running: wait for it, then ask again"}
+	select {
+	case st.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ReconcileResult{}, &posagent.Error{Kind: posagent.KindTransient, Field: "date",
+			Message: "another reconciliation is running: ask again when it is done", Err: ctx.Err()}
 	}
-	st.running = true
-	st.guard.Unlock()
-	defer func() { st.guard.Lock(); st.running, st.closeOut = false, nil; st.guard.Unlock() }()
+	defer func() {
+		<-st.sem
+		st.guard.Lock()
+		st.closeOut = nil
+		st.guard.Unlock()
+	}()
 
 	r := reconciliation{a: a, rs: rs, day: day, run: queue.ReconcileRun{Day: day.Format(time.DateOnly), Trigger: trigger,
 		StartedAt: a.now()}}
@@ -740,7 +745,7 @@ func (a *Agent) reconcileTick(ctx context.Context) bool {
 		return false
 	}
 	if _, err := a.Reconcile(ctx, yesterday, TriggerSchedule); err != nil {
-		if ctx.Err() == nil && !errors.Is(err, context.Canceled) && posagent.ErrorKind(err) != posagent.KindConflict {
+		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("scheduled reconciliation", "date", yesterday.Format(time.DateOnly), "err", err)
 		}
 		return false
