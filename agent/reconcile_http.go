@@ -3,7 +3,6 @@ package agent
 import (
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // handleReconcile runs a reconciliation now (POST /v1/reconcile): the day is
@@ -68,39 +67,33 @@ func (a *Agent) handleReconcileList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs, "open_findings": open})
 }
 
-func (a *Agent) pathDay(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
+// dayResult is the latest run of the path's {date}, or the error answered.
+func (a *Agent) dayResult(w http.ResponseWriter, r *http.Request) (ReconcileResult, bool) {
 	d, err := ParseDay(r.PathValue("date"))
 	if err != nil {
 		a.fail(w, r, err)
-		return time.Time{}, false
-	}
-	return d, true
-}
-
-// handleReconcileDay is a day's latest run (GET /v1/reconcile/{date}).
-func (a *Agent) handleReconcileDay(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.pathDay(w, r)
-	if !ok {
-		return
+		return ReconcileResult{}, false
 	}
 	res, err := a.ReconcileDay(r.Context(), d)
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return ReconcileResult{}, false
 	}
-	writeJSON(w, http.StatusOK, res)
+	return res, true
+}
+
+// handleReconcileDay is a day's latest run (GET /v1/reconcile/{date}).
+func (a *Agent) handleReconcileDay(w http.ResponseWriter, r *http.Request) {
+	if res, ok := a.dayResult(w, r); ok {
+		writeJSON(w, http.StatusOK, res)
+	}
 }
 
 // handleReconcileCSV is a day's report (GET /v1/reconcile/{date}/report.csv),
 // made from the stored findings of the day's latest run.
 func (a *Agent) handleReconcileCSV(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.pathDay(w, r)
+	res, ok := a.dayResult(w, r)
 	if !ok {
-		return
-	}
-	res, err := a.ReconcileDay(r.Context(), d)
-	if err != nil {
-		a.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")

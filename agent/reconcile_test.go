@@ -132,6 +132,18 @@ func (h *reconcileHarness) insert(t *testing.T, like, n posagent.InvoiceNumber, 
 	}
 }
 
+// soldAndSent is a harness with one sale of 2026-12-03 sent to the provider,
+// the platform's verdict on it set, and the clock at the next morning.
+func soldAndSent(t *testing.T, id string, verdict posagent.Acceptance, morning string) (*reconcileHarness, posagent.InvoiceNumber) {
+	t.Helper()
+	h := newReconcileHarness(t, taipei("2026-12-03 10:00"))
+	n := h.sell(t, id, 100)
+	h.drain(t)
+	h.prov.verdict[n] = verdict
+	h.clock.set(taipei(morning))
+	return h, n
+}
+
 func findingsByKey(fs []FindingView) map[string]FindingView {
 	out := map[string]FindingView{}
 	for _, f := range fs {
@@ -254,12 +266,8 @@ func TestReconcileScheduleFiresAtTheConfiguredHour(t *testing.T) {
 
 func TestReconcileAcceptanceDeadlineAlarm(t *testing.T) {
 	t.Parallel()
-	h := newReconcileHarness(t, taipei("2026-12-03 10:00"))
+	h, n := soldAndSent(t, "late-0", posagent.AcceptPending, "2026-12-04 03:30")
 	ctx := context.Background()
-	n := h.sell(t, "late-0", 100)
-	h.drain(t)
-	h.prov.verdict[n] = posagent.AcceptPending
-	h.clock.set(taipei("2026-12-04 03:30"))
 	res, err := h.agent.Reconcile(ctx, taipei("2026-12-03 00:00"), TriggerDemand)
 	require.NoError(t, err)
 	require.Len(t, res.Findings, 1)
@@ -327,12 +335,8 @@ func TestReconcileDaySummaryAndLostAnswer(t *testing.T) {
 
 func TestReconcileProviderErrorKeepsFindings(t *testing.T) {
 	t.Parallel()
-	h := newReconcileHarness(t, taipei("2026-12-03 10:00"))
+	h, _ := soldAndSent(t, "err-0", posagent.AcceptRejected, "2026-12-04 04:00")
 	ctx := context.Background()
-	n := h.sell(t, "err-0", 100)
-	h.drain(t)
-	h.prov.verdict[n] = posagent.AcceptRejected
-	h.clock.set(taipei("2026-12-04 04:00"))
 	day := taipei("2026-12-03 00:00")
 	res, err := h.agent.Reconcile(ctx, day, TriggerDemand)
 	require.NoError(t, err)
