@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,8 @@ type holdingProvider struct {
 	verdict map[posagent.InvoiceNumber]posagent.Acceptance
 	summary *posagent.DaySummary
 	asked   int
+	// loseNumbers: allowances come back without the provider's number.
+	loseNumbers bool
 }
 
 func (p *holdingProvider) Holdings(ctx context.Context, refs []posagent.DocRef) ([]posagent.Holding, error) {
@@ -52,10 +55,16 @@ func (p *holdingProvider) DaySummary(ctx context.Context, day time.Time) (posage
 	return *p.summary, true, nil
 }
 
-// AllowNumbered makes the provider one that numbers allowances; the tests
-// finish its jobs without a number, as after a lost answer.
+// AllowNumbered makes the provider one that numbers allowances; with
+// loseNumbers its answer carries none, as after a lost answer.
 func (p *holdingProvider) AllowNumbered(ctx context.Context, inv posagent.Invoice, a posagent.Allowance) (string, error) {
-	return "", p.Allow(ctx, inv, a)
+	p.mu.Lock()
+	lose := p.loseNumbers
+	p.mu.Unlock()
+	if lose {
+		return "", p.Allow(ctx, inv, a)
+	}
+	return "P-" + a.Number, p.Allow(ctx, inv, a)
 }
 
 type reconcileHarness struct {
@@ -67,7 +76,7 @@ type reconcileHarness struct {
 	dir   string
 }
 
-func newReconcileHarness(t *testing.T, start time.Time) *reconcileHarness {
+func newReconcileHarness(t testing.TB, start time.Time) *reconcileHarness {
 	t.Helper()
 	c := &clock{t: start}
 	dir := t.TempDir()
@@ -88,7 +97,7 @@ func newReconcileHarness(t *testing.T, start time.Time) *reconcileHarness {
 	return &reconcileHarness{harness: h, clock: c, qs: qs, db: db, prov: prov, dir: dir}
 }
 
-func (h *reconcileHarness) sell(t *testing.T, id string, price int) posagent.InvoiceNumber {
+func (h *reconcileHarness) sell(t testing.TB, id string, price int) posagent.InvoiceNumber {
 	t.Helper()
 	code, body := h.do(t, "POST", "/v1/sales", saleJSON(id, price))
 	require.Equal(t, http.StatusCreated, code, "%v", body)
@@ -96,10 +105,10 @@ func (h *reconcileHarness) sell(t *testing.T, id string, price int) posagent.Inv
 }
 
 // drain sends every due job to the provider.
-func (h *reconcileHarness) drain(t *testing.T) {
+func (h *reconcileHarness) drain(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	for range 10 {
+	for range 100 {
 		jobs, err := h.agent.store.Claim(ctx, 100, time.Minute)
 		require.NoError(t, err)
 		if len(jobs) == 0 {
@@ -304,6 +313,7 @@ func TestReconcileDaySummaryAndLostAnswer(t *testing.T) {
 	n := h.sell(t, "sum-0", 300)
 	h.sell(t, "sum-1", 100)
 	h.drain(t)
+	h.prov.loseNumbers = true
 	code, body := h.do(t, "POST", "/v1/invoices/"+string(n)+"/allowances", `{"items":[{"name":"拿鐵","quantity":1,"unit_price":50}]}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
 	h.drain(t)
@@ -445,4 +455,36 @@ func (c *clock) set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
+}
+
+// BenchmarkReconcileDay is one run over a day of 300 invoices, 10 voids and
+// 10 allowances at a provider that answers at once: the store's reads, the
+// number checks, the findings and the CSV, without the network.
+func BenchmarkReconcileDay(b *testing.B) {
+	h := newReconcileHarness(b, taipei("2026-12-03 08:00"))
+	ctx := context.Background()
+	_, err := h.qs.AddBooklet(ctx, posagent.Booklet{Track: "AA", First: 50, Last: 349, Period: posagent.PeriodOf(h.clock.Now())})
+	require.NoError(b, err)
+	for i := range 300 {
+		n := h.sell(b, fmt.Sprintf("bench-%d", i), 100+i)
+		switch {
+		case i%30 == 1:
+			_, err := h.agent.VoidInvoice(ctx, n, "bench")
+			require.NoError(b, err)
+		case i%30 == 2:
+			code, body := h.do(b, "POST", "/v1/invoices/"+string(n)+"/allowances", `{"items":[{"name":"拿鐵","quantity":1,"unit_price":50}]}`)
+			require.Equal(b, http.StatusCreated, code, "%v", body)
+		}
+		h.clock.Add(time.Second)
+	}
+	h.drain(b)
+	h.clock.set(taipei("2026-12-04 03:30"))
+	day := taipei("2026-12-03 00:00")
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := h.agent.Reconcile(ctx, day, TriggerDemand)
+		if err != nil || !res.Run.Clean || res.Run.Documents != 320 {
+			b.Fatalf("%+v %v %+v", res.Run, err, res.Findings)
+		}
+	}
 }
