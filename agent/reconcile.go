@@ -721,6 +721,11 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 	}
 }
 
+// pendingRecheck is how often a day with documents the platform has not
+// judged yet is asked again: the deadline alarms count to acceptance, so the
+// verdict must not wait for the next daily run.
+const pendingRecheck = time.Hour
+
 // reconcileTick is one look of the schedule; it reports whether it ran.
 func (a *Agent) reconcileTick(ctx context.Context) bool {
 	cfg := a.conf().Reconcile
@@ -731,22 +736,50 @@ func (a *Agent) reconcileTick(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	now := a.now().In(posagent.Taipei)
-	today := dayOf(now)
-	if now.Before(today.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)) {
-		return false
-	}
 	rs, err := a.reconcileStore()
 	if err != nil {
 		return false
 	}
-	yesterday := today.AddDate(0, 0, -1)
-	if _, done, err := rs.LatestRun(ctx, yesterday.Format(time.DateOnly), TriggerSchedule); err != nil || done {
+	now := a.now().In(posagent.Taipei)
+	today := dayOf(now)
+	if !now.Before(today.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)) {
+		yesterday := today.AddDate(0, 0, -1)
+		_, done, err := rs.LatestRun(ctx, yesterday.Format(time.DateOnly), TriggerSchedule)
+		if err == nil && !done {
+			return a.scheduledRun(ctx, yesterday)
+		}
+	}
+	return a.recheckPending(ctx, rs, now)
+}
+
+// recheckPending asks again about a day whose documents wait for the
+// platform's verdict, once its latest run is pendingRecheck old.
+func (a *Agent) recheckPending(ctx context.Context, rs ReconcileStore, now time.Time) bool {
+	open, err := rs.OpenFindings(ctx)
+	if err != nil {
 		return false
 	}
-	if _, err := a.Reconcile(ctx, yesterday, TriggerSchedule); err != nil {
+	for _, f := range open {
+		if f.Kind != FindNotAccepted {
+			continue
+		}
+		run, ok, err := rs.LatestRun(ctx, f.Day, "")
+		if err != nil || !ok || now.Sub(run.FinishedAt) < pendingRecheck {
+			continue
+		}
+		day, err := ParseDay(f.Day)
+		if err != nil {
+			continue
+		}
+		return a.scheduledRun(ctx, day)
+	}
+	return false
+}
+
+func (a *Agent) scheduledRun(ctx context.Context, day time.Time) bool {
+	if _, err := a.Reconcile(ctx, day, TriggerSchedule); err != nil {
 		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-			a.log.Error("scheduled reconciliation", "date", yesterday.Format(time.DateOnly), "err", err)
+			a.log.Error("scheduled reconciliation", "date", day.Format(time.DateOnly), "err", err)
 		}
 		return false
 	}

@@ -298,11 +298,14 @@ func TestReconcileAcceptanceDeadlineAlarm(t *testing.T) {
 	h.clock.set(taipei("2026-12-05 03:00")) // 41h: past upload_critical (40h)
 	require.Equal(t, LevelCritical, level())
 
-	// Accepted: the next run clears it, and the alarm goes.
+	// A day waiting for a verdict is asked again hourly, not only daily:
+	// accepted, the finding and the alarm go.
 	h.prov.verdict[n] = posagent.AcceptAccepted
-	res, err = h.agent.Reconcile(ctx, taipei("2026-12-03 00:00"), TriggerDemand)
+	require.True(t, h.agent.reconcileTick(ctx), "the pending day was not asked again")
+	require.False(t, h.agent.reconcileTick(ctx), "asked again within the hour")
+	open, err := h.agent.OpenFindings(ctx)
 	require.NoError(t, err)
-	require.Empty(t, res.Findings)
+	require.Empty(t, open)
 	require.Equal(t, "", level())
 }
 
