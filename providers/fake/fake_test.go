@@ -161,3 +161,53 @@ func TestLease(t *testing.T) {
 	_, err = p.LeaseBooklets(ctx, posagent.LeaseRequest{Period: per})
 	kind(t, err, posagent.KindConfig)
 }
+
+func TestHoldings(t *testing.T) {
+	p := fake.New(fake.Options{})
+	a, b, c := issued("AB00000011", "H1"), issued("AB00000012", "H2"), issued("AB00000013", "H3")
+	for _, inv := range []posagent.Invoice{a, b, c} {
+		kind(t, p.Upload(ctx, inv), "")
+	}
+	kind(t, p.Void(ctx, b, posagent.Void{Number: b.Number, VoidedAt: time.Now(), Reason: "x"}), "")
+	al1, al2 := allowance(c, "C1", 30), allowance(c, "C2", 20)
+	kind(t, p.Allow(ctx, c, al1), "")
+	kind(t, p.Allow(ctx, c, al2), "")
+	kind(t, p.VoidAllowance(ctx, c, al2, "x"), "")
+	kind(t, p.Void(ctx, a, posagent.Void{Number: a.Number, VoidedAt: time.Now(), Reason: "x"}), "")
+	p.LoseVoid(a.Number)
+	never := issued("AB00000019", "H9")
+	ref := func(k posagent.DocKind, inv posagent.Invoice, al string) posagent.DocRef {
+		return posagent.DocRef{Kind: k, Number: inv.Number, AllowanceNumber: al, IssuedAt: inv.IssuedAt}
+	}
+	refs := []posagent.DocRef{ref(posagent.DocInvoice, a, ""), ref(posagent.DocVoid, a, ""), ref(posagent.DocInvoice, b, ""),
+		ref(posagent.DocVoid, b, ""), ref(posagent.DocAllowance, c, "C1"), ref(posagent.DocAllowanceVoid, c, "C1"),
+		ref(posagent.DocAllowance, c, "C2"), ref(posagent.DocAllowanceVoid, c, "C2"), ref(posagent.DocInvoice, never, "")}
+	hs, err := p.Holdings(ctx, refs)
+	kind(t, err, "")
+	wants := []struct {
+		found  bool
+		amount int64 // -1: none
+	}{{true, 100}, {false, -1}, {true, 100}, {true, -1}, {true, 30}, {false, -1}, {true, 20}, {true, -1}, {false, -1}}
+	for i, w := range wants {
+		h := hs[i]
+		if h.Ref != refs[i] || h.Found != w.found || h.HasAmount != (w.amount >= 0) || (h.HasAmount && h.Amount != w.amount) ||
+			h.Acceptance != posagent.AcceptUnknown {
+			t.Errorf("ref %d: %+v, want %+v", i, h, w)
+		}
+	}
+	if !p.Forget(a.Number) || p.Forget(a.Number) {
+		t.Fatal("Forget")
+	}
+	hs, _ = p.Holdings(ctx, refs[:1])
+	if hs[0].Found {
+		t.Fatal("a forgotten invoice is still found")
+	}
+	p.FailNext(fake.Holdings, 1, posagent.KindTransient)
+	hs, err = p.Holdings(ctx, refs)
+	kind(t, err, posagent.KindTransient)
+	if hs != nil {
+		t.Fatal("holdings beside the error")
+	}
+	_, err = p.Holdings(ctx, []posagent.DocRef{{Kind: posagent.DocAllowance, Number: a.Number}})
+	kind(t, err, posagent.KindInvalid)
+}
