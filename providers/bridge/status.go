@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -29,9 +28,9 @@ func unsupported(msg string) *posagent.Error {
 func (c *Client) Holdings(ctx context.Context, refs []posagent.DocRef) ([]posagent.Holding, error) {
 	asks := make([]StatusRef, len(refs))
 	for i, r := range refs {
-		ask, err := c.statusRef(r)
+		ask, err := c.statusRef(fmt.Sprintf("refs[%d].", i), r)
 		if err != nil {
-			return nil, prefix(fmt.Sprintf("refs[%d]", i), err)
+			return nil, err
 		}
 		asks[i] = ask
 	}
@@ -52,15 +51,15 @@ func (c *Client) Holdings(ctx context.Context, refs []posagent.DocRef) ([]posage
 // statusRef names a DocRef as the client sent it: the idempotency key of
 // invoiceDoc / allowanceDoc (period of the invoice's issue time; for an
 // allowance the ref's time, which is the allowance's — hence the numbers too).
-func (c *Client) statusRef(r posagent.DocRef) (StatusRef, error) {
+func (c *Client) statusRef(at string, r posagent.DocRef) (StatusRef, error) {
 	if !r.Number.Valid() {
-		return StatusRef{}, posagent.Invalid("number", "%q is not an invoice number", r.Number)
+		return StatusRef{}, posagent.Invalid(at+"number", "%q is not an invoice number", r.Number)
 	}
 	if r.SellerTaxID != "" && r.SellerTaxID != c.cfg.SellerTaxID {
-		return StatusRef{}, posagent.Invalid("seller_tax_id", "%s is not this bridge's seller %s", r.SellerTaxID, c.cfg.SellerTaxID)
+		return StatusRef{}, posagent.Invalid(at+"seller_tax_id", "%s is not this bridge's seller %s", r.SellerTaxID, c.cfg.SellerTaxID)
 	}
 	if r.IssuedAt.IsZero() {
-		return StatusRef{}, posagent.Invalid("issued_at", "is required: it names the period of the document's key")
+		return StatusRef{}, posagent.Invalid(at+"issued_at", "is required: it names the period of the document's key")
 	}
 	var kind Kind
 	switch r.Kind {
@@ -73,12 +72,12 @@ func (c *Client) statusRef(r posagent.DocRef) (StatusRef, error) {
 	case posagent.DocAllowanceVoid:
 		kind = KindAllowanceVoid
 	default:
-		return StatusRef{}, posagent.Invalid("kind", "%q is not a document kind", r.Kind)
+		return StatusRef{}, posagent.Invalid(at+"kind", "%q is not a document kind", r.Kind)
 	}
 	key := fmt.Sprintf("%s:%s:%s:%s", kind, c.cfg.SellerTaxID, posagent.PeriodOf(r.IssuedAt).Code(), r.Number)
 	if kind == KindAllowance || kind == KindAllowanceVoid {
 		if r.AllowanceNumber == "" {
-			return StatusRef{}, posagent.Invalid("allowance_number", "is required for %s", r.Kind)
+			return StatusRef{}, posagent.Invalid(at+"allowance_number", "is required for %s", r.Kind)
 		}
 		key += ":" + r.AllowanceNumber
 	}
@@ -129,15 +128,4 @@ func holding(r posagent.DocRef, d DocumentStatus, secrets []string) posagent.Hol
 	}
 	h.Detail = strings.Join(words, "; ")
 	return h
-}
-
-// prefix puts where in the request a refused ref sits in front of its field.
-func prefix(at string, err error) error {
-	var e *posagent.Error
-	if errors.As(err, &e) && e.Field != "" {
-		c := *e
-		c.Field = at + "." + c.Field
-		return &c
-	}
-	return err
 }

@@ -9,28 +9,16 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/reconciletest"
 	"github.com/posagent/posagent/providers/bridge"
 	"github.com/posagent/posagent/providers/bridge/bridgetest"
 )
 
-func refOf(kind posagent.DocKind, inv posagent.Invoice, allowance string, amount int64) posagent.DocRef {
-	return posagent.DocRef{Kind: kind, Number: inv.Number, AllowanceNumber: allowance, SaleID: inv.SaleID,
-		SellerTaxID: inv.Seller.TaxID, IssuedAt: inv.IssuedAt, Amount: amount}
-}
+var refOf = reconciletest.Ref
 
 func (e *env) holdings(refs []posagent.DocRef) []posagent.Holding {
 	e.t.Helper()
-	hs, err := e.c.Holdings(e.ctx, refs)
-	e.checkErr(err, "")
-	if len(hs) != len(refs) {
-		e.t.Fatalf("%d holdings for %d refs", len(hs), len(refs))
-	}
-	for i := range hs {
-		if hs[i].Ref != refs[i] {
-			e.t.Fatalf("holding %d answers %+v, asked %+v", i, hs[i].Ref, refs[i])
-		}
-	}
-	return hs
+	return reconciletest.Ask(e.t, e.c, refs)
 }
 
 func (e *env) must(err error) {

@@ -2,7 +2,6 @@ package turnkey
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,9 +37,9 @@ type docAsk struct {
 	journalKey          string
 }
 
-func askOf(r posagent.DocRef) (docAsk, error) {
+func askOf(at string, r posagent.DocRef) (docAsk, error) {
 	if !r.Number.Valid() {
-		return docAsk{}, posagent.Invalid("number", "%q is not an invoice number", r.Number)
+		return docAsk{}, posagent.Invalid(at+"number", "%q is not an invoice number", r.Number)
 	}
 	a := docAsk{}
 	if !r.IssuedAt.IsZero() {
@@ -56,7 +55,7 @@ func askOf(r posagent.DocRef) (docAsk, error) {
 		a.msgType, a.identifier = mig.TypeF0501, mig.TypeF0501+id
 	case posagent.DocAllowance, posagent.DocAllowanceVoid:
 		if r.AllowanceNumber == "" {
-			return docAsk{}, posagent.Invalid("allowance_number", "is required for %s", r.Kind)
+			return docAsk{}, posagent.Invalid(at+"allowance_number", "is required for %s", r.Kind)
 		}
 		a.msgType, id = mig.TypeG0401, r.AllowanceNumber
 		if r.Kind == posagent.DocAllowanceVoid {
@@ -64,7 +63,7 @@ func askOf(r posagent.DocRef) (docAsk, error) {
 		}
 		a.identifier = a.msgType + id
 	default:
-		return docAsk{}, posagent.Invalid("kind", "%q is not a document kind", r.Kind)
+		return docAsk{}, posagent.Invalid(at+"kind", "%q is not a document kind", r.Kind)
 	}
 	a.journalKey = a.msgType + "_" + id
 	return a, nil
@@ -94,14 +93,8 @@ func (p *Provider) Holdings(ctx context.Context, refs []posagent.DocRef) ([]posa
 	}
 	asks := make([]docAsk, len(refs))
 	for i, r := range refs {
-		a, err := askOf(r)
+		a, err := askOf(fmt.Sprintf("refs[%d].", i), r)
 		if err != nil {
-			var e *posagent.Error
-			if errors.As(err, &e) {
-				c := *e
-				c.Field = fmt.Sprintf("refs[%d].%s", i, c.Field)
-				return nil, &c
-			}
 			return nil, err
 		}
 		asks[i] = a

@@ -9,31 +9,11 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/reconciletest"
 	"github.com/posagent/posagent/providers/mig"
-	"github.com/posagent/posagent/providers/turnkey"
 )
 
-func refOf(kind posagent.DocKind, inv posagent.Invoice, allowance string, amount int64) posagent.DocRef {
-	return posagent.DocRef{Kind: kind, Number: inv.Number, AllowanceNumber: allowance, SaleID: inv.SaleID,
-		SellerTaxID: inv.Seller.TaxID, IssuedAt: inv.IssuedAt, Amount: amount}
-}
-
-func holdings(t *testing.T, p *turnkey.Provider, refs []posagent.DocRef) []posagent.Holding {
-	t.Helper()
-	hs, err := p.Holdings(context.Background(), refs)
-	if err != nil {
-		t.Fatalf("Holdings: %v", err)
-	}
-	if len(hs) != len(refs) {
-		t.Fatalf("%d holdings for %d refs", len(hs), len(refs))
-	}
-	for i := range hs {
-		if hs[i].Ref != refs[i] {
-			t.Fatalf("holding %d answers %+v, asked %+v", i, hs[i].Ref, refs[i])
-		}
-	}
-	return hs
-}
+var refOf = reconciletest.Ref
 
 // Each state a message can be in at Turnkey, read back from its database.
 func TestHoldingsFromTurnkeysDatabase(t *testing.T) {
@@ -123,7 +103,7 @@ func TestHoldingsFromTurnkeysDatabase(t *testing.T) {
 		{false, "", "no F0501 row"},
 		{true, posagent.AcceptRejected, "Turnkey refused it (ERR)"},
 	}
-	hs := holdings(t, p, refs)
+	hs := reconciletest.Ask(t, p, refs)
 	for i, w := range wants {
 		got := hs[i]
 		if got.Found != w.found || got.Acceptance != w.accept || !strings.Contains(got.Detail, w.detail) || got.HasAmount {
@@ -152,7 +132,7 @@ func TestHoldingsBatchesTurnkey(t *testing.T) {
 		refs = append(refs, refOf(posagent.DocInvoice, inv, "", inv.Total))
 	}
 	waitAll(t, 30*time.Second, calls)
-	for _, h := range holdings(t, p, refs) {
+	for _, h := range reconciletest.Ask(t, p, refs) {
 		if h.Found != held[h.Ref.Number] || (h.Found && h.Acceptance != posagent.AcceptAccepted) {
 			t.Fatalf("%s: %+v", h.Ref.Number, h)
 		}

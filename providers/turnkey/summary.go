@@ -272,7 +272,11 @@ func (p *Provider) DaySummary(ctx context.Context, day time.Time) (posagent.DayS
 	day = day.In(posagent.Taipei)
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, posagent.Taipei)
 	base := filepath.Join(p.cfg.UnpackRoot, "BAK", "SummaryResult")
-	var files []string
+	type file struct {
+		path string
+		mod  time.Time
+	}
+	var files []file
 	for d := -1; d <= summaryLookahead; d++ {
 		dir := filepath.Join(base, day.AddDate(0, 0, d).Format("20060102"))
 		err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
@@ -282,18 +286,35 @@ func (p *Provider) DaySummary(ctx context.Context, day time.Time) (posagent.DayS
 				}
 				return err
 			}
-			if !e.IsDir() {
-				files = append(files, path)
+			if e.IsDir() {
+				return nil
 			}
+			info, err := e.Info()
+			if err != nil {
+				return nil // gone meanwhile
+			}
+			files = append(files, file{path, info.ModTime()})
 			return nil
 		})
 		if err != nil {
 			return posagent.DaySummary{}, false, &posagent.Error{Kind: posagent.KindTransient, Message: "turnkey: read " + dir, Err: err}
 		}
 	}
-	sort.Strings(files) // yyyyMMdd/HH/…: oldest first, so the latest report of a pack wins
+	// Oldest first — by Turnkey's yyyyMMdd/HH folders, then by when the file
+	// was written — so that the latest report of a pack wins.
+	sort.Slice(files, func(i, j int) bool {
+		di, dj := filepath.Dir(files[i].path), filepath.Dir(files[j].path)
+		if di != dj {
+			return di < dj
+		}
+		if !files[i].mod.Equal(files[j].mod) {
+			return files[i].mod.Before(files[j].mod)
+		}
+		return files[i].path < files[j].path
+	})
 	packs := map[string]SummaryMessage{}
-	for _, f := range files {
+	for _, ff := range files {
+		f := ff.path
 		if err := ctx.Err(); err != nil {
 			return posagent.DaySummary{}, false, &posagent.Error{Kind: posagent.KindTransient, Message: "turnkey: day summary", Err: err}
 		}

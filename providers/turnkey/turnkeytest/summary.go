@@ -196,7 +196,11 @@ func (s *Server) WriteSummaryResult(day time.Time) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dir, fmt.Sprintf("SummaryResult_%s_%s_%s.xml", seller, ymd, uuid()[:8]))
+		s.mu.Lock()
+		s.reports++
+		n := s.reports
+		s.mu.Unlock()
+		path := filepath.Join(dir, fmt.Sprintf("SummaryResult_%s_%s_%06d.xml", seller, ymd, n))
 		if err := os.WriteFile(path, append([]byte(xml.Header), out...), 0o644); err != nil {
 			return nil, err
 		}

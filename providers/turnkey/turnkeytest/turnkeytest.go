@@ -80,6 +80,7 @@ type Server struct {
 	rejects map[string][]string
 	// miscount is added to the day report's counts of a type (MiscountSummary).
 	miscount map[string]int
+	reports  int // SummaryResult files written
 
 	cancel context.CancelFunc
 	done   chan struct{}
