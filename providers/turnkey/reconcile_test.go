@@ -132,7 +132,10 @@ func TestHoldingsBatchesTurnkey(t *testing.T) {
 		refs = append(refs, refOf(posagent.DocInvoice, inv, "", inv.Total))
 	}
 	waitAll(t, 30*time.Second, calls)
-	for _, h := range reconciletest.Ask(t, p, refs) {
+	start := time.Now()
+	hs := reconciletest.Ask(t, p, refs)
+	t.Logf("250 documents asked of Turnkey's database in %s", time.Since(start).Round(time.Microsecond))
+	for _, h := range hs {
 		if h.Found != held[h.Ref.Number] || (h.Found && h.Acceptance != posagent.AcceptAccepted) {
 			t.Fatalf("%s: %+v", h.Ref.Number, h)
 		}
@@ -151,6 +154,18 @@ func TestHoldingsTurnkeyFailures(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), s.Password()) {
 		t.Fatal("the error holds the database password")
+	}
+	if err := s.RestoreDB(); err != nil {
+		t.Fatal(err)
+	}
+	// A password the database refuses: an error, and the password in none of it.
+	cfg := config(t, s, "")
+	const wrong = "not-the-password-7f3e"
+	cfg.DSN = strings.Replace(cfg.DSN, s.Password(), wrong, 1)
+	q := newProvider(t, cfg)
+	_, err = q.Holdings(context.Background(), []posagent.DocRef{refOf(posagent.DocInvoice, inv, "", inv.Total)})
+	if !posagent.IsKind(err, posagent.KindTransient) || strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), s.Password()) {
+		t.Fatalf("wrong password: %v", err)
 	}
 	for _, r := range []posagent.DocRef{{Kind: posagent.DocInvoice, Number: "bad"}, {Kind: "receipt", Number: inv.Number},
 		{Kind: posagent.DocAllowance, Number: inv.Number}} {
