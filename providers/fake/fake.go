@@ -26,7 +26,6 @@ const (
 	VoidAllowance Method = "VoidAllowance"
 	Lease         Method = "LeaseBooklets"
 	Lookup        Method = "LookupInvoice"
-	Holdings      Method = "Holdings"
 )
 
 // Call is one recorded call and what it returned.
@@ -105,7 +104,6 @@ var (
 	_ posagent.BookletSource   = (*Provider)(nil)
 	_ posagent.InvoiceLookup   = (*Provider)(nil)
 	_ posagent.AllowanceIssuer = (*Provider)(nil)
-	_ posagent.Reconciler      = (*Provider)(nil)
 )
 
 // New returns an empty provider.
@@ -456,96 +454,4 @@ func (p *Provider) LookupInvoice(ctx context.Context, number posagent.InvoiceNum
 		return nil
 	})
 	return out, err
-}
-
-// Holdings implements posagent.Reconciler from what the fake holds: found,
-// voided, the invoice's or allowance's total. It files nothing with a
-// platform, so it never tells acceptance (AcceptUnknown). Scripted failures,
-// latency and Down apply as to every method.
-func (p *Provider) Holdings(ctx context.Context, refs []posagent.DocRef) ([]posagent.Holding, error) {
-	var out []posagent.Holding
-	err := p.run(ctx, Call{Method: Holdings}, func() error {
-		out = make([]posagent.Holding, len(refs))
-		for i, ref := range refs {
-			h := posagent.Holding{Ref: ref}
-			r := p.invoices[ref.Number]
-			switch ref.Kind {
-			case posagent.DocInvoice:
-				if r != nil {
-					h.Found, h.Amount, h.HasAmount = true, r.Invoice.Total, true
-					if r.Voided {
-						h.Detail = "voided"
-					}
-				}
-			case posagent.DocVoid:
-				h.Found = r != nil && r.Voided
-			case posagent.DocAllowance, posagent.DocAllowanceVoid:
-				if ref.AllowanceNumber == "" {
-					return posagent.Invalid(fmt.Sprintf("refs[%d].allowance_number", i), "is required for %s", ref.Kind)
-				}
-				for _, a := range p.allowancesOf(r) {
-					if a.Allowance.Number != ref.AllowanceNumber {
-						continue
-					}
-					if ref.Kind == posagent.DocAllowanceVoid {
-						h.Found = a.Voided
-						break
-					}
-					h.Found, h.Amount, h.HasAmount = true, a.Allowance.Total, true
-					if a.Voided {
-						h.Detail = "voided"
-					}
-				}
-			default:
-				return posagent.Invalid(fmt.Sprintf("refs[%d].kind", i), "%q is not a document kind", ref.Kind)
-			}
-			if !h.Found && h.Detail == "" {
-				h.Detail = "not held"
-			}
-			out[i] = h
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (p *Provider) allowancesOf(r *Record) []AllowanceRecord {
-	if r == nil {
-		return nil
-	}
-	return r.Allowances
-}
-
-// Forget drops a held invoice, as a provider that lost it after answering
-// OK; it reports whether there was one.
-func (p *Provider) Forget(n posagent.InvoiceNumber) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.invoices[n]; !ok {
-		return false
-	}
-	delete(p.invoices, n)
-	for i, x := range p.order {
-		if x == n {
-			p.order = append(p.order[:i], p.order[i+1:]...)
-			break
-		}
-	}
-	return true
-}
-
-// LoseVoid makes a voided invoice not voided again, as a provider that lost
-// the void; it reports whether there was a void.
-func (p *Provider) LoseVoid(n posagent.InvoiceNumber) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r, ok := p.invoices[n]
-	if !ok || !r.Voided {
-		return false
-	}
-	r.Voided, r.VoidReason = false, ""
-	return true
 }
