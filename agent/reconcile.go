@@ -350,14 +350,7 @@ func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) b
 	}
 	rec, canAsk := t.provider.(posagent.Reconciler)
 	if !canAsk {
-		// Nothing to compare with: documents without a job are queued all
-		// the same (the provider's idempotency keeps a second copy out).
-		for i := range ask {
-			if ask[i].JobID == 0 {
-				r.mend(ctx, &ask[i], name, FindNoJob)
-			}
-		}
-		r.run.Summary = joinName(r.run.Summary, providerTitle(name)+" cannot be asked what it holds: only the local checks ran")
+		r.cannotAsk(ctx, ask, name, "")
 		return false
 	}
 	complete := true
@@ -378,6 +371,12 @@ func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) b
 		if err == nil && len(hs) != len(refs) {
 			err = fmt.Errorf("%s answered %d holdings for %d documents", name, len(hs), len(refs))
 		}
+		if errors.Is(err, posagent.ErrNotReconcilable) {
+			// Not a failure of this question: this provider cannot be asked
+			// at all (a bridge receiver without the status call).
+			r.cannotAsk(ctx, ask, name, messageOf(err))
+			return false
+		}
 		r.run.Asked += len(batch)
 		if err != nil {
 			complete = false
@@ -394,6 +393,22 @@ func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) b
 		complete = r.compareSummary(ctx, sum, t, name) && complete
 	}
 	return complete
+}
+
+// cannotAsk is a provider that cannot say what it holds: only the local
+// checks run, and documents without a job are queued all the same (the
+// provider's idempotency keeps a second copy out).
+func (r *reconciliation) cannotAsk(ctx context.Context, docs []queue.ReconcileDoc, name, why string) {
+	for i := range docs {
+		if docs[i].JobID == 0 {
+			r.mend(ctx, &docs[i], name, FindNoJob)
+		}
+	}
+	msg := providerTitle(name) + " cannot be asked what it holds: only the local checks ran"
+	if why != "" {
+		msg += " (" + why + ")"
+	}
+	r.run.Summary = joinName(r.run.Summary, msg)
 }
 
 // compare turns one holding into findings and mends.
@@ -469,6 +484,10 @@ func (r *reconciliation) compareSummary(ctx context.Context, sum posagent.DaySum
 	cctx, cancel := context.WithTimeout(ctx, r.a.conf().Sync.CallTimeout.Duration)
 	s, ok, err := sum.DaySummary(cctx, r.day)
 	cancel()
+	if errors.Is(err, posagent.ErrNotReconcilable) {
+		r.run.Summary = joinName(r.run.Summary, "no day summary from "+providerTitle(name)+": "+messageOf(err))
+		return true
+	}
 	if err != nil {
 		r.run.Error = joinName(r.run.Error, fmt.Sprintf("%s day summary: %v", name, err))
 		r.find(FindProviderNotAsked, LevelWarning, nil, "%s's day summary could not be read: %v", providerTitle(name), messageOf(err))
