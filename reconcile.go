@@ -102,3 +102,11 @@ type DaySummary struct {
 type DaySummarizer interface {
 	DaySummary(ctx context.Context, day time.Time) (s DaySummary, ok bool, err error)
 }
+
+// Resender is a provider that remembers what it delivered (Turnkey's drop
+// journal) and so would take a document queued again as sent already. Before
+// a reconciliation queues again a document the provider does not hold, it
+// calls Lost, so that the next attempt sends it for real.
+type Resender interface {
+	Lost(ctx context.Context, ref DocRef) error
+}

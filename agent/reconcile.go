@@ -358,12 +358,7 @@ func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) b
 		batch := ask[start:min(start+reconcileBatch, len(ask))]
 		refs := make([]posagent.DocRef, len(batch))
 		for i, d := range batch {
-			refs[i] = posagent.DocRef{Kind: d.Kind, Number: d.Number, AllowanceNumber: d.AllowanceNumber, ProviderNumber: d.ProviderNumber,
-				SaleID: d.SaleID, SellerTaxID: d.SellerTaxID, IssuedAt: d.IssuedAt, Amount: d.Amount, Remaining: d.Remaining}
-			if d.Kind == posagent.DocVoid {
-				// A void is asked about by its invoice.
-				refs[i].IssuedAt = d.InvoiceIssuedAt
-			}
+			refs[i] = refOf(d)
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.a.conf().Sync.CallTimeout.Duration*time.Duration(1+len(batch)/10))
 		hs, err := rec.Holdings(cctx, refs)
@@ -393,6 +388,17 @@ func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) b
 		complete = r.compareSummary(ctx, sum, t, name) && complete
 	}
 	return complete
+}
+
+// refOf is the question a reconciliation asks about a document.
+func refOf(d queue.ReconcileDoc) posagent.DocRef {
+	ref := posagent.DocRef{Kind: d.Kind, Number: d.Number, AllowanceNumber: d.AllowanceNumber, ProviderNumber: d.ProviderNumber,
+		SaleID: d.SaleID, SellerTaxID: d.SellerTaxID, IssuedAt: d.IssuedAt, Amount: d.Amount, Remaining: d.Remaining}
+	if d.Kind == posagent.DocVoid {
+		// A void is asked about by its invoice.
+		ref.IssuedAt = d.InvoiceIssuedAt
+	}
+	return ref
 }
 
 // cannotAsk is a provider that cannot say what it holds: only the local
@@ -461,6 +467,13 @@ func (r *reconciliation) mend(ctx context.Context, d *queue.ReconcileDoc, name, 
 	note := fmt.Sprintf("reconcile %s: %s, %s queued again", r.run.Day, why, what)
 	if d.Kind == posagent.DocAllowance || d.Kind == posagent.DocAllowanceVoid {
 		note = fmt.Sprintf("reconcile %s: allowance %s %s, %s queued again", r.run.Day, d.AllowanceNumber, why, what)
+	}
+	if rs, ok := r.a.prov().(posagent.Resender); ok && d.JobID != 0 {
+		// The provider would take the job for done from its own memory.
+		if err := rs.Lost(ctx, refOf(*d)); err != nil {
+			r.find(kind, LevelCritical, d, "%s does not hold the %s and could not be told to send it again: %v", title, docName(*d), messageOf(err))
+			return
+		}
 	}
 	if _, err := r.rs.Requeue(ctx, jobKind, d.Number, d.AllowanceNumber, note); err != nil {
 		r.find(kind, LevelCritical, d, "%s does not hold the %s and queuing it again failed: %v", title, docName(*d), messageOf(err))

@@ -238,3 +238,42 @@ func (p *Provider) unrecorded(h posagent.Holding, a docAsk) (posagent.Holding, e
 	}
 	return h, nil
 }
+
+var _ posagent.Resender = (*Provider)(nil)
+
+// Lost forgets that a document was accepted, because a reconciliation found
+// no trace of it in Turnkey's database: the drop journal would otherwise
+// answer the upload queued again as done without dropping a file. The last
+// attempt is marked failed, so the next call drops a new file (a duplicate
+// answer from the platform, should it hold the message after all, still
+// counts as accepted).
+func (p *Provider) Lost(ctx context.Context, ref posagent.DocRef) error {
+	var key string
+	switch ref.Kind {
+	case posagent.DocInvoice:
+		key = mig.TypeF0401 + "_" + string(ref.Number)
+	case posagent.DocVoid:
+		key = mig.TypeF0501 + "_" + string(ref.Number)
+	case posagent.DocAllowance:
+		key = mig.TypeG0401 + "_" + ref.AllowanceNumber
+	case posagent.DocAllowanceVoid:
+		key = mig.TypeG0501 + "_" + ref.AllowanceNumber
+	default:
+		return posagent.Invalid("kind", "%q is not a document Turnkey files", ref.Kind)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, err := p.journal.load(key)
+	if err != nil {
+		return err
+	}
+	att := rec.last()
+	if att == nil {
+		return nil // never sent from here: the next call drops it anyway
+	}
+	rec.Accepted = time.Time{}
+	if att.Failed == "" {
+		att.Failed = "not in Turnkey's database at reconciliation: filed again"
+	}
+	return p.journal.save(rec)
+}
