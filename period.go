@@ -90,6 +90,15 @@ func (p Period) Term() int { return p.EvenMonth / 2 }
 // be reported blank (E0402): the 10th day of the next period [S: mof-einvoice.md §8].
 func (p Period) BlankReportDeadline() time.Time { return p.End().AddDate(0, 0, 10) }
 
+// VoidDeadline is the first instant at which an invoice of p can no longer be
+// voided: the 14th day of the month after the period (00:00 Taipei), that is
+// after 23:59:59 on the 13th of the next odd month [C: ecpay.md §7.2, §10;
+// Amego refuses past its "modification deadline", 3050126, providers.md §1.5].
+// Turnkey's guide says "void within the period" [3P, turnkey.md]; the ECPay
+// rule is the one confirmed, so it is the one kept here (README, assumed).
+// After it, a correction is an allowance (折讓).
+func (p Period) VoidDeadline() time.Time { return p.End().AddDate(0, 0, 13) }
+
 // MarshalText writes the period code.
 func (p Period) MarshalText() ([]byte, error) { return []byte(p.Code()), nil }
 

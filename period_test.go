@@ -70,6 +70,9 @@ func TestPeriodNavigation(t *testing.T) {
 	if got, want := p.BlankReportDeadline(), time.Date(2026, 1, 11, 0, 0, 0, 0, posagent.Taipei); !got.Equal(want) {
 		t.Errorf("BlankReportDeadline = %v, want %v", got, want)
 	}
+	if got, want := p.VoidDeadline(), time.Date(2026, 1, 14, 0, 0, 0, 0, posagent.Taipei); !got.Equal(want) {
+		t.Errorf("VoidDeadline = %v, want %v (after 23:59:59 on the 13th of the next odd month)", got, want)
+	}
 	if !p.Contains(time.Date(2025, 11, 1, 0, 0, 0, 0, posagent.Taipei)) || p.Contains(p.End()) {
 		t.Error("Contains does not match [Start, End)")
 	}

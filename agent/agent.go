@@ -94,6 +94,9 @@ type Agent struct {
 
 	// printMu keeps jobs from interleaving and the retry loop from racing a sale.
 	printMu sync.Mutex
+	// prints are the proofs printing in the background (printer.answer
+	// after_commit); shutdown waits for them.
+	prints sync.WaitGroup
 
 	health        providerHealth
 	booklets      bookletKeeper
@@ -239,6 +242,8 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 		a.log.Warn("API shutdown", "err", serr)
 	}
 	cancel()
+	// Proofs printing in the background finish (each is bounded by its print timeout).
+	a.prints.Wait()
 	// Stop claiming; provider calls in flight get the grace period, then are cut.
 	done := make(chan struct{})
 	go func() { a.inflight.Wait(); close(done) }()

@@ -62,6 +62,11 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/invoices/{number}/allowances", map[string]http.HandlerFunc{http.MethodPost: a.handleAllowance})
 	handle("/v1/invoices/{number}/allowances/{allowance}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoidAllowance})
 	handle("/v1/invoices/{number}/reprint", map[string]http.HandlerFunc{http.MethodPost: a.handleReprint})
+	handle("/v1/invoices/{number}/reissue", map[string]http.HandlerFunc{http.MethodPost: a.handleReissue})
+	handle("/v1/orders", map[string]http.HandlerFunc{http.MethodGet: a.handleOrders, http.MethodPost: a.handleAddOrder})
+	handle("/v1/orders/{id}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetOrder})
+	handle("/v1/orders/{id}/cancel", map[string]http.HandlerFunc{http.MethodPost: a.handleCancelOrder})
+	handle("/v1/orders/{id}/issue", map[string]http.HandlerFunc{http.MethodPost: a.handleIssueOrder})
 	handle("/v1/status", map[string]http.HandlerFunc{http.MethodGet: a.handleStatus})
 	handle("/v1/jobs", map[string]http.HandlerFunc{http.MethodGet: a.handleJobs})
 	handle("/v1/jobs/{id}/revive", map[string]http.HandlerFunc{http.MethodPost: a.handleRevive})
@@ -143,6 +148,9 @@ const storageFullMessage = "the till's disk is full: this was not recorded and n
 // fail answers an error by its kind. Internal errors are logged and answered
 // without their text, which may name files or SQL.
 func (a *Agent) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if failGuard(w, err) {
+		return
+	}
 	kind := posagent.ErrorKind(err)
 	e := APIError{Code: string(kind), Field: posagent.ErrorField(err), Message: err.Error()}
 	var pe *posagent.Error
@@ -240,31 +248,15 @@ type SaleAnswer struct {
 }
 
 func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, posagent.MaxInvoiceJSON)
+	req, ok := a.readSaleRequest(w, r, keyConfirmed, keyPrintMode)
 	if !ok {
 		return
 	}
-	var sale posagent.Invoice
-	// The invoice JSON's strict decoder (unknown fields, types, derived amounts);
-	// validation follows once the seller and time are filled in.
-	if err := sale.UnmarshalJSON(body); err != nil {
-		if shapeError(err) {
-			malformed(w, err)
-		} else {
-			a.fail(w, r, err)
-		}
+	sale := req.sale
+	if a.refuseWhileStopping(w, "sale") {
 		return
 	}
-	sale, err := a.PrepareSale(sale)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if a.stopping.Load() {
-		writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the sale again in a moment"})
-		return
-	}
-	res, err := a.Sell(r.Context(), sale)
+	res, err := a.SellWith(r.Context(), sale, req.opt)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -274,18 +266,11 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request) {
 			"sale_id %q was already used for a different sale (invoice %s, total %d)", sale.SaleID, res.Invoice.Number, res.Invoice.Total))
 		return
 	}
-	inv := res.Invoice
 	status := http.StatusCreated
 	if res.Replayed {
 		status = http.StatusOK
 	}
-	p := inv.Period()
-	writeJSON(w, status, SaleAnswer{
-		Number: string(inv.Number), RandomCode: inv.RandomCode, Period: p.Code(), PeriodLabel: p.Label(),
-		IssuedAt: inv.IssuedAt.In(posagent.Taipei), SaleID: inv.SaleID, Total: inv.Total,
-		Barcode: res.Proof.Barcode, QRLeft: res.Proof.QRLeft, QRRight: res.Proof.QRRight,
-		Replayed: res.Replayed, Print: res.Print, Invoice: inv,
-	})
+	writeJSON(w, status, saleAnswer(res))
 }
 
 // shapeError tells a body that is not an invoice document (bad JSON, wrong
@@ -329,18 +314,24 @@ func pathJobID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 
 // InvoiceAnswer is the answer to GET /v1/invoices/{number}.
 type InvoiceAnswer struct {
-	Number     string           `json:"number"`
-	Period     string           `json:"period"`
-	Barcode    string           `json:"barcode"`
-	QRLeft     string           `json:"qr_left"`
-	QRRight    string           `json:"qr_right"`
-	Upload     UploadView       `json:"upload"`
-	Print      PrintState       `json:"print"`
-	Void       *posagent.Void   `json:"void,omitempty"`
-	Allowances []AllowanceView  `json:"allowances"`
-	Remaining  int64            `json:"remaining"`
-	Events     []Event          `json:"events"`
-	Invoice    posagent.Invoice `json:"invoice"`
+	Number     string          `json:"number"`
+	Period     string          `json:"period"`
+	Barcode    string          `json:"barcode"`
+	QRLeft     string          `json:"qr_left"`
+	QRRight    string          `json:"qr_right"`
+	Upload     UploadView      `json:"upload"`
+	Print      PrintState      `json:"print"`
+	Void       *posagent.Void  `json:"void,omitempty"`
+	Allowances []AllowanceView `json:"allowances"`
+	Remaining  int64           `json:"remaining"`
+	Events     []Event         `json:"events"`
+	// Replaces is the invoice this one was reissued for, ReplacedBy the one
+	// reissued for it (POST /v1/invoices/{number}/reissue).
+	Replaces   string `json:"replaces,omitempty"`
+	ReplacedBy string `json:"replaced_by,omitempty"`
+	// Order is the id of the order it was issued from.
+	Order   string           `json:"order,omitempty"`
+	Invoice posagent.Invoice `json:"invoice"`
 }
 
 // AllowanceView is an allowance in answers: the allowance, the provider's
@@ -417,7 +408,7 @@ func (a *Agent) handleGetInvoice(w http.ResponseWriter, r *http.Request) {
 		Number: string(rec.Invoice.Number), Period: rec.Invoice.Period().Code(), Barcode: rec.Proof.Barcode,
 		QRLeft: rec.Proof.QRLeft, QRRight: rec.Proof.QRRight, Upload: UploadView{State: rec.UploadState, Error: rec.UploadError},
 		Print: rec.Print, Void: rec.Void, Allowances: allowances, Remaining: rec.Remaining, Events: rec.Events,
-		Invoice: rec.Invoice,
+		Replaces: string(rec.Replaces), ReplacedBy: string(rec.ReplacedBy), Order: rec.Order, Invoice: rec.Invoice,
 	})
 }
 
@@ -515,14 +506,9 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 			Message: "must be one of pending, claimed, dead, done"})
 		return
 	}
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "limit", Message: "must be 1 to 1000"})
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	jobs, err := a.Jobs(r.Context(), state, limit)
 	if err != nil {
@@ -530,6 +516,31 @@ func (a *Agent) handleJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": state, "jobs": jobs})
+}
+
+// queryLimit reads a list's ?limit= (1 to 1000, default 100), answering 400
+// itself when it is not one.
+func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 100, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		writeError(w, http.StatusBadRequest, APIError{Code: codeMalformed, Field: "limit", Message: "must be 1 to 1000"})
+		return 0, false
+	}
+	return n, true
+}
+
+// refuseWhileStopping answers 503 when the agent is stopping, so that the
+// POS sends the request again to the next run; what names the request.
+func (a *Agent) refuseWhileStopping(w http.ResponseWriter, what string) bool {
+	if !a.stopping.Load() {
+		return false
+	}
+	writeError(w, http.StatusServiceUnavailable, APIError{Code: "shutting_down", Message: "the agent is stopping; send the " + what + " again in a moment"})
+	return true
 }
 
 // handleResolve closes a dead job a person settled outside posagent, with a

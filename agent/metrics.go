@@ -102,6 +102,8 @@ var (
 	descPrintsPending  = prometheus.NewDesc("posagent_prints_pending", "Proofs waiting for the printer.", nil, nil)
 	descProviderOnline = prometheus.NewDesc("posagent_provider_online", "1 when the provider answered the last call.", []string{"provider"}, nil)
 	descProviderPaused = prometheus.NewDesc("posagent_provider_paused", "1 while uploads are paused after a configuration error.", []string{"provider"}, nil)
+	descOrdersOpen     = prometheus.NewDesc("posagent_orders_open", "Orders taken and not yet issued or cancelled.", nil, nil)
+	descOrdersStale    = prometheus.NewDesc("posagent_orders_stale", "Open orders older than orders.stale_after.", nil, nil)
 	descAlarmLevel     = prometheus.NewDesc("posagent_alarm_level", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", nil, nil)
 	descFindings       = prometheus.NewDesc("posagent_reconcile_findings", "Open reconciliation findings by kind (mended ones until a run sees them landed).", []string{"kind"}, nil)
 	descLastReconcile  = prometheus.NewDesc("posagent_reconcile_last_run_timestamp_seconds", "When the latest reconciliation finished (0 before the first).", nil, nil)
@@ -114,7 +116,8 @@ type statusCollector struct{ s Status }
 
 func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueJobs, descOldestUnsent, descNumbersLeft, descPrinterReady,
-		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descFindings, descLastReconcile} {
+		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descOrdersOpen, descOrdersStale,
+		descFindings, descLastReconcile} {
 		ch <- d
 	}
 }
@@ -153,6 +156,10 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descProviderOnline, boolFloat(s.Provider.Online), s.Provider.Name)
 	gauge(descProviderPaused, boolFloat(s.Provider.Paused), s.Provider.Name)
 	gauge(descAlarmLevel, float64(levelRank[s.Level]))
+	if o := s.Orders; o != nil {
+		gauge(descOrdersOpen, float64(o.Open))
+		gauge(descOrdersStale, float64(o.Stale))
+	}
 	for kind, n := range reconcileMetricKinds(s.Reconcile) {
 		gauge(descFindings, n, kind)
 	}

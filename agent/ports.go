@@ -94,6 +94,11 @@ type Record struct {
 	// Remaining is the total less the allowances made against it that are not voided.
 	Remaining int64
 	Events    []Event
+	// Replaces is the invoice this one was issued in place of (a reissue),
+	// ReplacedBy the one issued in place of this one; empty when none.
+	Replaces, ReplacedBy posagent.InvoiceNumber
+	// Order is the id of the order it was issued from; empty when none.
+	Order string
 }
 
 // AllowanceRecord is an allowance with where it and its void stand. Its
@@ -195,6 +200,54 @@ type Store interface {
 
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
+}
+
+// Reissuer is a Store that can void an invoice and issue its correction in
+// one transaction (作廢重開). The agent asks for it with a type assertion.
+type Reissuer interface {
+	// Reissue voids v.Number and issues sale in its place, both or neither;
+	// the new invoice's upload waits for the void's. A sale id already
+	// issued as this invoice's reissue returns the stored pair with created
+	// = false.
+	Reissue(ctx context.Context, v posagent.Void, sale posagent.Invoice, derive Coder) (void posagent.Void, rec Record, created bool, err error)
+}
+
+// Order is a sale accepted without a number (預購, 取貨), issued later.
+type Order struct {
+	ID    string `json:"id"`
+	State string `json:"state"` // open, issued, cancelled
+	// Sale is the sale as ordered; its issued_at is when it was ordered.
+	Sale      posagent.Invoice `json:"sale"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
+	// Invoice is the number issued for it, once issued.
+	Invoice      string `json:"invoice,omitempty"`
+	CancelReason string `json:"cancel_reason,omitempty"`
+}
+
+// The order states.
+const (
+	OrderOpen      = "open"
+	OrderIssued    = "issued"
+	OrderCancelled = "cancelled"
+)
+
+// OrderBook is a Store that keeps orders. The agent asks for it with a type
+// assertion.
+type OrderBook interface {
+	// AddOrder stores an open order keyed by the sale id; the same order
+	// again returns the stored one with created = false.
+	AddOrder(ctx context.Context, sale posagent.Invoice) (o Order, created bool, err error)
+	Order(ctx context.Context, id string) (Order, error)
+	// Orders lists orders in a state ("" every state), oldest first.
+	Orders(ctx context.Context, state string, limit int) ([]Order, error)
+	CancelOrder(ctx context.Context, id, reason string) (Order, error)
+	// IssueOrder issues an open order dated at, numbered from at's period;
+	// an issued order returns its invoice with created = false.
+	IssueOrder(ctx context.Context, id string, at time.Time, derive Coder) (rec Record, created bool, err error)
+	// OrderCounts counts open orders, those taken before staleBefore, and
+	// gives when the oldest open one was taken.
+	OrderCounts(ctx context.Context, staleBefore time.Time) (open, stale int, oldest time.Time, err error)
 }
 
 // PrintOutcome is how a print job went.

@@ -182,6 +182,8 @@ func cashierMessage(reason string) string {
 	switch {
 	case r == "":
 		return ""
+	case r == ReasonPrinting:
+		return "證明聯列印中 / the proof is printing"
 	case strings.Contains(r, "paper"):
 		return "印表機缺紙 / printer is out of paper"
 	case strings.Contains(r, "cover"):

@@ -17,6 +17,8 @@ type QueueStore struct {
 var (
 	_ Store         = (*QueueStore)(nil)
 	_ InvoiceLister = (*QueueStore)(nil)
+	_ Reissuer      = (*QueueStore)(nil)
+	_ OrderBook     = (*QueueStore)(nil)
 )
 
 // The keys of the proof texts kept with each invoice (queue's Derived).
@@ -34,17 +36,28 @@ func proofFrom(d map[string]string) Proof {
 
 // Issue stores the sale with its proof texts in the issuing transaction.
 func (q *QueueStore) Issue(ctx context.Context, sale posagent.Invoice, derive Coder) (Record, bool, error) {
-	issued, err := q.S.Issue(ctx, sale, queue.IssueOptions{Derive: func(inv posagent.Invoice) (map[string]string, error) {
+	issued, err := q.S.Issue(ctx, sale, issueOptions(derive))
+	if err != nil {
+		return Record{}, false, err
+	}
+	return q.issued(ctx, issued)
+}
+
+// issueOptions keeps the proof texts with the invoice, derived in the
+// issuing transaction.
+func issueOptions(derive Coder) queue.IssueOptions {
+	return queue.IssueOptions{Derive: func(inv posagent.Invoice) (map[string]string, error) {
 		p, err := derive(inv)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]string{derivedBarcode: p.Barcode, derivedQRLeft: p.QRLeft, derivedQRRight: p.QRRight,
 			derivedQRVersion: strconv.Itoa(p.QRVersion)}, nil
-	}})
-	if err != nil {
-		return Record{}, false, err
-	}
+	}}
+}
+
+// issued is the record of a fresh issue, or of the stored invoice for a replay.
+func (q *QueueStore) issued(ctx context.Context, issued queue.Issued) (Record, bool, error) {
 	if issued.Replayed {
 		// The POS asks again: answer with what became of the first attempt.
 		rec, err := q.Invoice(ctx, issued.Invoice.Number)
@@ -99,7 +112,8 @@ func (q *QueueStore) InvoiceBySale(ctx context.Context, saleID string) (Record, 
 
 func recordFrom(r queue.Record) Record {
 	rec := Record{Invoice: r.Invoice, Proof: proofFrom(r.Derived), UploadState: string(r.Upload), UploadError: r.UploadError,
-		Void: r.Void, Remaining: r.Remaining, Print: PrintState{State: "not_needed"}}
+		Void: r.Void, Remaining: r.Remaining, Print: PrintState{State: "not_needed"},
+		Replaces: r.Replaces, ReplacedBy: r.ReplacedBy, Order: r.Order}
 	if p := r.Print; p != nil {
 		rec.Print = PrintState{State: string(p.State), OriginalPrinted: p.OriginalSpent, Attempts: p.Attempts, Reason: p.LastError}
 	}
@@ -267,4 +281,58 @@ func (q *QueueStore) PrintState(ctx context.Context, n posagent.InvoiceNumber) (
 		return PrintState{}, err
 	}
 	return PrintState{State: string(p.State), OriginalPrinted: p.OriginalSpent, Attempts: p.Attempts, Reason: p.LastError}, nil
+}
+
+// Reissue voids v.Number and issues sale in its place in one transaction.
+func (q *QueueStore) Reissue(ctx context.Context, v posagent.Void, sale posagent.Invoice, derive Coder) (posagent.Void, Record, bool, error) {
+	re, err := q.S.Reissue(ctx, v, sale, issueOptions(derive))
+	if err != nil {
+		return posagent.Void{}, Record{}, false, err
+	}
+	rec, created, err := q.issued(ctx, re.Issued)
+	return re.Void, rec, created, err
+}
+
+func orderFrom(o queue.Order) Order {
+	return Order{ID: o.ID, State: string(o.State), Sale: o.Sale, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		Invoice: string(o.Invoice), CancelReason: o.CancelReason}
+}
+
+func (q *QueueStore) AddOrder(ctx context.Context, sale posagent.Invoice) (Order, bool, error) {
+	o, created, err := q.S.AddOrder(ctx, sale)
+	return orderFrom(o), created, err
+}
+
+func (q *QueueStore) Order(ctx context.Context, id string) (Order, error) {
+	o, err := q.S.Order(ctx, id)
+	return orderFrom(o), err
+}
+
+func (q *QueueStore) Orders(ctx context.Context, state string, limit int) ([]Order, error) {
+	os, err := q.S.Orders(ctx, queue.OrderState(state), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Order, len(os))
+	for i, o := range os {
+		out[i] = orderFrom(o)
+	}
+	return out, nil
+}
+
+func (q *QueueStore) CancelOrder(ctx context.Context, id, reason string) (Order, error) {
+	o, err := q.S.CancelOrder(ctx, id, reason)
+	return orderFrom(o), err
+}
+
+func (q *QueueStore) IssueOrder(ctx context.Context, id string, at time.Time, derive Coder) (Record, bool, error) {
+	issued, err := q.S.IssueOrder(ctx, id, at, issueOptions(derive))
+	if err != nil {
+		return Record{}, false, err
+	}
+	return q.issued(ctx, issued)
+}
+
+func (q *QueueStore) OrderCounts(ctx context.Context, staleBefore time.Time) (int, int, time.Time, error) {
+	return q.S.OrderCounts(ctx, staleBefore)
 }

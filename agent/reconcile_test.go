@@ -454,12 +454,6 @@ func TestCloseOutChecklist(t *testing.T) {
 	require.Empty(t, st.CloseOut, "a complete period stays listed: %+v", st.CloseOut)
 }
 
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // BenchmarkReconcileDay is one run over a day of 300 invoices, 10 voids and
 // 10 allowances at a provider that answers at once: the store's reads, the
 // number checks, the findings and the CSV, without the network.

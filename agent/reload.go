@@ -13,8 +13,8 @@ import (
 // What a reload can change while the agent runs, and what needs a restart.
 //
 // Reloadable: the provider's settings (credentials, base URL, timeouts: a new
-// provider client is built from them), [sync] but its concurrency, [alarms]
-// and [booklets]. Everything else is fixed while the agent runs: the API
+// provider client is built from them), [sync] but its concurrency, [alarms],
+// [booklets], [guard] and [orders]. Everything else is fixed while the agent runs: the API
 // address and token (the operator's commands would lose the agent), the
 // store, the printer, the console, the terminal's identity and QR key (issued invoices
 // carry them), the head office, logging, the provider's name (the queue was
@@ -45,6 +45,8 @@ var reloadable = []struct {
 	{"sync", func(c config.Config) any { return c.Sync }},
 	{"alarms", func(c config.Config) any { return c.Alarms }},
 	{"booklets", func(c config.Config) any { return c.Booklets }},
+	{"guard", func(c config.Config) any { return c.Guard }},
+	{"orders", func(c config.Config) any { return c.Orders }},
 }
 
 // ReloadResult says what a reload did.

@@ -29,6 +29,10 @@ type PrintReport struct {
 	Message  string `json:"message,omitempty"`
 	// WillRetry: the proof prints by itself when the printer is back.
 	WillRetry bool `json:"will_retry,omitempty"`
+	// Background: the answer came once the sale was stored, and the proof
+	// is printing now (print_mode after_commit); GET /v1/invoices/{number}
+	// shows how it went.
+	Background bool `json:"background,omitempty"`
 }
 
 // Clock rules for a sale's issue time: the POS may send its own, within reason.
@@ -92,9 +96,15 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 	return sale, nil
 }
 
-// Sell issues a prepared sale, prints its proof and answers. Once Issue has
-// committed, the sale stands whatever the printer does.
+// Sell issues a prepared sale, prints its proof and answers (after the
+// print or after the commit, as printer.answer says). Once Issue has
+// committed, the sale stands whatever the printer does. The guard rails are
+// SellWith's.
 func (a *Agent) Sell(ctx context.Context, sale posagent.Invoice) (SaleResult, error) {
+	return a.sell(ctx, sale, a.conf().Printer.Answer)
+}
+
+func (a *Agent) sell(ctx context.Context, sale posagent.Invoice, mode string) (SaleResult, error) {
 	start := a.now()
 	rec, created, err := a.store.Issue(ctx, sale, a.coder)
 	if err != nil {
@@ -103,29 +113,20 @@ func (a *Agent) Sell(ctx context.Context, sale posagent.Invoice) (SaleResult, er
 		}
 		return SaleResult{}, err
 	}
-	res := SaleResult{Invoice: rec.Invoice, Proof: rec.Proof, Replayed: !created}
-	if !created {
-		res.Print = a.printReport(rec)
-		return res, nil
+	if created {
+		a.log.Info("sale issued", "number", rec.Invoice.Number, "sale_id", rec.Invoice.SaleID, "total", rec.Invoice.Total)
 	}
-	a.metrics.sales.Add(1)
-	a.log.Info("sale issued", "number", rec.Invoice.Number, "sale_id", rec.Invoice.SaleID, "total", rec.Invoice.Total)
-	wake(a.syncWake)
-	wake(a.bookletWake)
-	if !rec.Invoice.Print {
-		res.Print = PrintReport{Required: false}
-	} else {
-		// The sale is committed: a cancelled request must not leave the proof half-printed.
-		res.Print = a.printProof(context.WithoutCancel(ctx), rec.Invoice, false)
+	res := a.answerSale(ctx, rec, created, mode)
+	if created {
+		a.metrics.observeSale(a.now().Sub(start))
 	}
-	a.metrics.observeSale(a.now().Sub(start))
 	return res, nil
 }
 
 // printReport describes the print state of a stored invoice.
 func (a *Agent) printReport(rec Record) PrintReport {
 	if !rec.Invoice.Print {
-		return PrintReport{Required: false}
+		return noProofReport(rec.Invoice)
 	}
 	r := PrintReport{Required: true, Printed: rec.Print.State == "printed", Reason: rec.Print.Reason}
 	if !r.Printed {

@@ -43,6 +43,8 @@ type Status struct {
 	Numbers  []NumbersView `json:"numbers"`
 	Printer  PrinterView   `json:"printer"`
 	Blank    []BlankView   `json:"blank_numbers,omitempty"`
+	// Orders are the orders taken and not yet issued (nil: the store keeps none).
+	Orders *OrdersView `json:"orders,omitempty"`
 	// Reconcile is the daily reconciliation: its latest run and the open
 	// findings; CloseOut the period close-out checklists on show.
 	Reconcile *ReconcileView `json:"reconcile,omitempty"`
@@ -224,6 +226,13 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 		s.Blank = append(s.Blank, BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused,
 			Deadline: lastDay(deadline)})
+	}
+	if s.Orders, err = a.ordersStatus(ctx, now); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	if o := s.Orders; o != nil && o.Stale > 0 {
+		s.alarm(LevelWarning, "stale_orders", "%d orders open longer than %s (the oldest taken %s): issue or cancel them (posagent order list)",
+			o.Stale, o.StaleAfter, o.Oldest.Format("2006-01-02 15:04"))
 	}
 	if err := a.reconcileStatus(ctx, &s, now); err != nil {
 		return Status{}, fmt.Errorf("status: %w", err)

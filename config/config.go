@@ -39,6 +39,8 @@ type Config struct {
 	Booklets Booklets `toml:"booklets"`
 	HQ       HQ       `toml:"hq"`
 	Console  Console  `toml:"console"`
+	Guard    Guard    `toml:"guard"`
+	Orders   Orders   `toml:"orders"`
 	Log      Log      `toml:"log"`
 	// Reconcile is the daily reconciliation with the provider and the
 	// period close-out checklist.
@@ -173,6 +175,32 @@ type Printer struct {
 	Details bool `toml:"details"`
 	// Timeout bounds one job, status handshake included.
 	Timeout Duration `toml:"timeout"`
+	// Answer is when a sale is answered: "after_print" (the default: the
+	// answer says whether the proof printed) or "after_commit" (as soon as
+	// the sale is on disk, the proof printing in the background). A request
+	// may choose for itself ("print_mode").
+	Answer string `toml:"answer"`
+}
+
+// The values of printer.answer.
+const (
+	AnswerAfterPrint  = "after_print"
+	AnswerAfterCommit = "after_commit"
+)
+
+// Guard is the guard rail against a mistyped amount (NT$15,000 for NT$150):
+// a sale whose total is above ConfirmAbove is refused unless the request
+// says it was confirmed; above RefuseAbove it is always refused. 0 switches
+// a threshold off.
+type Guard struct {
+	ConfirmAbove int64 `toml:"confirm_above"`
+	RefuseAbove  int64 `toml:"refuse_above"`
+}
+
+// Orders are sales accepted without a number and issued later.
+type Orders struct {
+	// StaleAfter: an order left open longer than this shows in status and metrics.
+	StaleAfter Duration `toml:"stale_after"`
 }
 
 // Store is the terminal's SQLite database.
@@ -300,7 +328,7 @@ func DefaultConfig() Config {
 			Bridge: Bridge{Timeout: Duration{15 * time.Second}}},
 		Printer: Printer{
 			Device: "none", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1,
-			Profile: "58mm", Timeout: Duration{10 * time.Second},
+			Profile: "58mm", Timeout: Duration{10 * time.Second}, Answer: AnswerAfterPrint,
 		},
 		Store: Store{Path: DefaultStorePath()},
 		API:   API{Address: DefaultAddress},
@@ -313,6 +341,7 @@ func DefaultConfig() Config {
 		Alarms:    Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
 		Booklets:  Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
 		Console:   Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
+		Orders:    Orders{StaleAfter: Duration{72 * time.Hour}},
 		Log:       Log{Level: "info", Format: "text"},
 		Reconcile: Reconcile{Enabled: true, At: "03:30", CloseOutDays: 5},
 	}
@@ -582,6 +611,18 @@ func (c *Config) Validate() error {
 	if err := c.validateHQ(); err != nil {
 		return err
 	}
+	g := c.Guard
+	switch {
+	case g.ConfirmAbove < 0 || g.ConfirmAbove > posagent.MaxTotal:
+		return fieldErr("guard.confirm_above", "must be 0 (off) to %d (NT$, whole dollars)", int64(posagent.MaxTotal))
+	case g.RefuseAbove < 0 || g.RefuseAbove > posagent.MaxTotal:
+		return fieldErr("guard.refuse_above", "must be 0 (off) to %d (NT$, whole dollars)", int64(posagent.MaxTotal))
+	case g.RefuseAbove > 0 && g.ConfirmAbove >= g.RefuseAbove:
+		return fieldErr("guard.confirm_above", "must be below guard.refuse_above (%d), or 0", g.RefuseAbove)
+	}
+	if o := c.Orders.StaleAfter.Duration; o <= 0 || o > 90*24*time.Hour {
+		return fieldErr("orders.stale_after", "must be more than 0 and at most 2160h (90 days)")
+	}
 	if _, _, err := c.Reconcile.Clock(); err != nil {
 		return err
 	}
@@ -810,6 +851,8 @@ func (c *Config) validatePrinter() error {
 		return fieldErr("printer.code39", "must be raster or native (or empty: the profile's)")
 	case p.Timeout.Duration <= 0:
 		return fieldErr("printer.timeout", "must be more than 0")
+	case p.Answer != AnswerAfterPrint && p.Answer != AnswerAfterCommit:
+		return fieldErr("printer.answer", "must be %s or %s", AnswerAfterPrint, AnswerAfterCommit)
 	case len(p.Footer) > 10:
 		return fieldErr("printer.footer", "at most 10 lines")
 	}

@@ -106,6 +106,11 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"zero concurrency", `[api]`, "[sync]\nconcurrency = 0\n[api]", "sync.concurrency"},
 		{"lease zero", `[api]`, "[booklets]\nlease = 0\n[api]", "booklets.lease"},
 		{"log level", `[api]`, "[log]\nlevel = \"loud\"\n[api]", "log.level"},
+		{"printer answer", `[api]`, "[printer]\nanswer = \"later\"\n[api]", "printer.answer"},
+		{"negative confirm", `[api]`, "[guard]\nconfirm_above = -1\n[api]", "guard.confirm_above"},
+		{"refuse above the largest total", `[api]`, "[guard]\nrefuse_above = 4294967296\n[api]", "guard.refuse_above"},
+		{"confirm not below refuse", `[api]`, "[guard]\nconfirm_above = 5000\nrefuse_above = 5000\n[api]", "guard.confirm_above"},
+		{"stale after zero", `[api]`, "[orders]\nstale_after = \"0s\"\n[api]", "orders.stale_after"},
 		{"wrong type", `[api]`, "[printer]\nbaud = \"fast\"\n[api]", ""},
 		{"syntax", `[api]`, "[api", ""},
 		// Keys are exact: the decoder would match them in any case, and a second
@@ -146,6 +151,19 @@ func TestPrinterDevices(t *testing.T) {
 }
 
 // The console is on by default, with a two-hour session; a password is optional.
+func TestCounterDefaults(t *testing.T) {
+	cfg, err := config.Parse([]byte(valid))
+	require.NoError(t, err)
+	require.Equal(t, config.AnswerAfterPrint, cfg.Printer.Answer)
+	require.Equal(t, config.Guard{}, cfg.Guard, "guard rails are off unless configured")
+	require.Equal(t, 72*time.Hour, cfg.Orders.StaleAfter.Duration)
+	cfg, err = config.Parse([]byte(strings.Replace(valid, "[api]",
+		"[guard]\nconfirm_above = 10000\nrefuse_above = 100000\n[printer]\nanswer = \"after_commit\"\n[api]", 1)))
+	require.NoError(t, err)
+	require.Equal(t, config.Guard{ConfirmAbove: 10000, RefuseAbove: 100000}, cfg.Guard)
+	require.Equal(t, config.AnswerAfterCommit, cfg.Printer.Answer)
+}
+
 func TestConsoleDefaults(t *testing.T) {
 	cfg, err := config.Parse([]byte(valid))
 	require.NoError(t, err)

@@ -193,6 +193,7 @@ logo      = ""                        # a PNG printed above the proof
 footer    = ["謝謝光臨"]
 details   = true                      # print the item lines under the proof
 timeout   = "10s"
+answer    = "after_print"             # after_commit: answer as soon as the sale is on disk, print in the background
 
 [store]
 path = '@STORE@'                      # a TOML literal string: backslashes stay as they are
@@ -227,6 +228,18 @@ lease_ahead = "72h"                   # lease the next period's numbers this ear
 # [hq]
 # dsn      = "${POSAGENT_HQ_DSN}"       # user:pass@tcp(host:3306)/posagent; holds a password
 # terminal = "POS01"                  # this till in the head office's ledger; default machine_id
+
+# Guard rails against a mistyped amount (NT$15,000 for NT$150): above
+# confirm_above a sale is refused unless the request says "confirmed": true;
+# above refuse_above it is always refused. 0 switches a threshold off.
+[guard]
+confirm_above = 0
+refuse_above  = 0
+
+# Orders taken now and issued later (預購, 取貨): one left open longer than
+# this shows in status and metrics.
+[orders]
+stale_after = "72h"
 
 # The operator console in the browser: open http://<api.address>/ and sign in
 # with api.token or this password.

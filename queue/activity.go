@@ -28,17 +28,8 @@ func (s *Store) Activity(ctx context.Context, from, to time.Time) ([]Record, err
 	if err != nil {
 		return nil, s.storageError("list invoices", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.storageError("list invoices", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := column[int64](rows)
+	if err != nil {
 		return nil, s.storageError("list invoices", err)
 	}
 	if len(ids) > MaxActivity {

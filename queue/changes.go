@@ -31,38 +31,63 @@ func (s *Store) Void(ctx context.Context, v posagent.Void) error {
 		if err != nil {
 			return err
 		}
-		var issuedAt int64
-		var voided sql.NullInt64
-		var liveAllowances int
-		if err := tx.QueryRowContext(ctx, `SELECT issued_at, voided_at,
-				(SELECT count(*) FROM allowances WHERE invoice_id = invoices.id AND voided_at IS NULL)
-			FROM invoices WHERE id = ?`, id).Scan(&issuedAt, &voided, &liveAllowances); err != nil {
-			return err
-		}
-		switch {
-		case voided.Valid:
-			return &posagent.Error{Kind: posagent.KindConflict, Field: "number",
-				Message: fmt.Sprintf("invoice %s was already voided at %s", v.Number, fromNanos(voided.Int64).Format(time.DateTime))}
-		case liveAllowances > 0:
-			return &posagent.Error{Kind: posagent.KindConflict, Field: "number",
-				Message: fmt.Sprintf("invoice %s has %d allowance(s): void them first", v.Number, liveAllowances)}
-		case v.VoidedAt.UnixNano() < issuedAt:
-			return posagent.Invalid("voided_at", "a void cannot come before its invoice (%s)", fromNanos(issuedAt).Format(time.DateTime))
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET voided_at = ?, void_reason = ? WHERE id = ?`,
-			v.VoidedAt.UnixNano(), v.Reason, id); err != nil {
-			return err
-		}
-		payload, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, invoice_id, payload, state, next_at, created_at, updated_at)
-			VALUES ('void', ?, ?, 'pending', ?, ?, ?)`, id, string(payload), now, now, now); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, id, now, EventVoided, v.Reason)
+		_, err = s.voidTx(ctx, tx, now, id, v, false)
+		return err
 	})
+}
+
+// voidTx voids invoice id inside the caller's write transaction and queues
+// the void's job, whose id it returns. anyAllowance refuses an invoice that
+// ever had an allowance, voided or not (a reissue: Amego refuses such a void
+// for good, 3050141, providers.md §1.4); otherwise only live allowances
+// refuse. A void at or after the period's void deadline is refused: the
+// correction is then an allowance.
+func (s *Store) voidTx(ctx context.Context, tx *sql.Tx, now int64, id int64, v posagent.Void, anyAllowance bool) (int64, error) {
+	var issuedAt int64
+	var period string
+	var voided sql.NullInt64
+	var liveAllowances, allowances int
+	if err := tx.QueryRowContext(ctx, `SELECT issued_at, period, voided_at,
+			(SELECT count(*) FROM allowances WHERE invoice_id = invoices.id AND voided_at IS NULL),
+			(SELECT count(*) FROM allowances WHERE invoice_id = invoices.id)
+		FROM invoices WHERE id = ?`, id).Scan(&issuedAt, &period, &voided, &liveAllowances, &allowances); err != nil {
+		return 0, err
+	}
+	p, err := posagent.ParsePeriod(period)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case voided.Valid:
+		return 0, &posagent.Error{Kind: posagent.KindConflict, Field: "number",
+			Message: fmt.Sprintf("invoice %s was already voided at %s", v.Number, fromNanos(voided.Int64).Format(time.DateTime))}
+	case liveAllowances > 0 && !anyAllowance:
+		return 0, &posagent.Error{Kind: posagent.KindConflict, Field: "number",
+			Message: fmt.Sprintf("invoice %s has %d allowance(s): void them first", v.Number, liveAllowances)}
+	case allowances > 0 && anyAllowance:
+		return 0, &posagent.Error{Kind: posagent.KindConflict, Field: "number",
+			Message: fmt.Sprintf("invoice %s has had %d allowance(s), so it can no longer be voided and reissued: use an allowance for the correction", v.Number, allowances)}
+	case v.VoidedAt.UnixNano() < issuedAt:
+		return 0, posagent.Invalid("voided_at", "a void cannot come before its invoice (%s)", fromNanos(issuedAt).Format(time.DateTime))
+	case !v.VoidedAt.Before(p.VoidDeadline()):
+		return 0, &posagent.Error{Kind: posagent.KindConflict, Field: "number",
+			Message: fmt.Sprintf("invoice %s of period %s can no longer be voided: the void deadline passed at %s; use an allowance",
+				v.Number, p.Label(), p.VoidDeadline().Add(-time.Second).Format(time.DateTime))}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invoices SET voided_at = ?, void_reason = ? WHERE id = ?`,
+		v.VoidedAt.UnixNano(), v.Reason, id); err != nil {
+		return 0, err
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return 0, err
+	}
+	var jobID int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, invoice_id, payload, state, next_at, created_at, updated_at)
+		VALUES ('void', ?, ?, 'pending', ?, ?, ?) RETURNING id`, id, string(payload), now, now, now).Scan(&jobID); err != nil {
+		return 0, err
+	}
+	return jobID, addEvent(ctx, tx, id, now, EventVoided, v.Reason)
 }
 
 // AllowanceRecord is an allowance as stored.

@@ -27,11 +27,18 @@ import (
 const (
 	crashChildEnv = "POSAGENT_QUEUE_CRASH_CHILD" // the store path, in the child
 	crashKillsEnv = "POSAGENT_QUEUE_CRASH_KILLS" // kills per run (default 25)
+	// The store path, in a child that kills itself inside a reissue, after
+	// the void is written and before the new invoice is.
+	reissueKillEnv = "POSAGENT_QUEUE_REISSUE_KILL"
 )
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		crashChild(path)
+		os.Exit(0)
+	}
+	if path := os.Getenv(reissueKillEnv); path != "" {
+		reissueKillChild(path)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -77,8 +84,18 @@ func crashChild(path string) {
 			report("I %s %s", id, iss.Invoice.Number)
 		case op < 60:
 			n := pick()
-			if err := s.Void(ctx, posagent.Void{Number: n, Reason: "crash test"}); err == nil {
+			// Dated by the sales' clock (t0), not the child's: a void past
+			// the period's void deadline is refused.
+			if err := s.Void(ctx, posagent.Void{Number: n, Reason: "crash test", VoidedAt: t0.Add(time.Hour)}); err == nil {
 				report("V %s", n)
+			}
+		case op < 63:
+			n := pick()
+			fixed := sale(fmt.Sprintf("c%s-%d-r", run, i), 900)
+			iss, err := s.Reissue(ctx, posagent.Void{Number: n, Reason: "crash reissue", VoidedAt: t0.Add(time.Hour)}, fixed, queue.IssueOptions{})
+			if err == nil {
+				numbers = append(numbers, iss.Invoice.Number)
+				report("E %s %s %s", n, iss.Invoice.Number, fixed.SaleID)
 			}
 		case op < 67:
 			n := pick()
@@ -198,8 +215,8 @@ func TestCrashKill(t *testing.T) {
 		}
 		verifyCrash(t, path, reported, round)
 	}
-	t.Logf("%d kills; reported ops: issue %d, void %d, allowance %d, done %d, retry %d, dead %d, print begun %d, printed %d",
-		kills, ops['I'], ops['V'], ops['A'], ops['D'], ops['R'], ops['X'], ops['B'], ops['F'])
+	t.Logf("%d kills; reported ops: issue %d, reissue %d, void %d, allowance %d, done %d, retry %d, dead %d, print begun %d, printed %d",
+		kills, ops['I'], ops['E'], ops['V'], ops['A'], ops['D'], ops['R'], ops['X'], ops['B'], ops['F'])
 	if ops['I'] == 0 || ops['D'] == 0 || ops['B'] == 0 {
 		t.Errorf("the child did too little between kills to test anything: %v", ops)
 	}
@@ -246,6 +263,18 @@ func verifyCrash(t *testing.T, path string, reported []string, round int) {
 		(SELECT 1 FROM jobs e WHERE e.invoice_id = j.invoice_id AND e.id < j.id AND e.state <> 'done')`); n != 0 {
 		t.Fatalf("round %d: %d jobs handed out before an earlier job of their invoice was done", round, n)
 	}
+	// A reissue is both or neither: no new invoice beside an invoice still
+	// valid, no void by a reissue without its new invoice, and the new
+	// invoice's upload never went out before the void.
+	if n := one(`SELECT count(*) FROM invoices n JOIN invoices o ON o.id = n.replaces WHERE o.voided_at IS NULL`); n != 0 {
+		t.Fatalf("round %d: %d reissued invoices whose original is not voided", round, n)
+	}
+	if n := one(`SELECT count(*) FROM invoices o WHERE o.void_reason = 'crash reissue' AND NOT EXISTS (SELECT 1 FROM invoices n WHERE n.replaces = o.id)`); n != 0 {
+		t.Fatalf("round %d: %d invoices voided by a reissue without their new invoice", round, n)
+	}
+	if n := one(`SELECT count(*) FROM jobs j JOIN jobs b ON b.id = j.after_job WHERE j.state IN ('claimed', 'done') AND b.state <> 'done'`); n != 0 {
+		t.Fatalf("round %d: %d reissued uploads handed out before the void", round, n)
+	}
 	// Promise 5: a print in flight when the child died has spent the original.
 	if n := one(`SELECT count(*) FROM invoices WHERE print_state = 'printing' AND original_spent = 0`); n != 0 {
 		t.Fatalf("round %d: %d prints in flight with the original not marked spent", round, n)
@@ -268,6 +297,15 @@ func verifyCrash(t *testing.T, path string, reported []string, round int) {
 			}
 			if one(`SELECT count(*) FROM jobs j JOIN invoices i ON i.id = j.invoice_id WHERE i.number = ? AND j.kind = 'void'`, f[1]) != 1 {
 				bad("no void job")
+			}
+		case "E":
+			old, err := s.Invoice(ctx, posagent.InvoiceNumber(f[1]))
+			if err != nil || old.Void == nil || string(old.ReplacedBy) != f[2] {
+				bad("the old invoice is %+v, %v", old, err)
+			}
+			r, err := s.InvoiceBySale(ctx, f[3])
+			if err != nil || string(r.Invoice.Number) != f[2] || string(r.Replaces) != f[1] {
+				bad("the new invoice is %+v, %v", r, err)
 			}
 		case "A":
 			if one(`SELECT count(*) FROM allowances a JOIN jobs j ON j.allowance_id = a.id AND j.kind = 'allowance' WHERE a.number = ?`, f[1]) != 1 {
@@ -300,5 +338,86 @@ func verifyCrash(t *testing.T, path string, reported []string, round int) {
 		default:
 			t.Fatalf("round %d: unknown report %q", round, l)
 		}
+	}
+}
+
+// reissueKillChild reissues the store's first invoice and dies (SIGKILL) in
+// the middle: the void is written, the new number taken, the new invoice not
+// yet stored, nothing committed.
+func reissueKillChild(path string) {
+	s, err := queue.Open(path, queue.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child open:", err)
+		os.Exit(2)
+	}
+	recent, err := s.Recent(context.Background(), 1)
+	if err != nil || len(recent) != 1 {
+		fmt.Fprintln(os.Stderr, "child: no invoice to reissue:", err)
+		os.Exit(2)
+	}
+	v := posagent.Void{Number: recent[0].Invoice.Number, Reason: "crash reissue", VoidedAt: t0.Add(time.Hour)}
+	_, err = s.Reissue(context.Background(), v, sale("kill-new", 900),
+		queue.IssueOptions{Derive: func(posagent.Invoice) (map[string]string, error) {
+			self, _ := os.FindProcess(os.Getpid())
+			killHard(self)
+			select {} // the signal is on its way
+		}})
+	fmt.Fprintln(os.Stderr, "child: the reissue returned:", err)
+	os.Exit(4)
+}
+
+// A crash between the void and the new issue leaves neither.
+func TestCrashInsideReissue(t *testing.T) {
+	ctx := context.Background()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "agent.db")
+	s, err := queue.Open(path, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddBooklet(ctx, booklet("AB", 0, 1, p11410)); err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.Issue(ctx, sale("kill-old", 1000), queue.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), reissueKillEnv+"="+path)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if !killedHard(cmd.ProcessState) {
+		t.Fatalf("the child did not die inside the reissue (%v): %s", err, stderr.String())
+	}
+
+	s = mustReopen(t, path, newClock(time.Now()))
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Invoice(ctx, old.Invoice.Number)
+	if err != nil || rec.Void != nil || rec.ReplacedBy != "" {
+		t.Fatalf("after the crash the old invoice is voided %v, replaced by %q (%v): want neither", rec.Void, rec.ReplacedBy, err)
+	}
+	if _, err := s.InvoiceBySale(ctx, "kill-new"); !posagent.IsKind(err, posagent.KindNotFound) {
+		t.Fatalf("after the crash the new sale is there: %v", err)
+	}
+	if left, _ := s.PeriodLeft(ctx, old.Invoice.Period()); left != 49 {
+		t.Fatalf("%d numbers left after the crash, want 49: the new number was spent", left)
+	}
+	jobs, err := s.Jobs(ctx, queue.JobPending, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Kind != queue.JobUpload {
+		t.Fatalf("after the crash the jobs are %+v (%v), want the old upload alone", jobs, err)
+	}
+	// And the same reissue now goes through whole.
+	re, err := s.Reissue(ctx, posagent.Void{Number: old.Invoice.Number, Reason: "crash reissue", VoidedAt: t0.Add(time.Hour)},
+		sale("kill-new", 900), queue.IssueOptions{})
+	if err != nil || re.Replayed {
+		t.Fatalf("reissue after the crash = %+v, %v", re, err)
 	}
 }

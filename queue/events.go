@@ -20,6 +20,9 @@ const (
 	EventPrintFailed     EventKind = "print_failed"     // the printer failed; detail has its reason
 	EventUploaded        EventKind = "uploaded"         // a job was accepted by the provider; detail names the job
 	EventVoided          EventKind = "voided"           // void recorded locally, queued for upload
+	EventReissued        EventKind = "reissued"         // voided and replaced by a new invoice; detail names it
+	EventReissueOf       EventKind = "reissue_of"       // issued in place of a voided invoice; detail names it
+	EventFromOrder       EventKind = "from_order"       // issued from an order taken earlier; detail names it
 	EventAllowance       EventKind = "allowance"        // allowance recorded locally, queued for upload
 	EventAllowanceVoided EventKind = "allowance_voided" // allowance void recorded, queued for upload
 	EventFailed          EventKind = "failed"           // a job attempt failed and will be retried; detail has the error

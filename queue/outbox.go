@@ -80,7 +80,8 @@ const ClockSlack = time.Minute
 // an invoice is handed out only when every earlier job of that invoice is
 // done, so a void or allowance never overtakes its upload, and an allowance
 // void never overtakes its allowance; a dead upload holds back the invoice's
-// later jobs until it is revived and done.
+// later jobs until it is revived and done. The upload of a reissued invoice
+// (Reissue) also waits until the void of the invoice it replaces is done.
 //
 // Due and lease times are wall-clock readings, which jump when NTP corrects
 // the clock (go-practice §3). A jump forward ends leases early: the job may be
@@ -107,7 +108,10 @@ func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job,
 		s.mu.Lock()
 		clockBack := now+slack < s.highWater
 		s.mu.Unlock()
-		const inOrder = ` AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.invoice_id = j.invoice_id AND e.id < j.id AND e.state <> 'done')`
+		// A reissued invoice's upload also waits for the void of the invoice
+		// it replaces (after_job, NULL for every other job).
+		const inOrder = ` AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.invoice_id = j.invoice_id AND e.id < j.id AND e.state <> 'done')` +
+			` AND (j.after_job IS NULL OR EXISTS (SELECT 1 FROM jobs b WHERE b.id = j.after_job AND b.state = 'done'))`
 		queries := []string{
 			// Leases that ran out (or were taken in the clock's future).
 			`SELECT j.id FROM jobs j WHERE j.state = 'claimed' AND (j.next_at <= ?1 OR j.updated_at > ?1 + ?3)` + inOrder + ` ORDER BY j.id LIMIT ?2`,
@@ -423,17 +427,8 @@ func (s *Store) listJobs(ctx context.Context, query string, args ...any) ([]Job,
 	if err != nil {
 		return nil, s.storageError("list jobs", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.storageError("list jobs", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := column[int64](rows)
+	if err != nil {
 		return nil, s.storageError("list jobs", err)
 	}
 	out := make([]Job, 0, len(ids))

@@ -14,7 +14,7 @@ import (
 // What the daily reconciliation reads from the store and writes to it: the
 // day's documents with their latest job, the numbers issued in a period, new
 // jobs for what the provider lacks, and the runs with their findings
-// (migration 0007).
+// (migration 0008).
 
 // EventReconciled is a reconciliation's note on an invoice: what it found and
 // the job it queued again.

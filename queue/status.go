@@ -31,6 +31,11 @@ type Record struct {
 	UploadError string
 	// Print is the proof's state; nil when the invoice is not printed.
 	Print *PrintJob
+	// Replaces is the invoice this one was issued in place of (Reissue), and
+	// ReplacedBy the one issued in place of this one; empty when none.
+	Replaces, ReplacedBy posagent.InvoiceNumber
+	// Order is the id of the order it was issued from (IssueOrder); empty when none.
+	Order string
 }
 
 // Invoice returns the record of an invoice by number. Unknown is KindNotFound.
@@ -66,17 +71,8 @@ func (s *Store) Recent(ctx context.Context, limit int) ([]Record, error) {
 	if err != nil {
 		return nil, s.storageError("list recent invoices", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.storageError("list recent invoices", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := column[int64](rows)
+	if err != nil {
 		return nil, s.storageError("list recent invoices", err)
 	}
 	out := make([]Record, 0, len(ids))
@@ -103,9 +99,14 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	var voidReason sql.NullString
 	var upload, uploadError sql.NullString
 	var uploaded sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT i.doc, i.derived, i.voided_at, i.void_reason, j.state, j.done_at, j.last_error
+	var replaces, replacedBy, order sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT i.doc, i.derived, i.voided_at, i.void_reason, j.state, j.done_at, j.last_error,
+			(SELECT o.number FROM invoices o WHERE o.id = i.replaces),
+			(SELECT n.number FROM invoices n WHERE n.replaces = i.id),
+			(SELECT r.id FROM orders r WHERE r.invoice_id = i.id)
 		FROM invoices i LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE invoice_id = i.id AND kind = 'upload')
-		WHERE i.id = ?`, id).Scan(&doc, &derived, &voidedAt, &voidReason, &upload, &uploaded, &uploadError)
+		WHERE i.id = ?`, id).Scan(&doc, &derived, &voidedAt, &voidReason, &upload, &uploaded, &uploadError,
+		&replaces, &replacedBy, &order)
 	if err != nil {
 		return Record{}, s.storageError("read invoice", err)
 	}
@@ -116,6 +117,7 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 		r.Void = &posagent.Void{Number: r.Invoice.Number, VoidedAt: fromNanos(voidedAt.Int64), Reason: voidReason.String}
 	}
 	r.Upload, r.Uploaded, r.UploadError = JobState(upload.String), fromNullNanos(uploaded), uploadError.String
+	r.Replaces, r.ReplacedBy, r.Order = posagent.InvoiceNumber(replaces.String), posagent.InvoiceNumber(replacedBy.String), order.String
 	r.Remaining = r.Invoice.Total
 
 	rows, err := tx.QueryContext(ctx, `SELECT a.doc, a.provider_number, a.voided_at, a.void_reason,

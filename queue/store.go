@@ -459,6 +459,20 @@ func newToken() int64 {
 	return int64(binary.BigEndian.Uint64(b[:]) >> 1)
 }
 
+// column reads the one column of rows into a slice and closes rows.
+func column[T any](rows *sql.Rows) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func fromNanos(ns int64) time.Time { return time.Unix(0, ns).In(posagent.Taipei) }
 
 func fromNullNanos(ns sql.NullInt64) time.Time {

@@ -502,8 +502,13 @@ func (c *Console) failErr(w http.ResponseWriter, r *http.Request, req *request, 
 func (c *Console) render(w http.ResponseWriter, req *request, status int, name, nav string, data any) {
 	t := c.pages[name]
 	v := &view{req: req, Nav: nav, Data: data, Terminal: c.a.Terminal()}
-	if name == "overview" {
+	switch iv, ok := data.(invoiceView); {
+	case name == "overview":
 		v.Refresh = int(c.refresh.Seconds())
+	case ok && (iv.R.Print.State == "pending" || iv.R.Print.State == "printing") && iv.R.Void == nil:
+		// A proof on its way to the printer (printed in the background, or
+		// waiting for paper): the page follows it until it is on paper.
+		v.Refresh, v.RefreshURL = 2, "/invoices/"+iv.Number
 	}
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {

@@ -19,6 +19,8 @@ type view struct {
 	Data     any
 	Terminal agent.TerminalView
 	Refresh  int
+	// RefreshURL is the page the refresh loads ("" is the overview).
+	RefreshURL string
 }
 
 func (v *view) T(key string) string { return v.req.T(key) }

@@ -77,24 +77,7 @@ func TestDemoOnAmego(t *testing.T) {
 	code, _, errOut := runOperator(t, "", "run", "--demo", "--provider", "turnkey9", "--dir", dir)
 	require.Equal(t, 2, code, errOut)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errs := &lockedWriter{}, &lockedWriter{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--demo", "--provider", "amego", "--dir", dir, "--addr", "127.0.0.1:0"},
-			stdio{in: strings.NewReader(""), out: out, err: errs})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			require.Equal(t, 0, code, "%s", errs.String())
-		case <-time.After(30 * time.Second):
-			t.Error("the demo did not stop")
-		}
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
-		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
+	out, errs := startDemo(t, dir, "--provider", "amego")
 	require.Contains(t, out.String(), "Amego stand-in")
 	require.Contains(t, out.String(), "receipt ")
 	cfgPath := filepath.Join(dir, "posagent.toml")

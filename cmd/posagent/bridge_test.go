@@ -64,24 +64,7 @@ func TestDemoWithBridgeReceiver(t *testing.T) {
 	t.Setenv("POSAGENT_TOKEN", "")
 	t.Setenv("POSAGENT_CONFIG", "")
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errs := &lockedWriter{}, &lockedWriter{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--demo", "--dir", dir, "--addr", "127.0.0.1:0", "--provider", "bridge"},
-			stdio{in: strings.NewReader(""), out: out, err: errs})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			require.Equal(t, 0, code, "%s", errs.String())
-		case <-time.After(30 * time.Second):
-			t.Error("the demo did not stop")
-		}
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
-		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
+	out, _ := startDemo(t, dir, "--provider", "bridge")
 	require.Contains(t, out.String(), "bridge stand-in")
 	require.Contains(t, out.String(), "first sale     invoice ZZ-10000000")
 	cfgPath := filepath.Join(dir, "posagent.toml")

@@ -31,6 +31,8 @@ var commands = map[string]command{
 	"void":        {"void an invoice", runVoid},
 	"allow":       {"record an allowance (partial refund) against an invoice, or void one (allow void)", runAllow},
 	"reprint":     {"print an invoice's proof again (補印)", runReprint},
+	"reissue":     {"void an invoice and issue the corrected sale in one step (作廢重開)", runReissue},
+	"order":       {"orders issued later (預購, 取貨): add, list, cancel, issue", runOrder},
 	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets":    {"list invoice number booklets or add one", runBooklets},
 	"reconcile":   {"check a day with the provider and locally now (--date), or list what is open", runReconcile},

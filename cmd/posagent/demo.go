@@ -193,7 +193,11 @@ func runDemoAgent(ctx context.Context, std stdio, dir, addr, provider string) er
 	defer closeAll()
 	// Lease the demo booklet through the real provider client before the first sale.
 	a.KeepBooklets(ctx)
-	sold := demoFirstSale(ctx, a, sim)
+	sold, first := demoFirstSale(ctx, a, sim)
+	reissue := "./bin/posagent reissue NUMBER testdata/sales/coffee-taxid.json"
+	if first != "" {
+		reissue = "./bin/posagent reissue " + first.Printed() + " testdata/sales/coffee-taxid.json"
+	}
 
 	fmt.Fprintf(std.out, `
 posagent demo is running — Ctrl-C to stop.
@@ -206,10 +210,16 @@ posagent demo is running — Ctrl-C to stop.
   first sale     %s
 
 Try:  ./bin/posagent sell testdata/sales/coffee.json
+      %s
+                                        (作廢重開: the buyer asks for a 統編 after the proof printed)
+      ./bin/posagent order add testdata/sales/preorder.json   (預購; then: order list, order issue pre-20251230-0007)
+      ./bin/posagent sell --background testdata/sales/business.json   (answered before the paper)
+      a sale above NT$%d needs --confirmed (guard rails)
       ./bin/posagent status
       ./bin/posagent demo provider down   (sell a few, watch status, then: demo provider up)
 
-`, ln.Addr(), cfgPath, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold)
+`, ln.Addr(), cfgPath, ln.Addr(), cfgPath, title+" stand-in", stand.URL(), sim.Path(), receipts, cfg.Store.Path, sold,
+		reissue, cfg.Guard.ConfirmAbove)
 	return a.Serve(ctx, ln)
 }
 
@@ -233,31 +243,35 @@ func demoConfig(dir, standURL, simPath, token string) config.Config {
 	cfg.Sync.BackoffBase = config.Duration{Duration: time.Second}
 	cfg.Sync.BackoffCap = config.Duration{Duration: 15 * time.Second}
 	cfg.Sync.CallTimeout = config.Duration{Duration: 10 * time.Second}
+	// Guard rails a café would set: a mistyped NT$15,000 for NT$150 asks
+	// for a confirmation; nothing above NT$200,000 is rung up here.
+	cfg.Guard = config.Guard{ConfirmAbove: 10000, RefuseAbove: 200000}
 	return cfg
 }
 
-// demoFirstSale rings up the sample sale and says where its receipt is.
-func demoFirstSale(ctx context.Context, a *agent.Agent, sim *printersim.Sim) string {
+// demoFirstSale rings up the sample sale and says where its receipt is,
+// with the invoice's number ("" when it failed).
+func demoFirstSale(ctx context.Context, a *agent.Agent, sim *printersim.Sim) (string, posagent.InvoiceNumber) {
 	var sale posagent.Invoice
 	if err := sale.UnmarshalJSON([]byte(fmt.Sprintf(demoSale, time.Now().Unix()))); err != nil {
-		return "sample sale: " + err.Error()
+		return "sample sale: " + err.Error(), ""
 	}
 	sale, err := a.PrepareSale(sale)
 	if err != nil {
-		return "sample sale: " + err.Error()
+		return "sample sale: " + err.Error(), ""
 	}
 	res, err := a.Sell(ctx, sale)
 	if err != nil {
-		return "sample sale: " + err.Error()
+		return "sample sale: " + err.Error(), ""
 	}
 	out := fmt.Sprintf("invoice %s, NT$%d", res.Invoice.Number.Printed(), res.Invoice.Total)
 	if !res.Print.Printed {
-		return out + ", not printed: " + res.Print.Message
+		return out + ", not printed: " + res.Print.Message, res.Invoice.Number
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if jobs, err := sim.WaitJobs(wctx, len(sim.Jobs())); err == nil && len(jobs) > 0 && jobs[len(jobs)-1].PNGPath != "" {
 		out += ", receipt " + jobs[len(jobs)-1].PNGPath
 	}
-	return out
+	return out, res.Invoice.Number
 }

@@ -89,3 +89,31 @@ func TestDemoPortTaken(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, status, "DEMO01")
 }
+
+// startDemo runs `posagent run --demo --dir dir --addr 127.0.0.1:0` with
+// more arguments until the test ends, and returns its output once it says
+// it is running, and its log.
+func startDemo(t *testing.T, dir string, args ...string) (out, errs *lockedWriter) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs = &lockedWriter{}, &lockedWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"run", "--demo", "--dir", dir, "--addr", "127.0.0.1:0"}, args...),
+			stdio{in: strings.NewReader(""), out: out, err: errs})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("the demo ended with %d: %s", code, errs.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the demo did not stop")
+		}
+	})
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "posagent demo is running") },
+		60*time.Second, 50*time.Millisecond, "the demo did not start: %s", errs.String())
+	return out, errs
+}

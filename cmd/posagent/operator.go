@@ -111,8 +111,10 @@ func writeStatus(w io.Writer, s agent.Status) {
 // runSell: posagent sell FILE|-
 func runSell(ctx context.Context, std stdio, args []string) error {
 	var cf clientFlags
-	fs := newFlags("sell", std, "sell FILE|- [--json]   (a sale: the invoice JSON without number and random code)")
+	var sf saleFlags
+	fs := newFlags("sell", std, "sell FILE|- [--confirmed] [--background] [--json]   (a sale: the invoice JSON without number and random code)")
 	cf.register(fs)
+	sf.register(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -120,7 +122,7 @@ func runSell(ctx context.Context, std stdio, args []string) error {
 	if len(rest) != 1 {
 		return usagef("sell needs one sale file, or - for standard input")
 	}
-	body, err := readDoc(std, rest[0])
+	body, err := readSaleWith(std, rest[0], sf)
 	if err != nil {
 		return err
 	}
@@ -140,8 +142,12 @@ func runSell(ctx context.Context, std stdio, args []string) error {
 
 func writePrint(w io.Writer, p agent.PrintReport) {
 	switch {
+	case !p.Required && p.Message != "":
+		fmt.Fprintln(w, "proof: not printed — "+p.Message)
 	case !p.Required:
 		fmt.Fprintln(w, "proof: not printed (carrier or donation)")
+	case p.Background:
+		fmt.Fprintln(w, "proof: printing in the background (`posagent` answered once the sale was stored)")
 	case p.Printed && p.Reprint:
 		fmt.Fprintln(w, "proof: printed (補印)")
 	case p.Printed:
