@@ -2,7 +2,6 @@ package fake
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/posagent/posagent"
 )
@@ -42,7 +41,9 @@ func (p *Provider) Holdings(ctx context.Context, refs []posagent.DocRef) ([]posa
 				}
 			}
 		}
-		h.Detail = fmt.Sprintf("fake holds it: %v", h.Found)
+		if h.Acceptance != "" {
+			h.Detail = "verdict " + string(h.Acceptance)
+		}
 		out[i] = h
 	}
 	return out, nil
