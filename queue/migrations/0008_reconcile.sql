@@ -41,3 +41,6 @@ CREATE TABLE reconcile_findings (
 CREATE UNIQUE INDEX reconcile_findings_open ON reconcile_findings (key) WHERE cleared_at IS NULL;
 CREATE INDEX reconcile_findings_run ON reconcile_findings (last_run);
 CREATE INDEX reconcile_findings_day ON reconcile_findings (day, id);
+-- The open findings, read on every status: partial, so that years of cleared
+-- ones are never walked.
+CREATE INDEX reconcile_findings_open_day ON reconcile_findings (day, id) WHERE cleared_at IS NULL;
