@@ -66,6 +66,9 @@ type Booklet struct {
 	Period Period `json:"period"`
 	// Source says where the range came from: "ecpay", "hq", "manual", ….
 	Source string `json:"source,omitempty"`
+	// Seller is the 統一編號 whose invoices take these numbers (a till may
+	// sell for several); empty on a range not yet given to a seller.
+	Seller string `json:"seller,omitempty"`
 }
 
 // ParseRange reads "AB12345600-AB12345649" into a Booklet without period or source.

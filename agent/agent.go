@@ -23,10 +23,12 @@ import (
 
 // Options are what the agent is built from.
 type Options struct {
-	Config   config.Config
-	Store    Store
-	Printer  Printer // nil: no printer; proofs stay pending
-	Render   Renderer
+	Config  config.Config
+	Store   Store
+	Printer Printer // nil: no printer; proofs stay pending
+	Render  Renderer
+	// Coder, Provider and BookletSource are the seller's of a single-seller
+	// till (Sellers empty): they make its one SellerOptions.
 	Coder    Coder
 	Provider posagent.Provider
 	// BookletSource is where the booklet keeper leases numbers. nil is the
@@ -34,7 +36,10 @@ type Options struct {
 	// are then added by hand. A shop with a head office sets it to hq.Source
 	// and keeps uploading to the provider.
 	BookletSource posagent.BookletSource
-	Logger        *slog.Logger
+	// Sellers are the sellers of Config.SellerList, one each, when the till
+	// sells for several (a single seller may be given here too).
+	Sellers []SellerOptions
+	Logger  *slog.Logger
 	// Now is the clock; nil is time.Now. Tests inject their own.
 	Now func() time.Time
 	// Jitter returns a factor in [0.8, 1.2) for backoff delays; nil is random.
@@ -53,8 +58,9 @@ type Options struct {
 }
 
 // Reloader reads the configuration file again, validates it and builds the
-// provider it names; an error means the file is not usable as it stands.
-type Reloader func(ctx context.Context) (config.Config, posagent.Provider, error)
+// provider of each seller it lists; an error means the file is not usable as
+// it stands.
+type Reloader func(ctx context.Context) (config.Config, Providers, error)
 
 // DemoControl switches the demo's provider stand-in off and on.
 type DemoControl interface {
@@ -70,23 +76,17 @@ type Agent struct {
 	store   Store
 	printer Printer
 	render  Renderer
-	coder   Coder
-	// provMu guards provider and source, which Reload replaces; read them
-	// through prov() and leaseSource().
-	provMu   sync.RWMutex
-	provider posagent.Provider
-	source   posagent.BookletSource // nil: this terminal cannot lease
-	// sourceIsProvider: leasing shares the provider's rate-limit pause; a
-	// head office is another server and leases while the provider rests.
-	sourceIsProvider bool
-	reload           Reloader
-	reloadMu         sync.Mutex // one reload at a time
-	log              *slog.Logger
-	now              func() time.Time
-	jitter           func() float64
-	demo             DemoControl
-	poll             time.Duration
-	grace            time.Duration
+	// sellers are the sellers the till sells for, the default first: each
+	// with its coder, provider, health, sync slots and booklet keeping.
+	sellers  []*seller
+	reload   Reloader
+	reloadMu sync.Mutex // one reload at a time
+	log      *slog.Logger
+	now      func() time.Time
+	jitter   func() float64
+	demo     DemoControl
+	poll     time.Duration
+	grace    time.Duration
 
 	syncWake    chan struct{}
 	printWake   chan struct{}
@@ -98,8 +98,9 @@ type Agent struct {
 	// after_commit); shutdown waits for them.
 	prints sync.WaitGroup
 
-	health        providerHealth
-	booklets      bookletKeeper
+	// retireMu guards retired: the periods closed (for every seller at once).
+	retireMu      sync.Mutex
+	retired       map[posagent.Period]bool
 	printerStatus printerState
 	alarms        alarmState
 	metrics       *metrics
@@ -114,16 +115,16 @@ func New(opt Options) (*Agent, error) {
 	switch {
 	case opt.Store == nil:
 		return nil, errors.New("agent: a store is required")
-	case opt.Coder == nil:
-		return nil, errors.New("agent: a QR coder is required")
-	case opt.Provider == nil:
-		return nil, errors.New("agent: a provider is required")
 	case opt.Printer != nil && opt.Render == nil:
 		return nil, errors.New("agent: a printer needs a renderer")
 	}
+	sellers, err := newSellers(opt)
+	if err != nil {
+		return nil, err
+	}
 	a := &Agent{
-		store: opt.Store, printer: opt.Printer, render: opt.Render, coder: opt.Coder,
-		provider: opt.Provider, source: opt.BookletSource, log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo,
+		store: opt.Store, printer: opt.Printer, render: opt.Render, sellers: sellers,
+		log: opt.Logger, now: opt.Now, jitter: opt.Jitter, demo: opt.Demo, retired: map[posagent.Period]bool{},
 		poll: opt.PollInterval, grace: opt.ShutdownGrace, reload: opt.Reload,
 		syncWake: make(chan struct{}, 1), printWake: make(chan struct{}, 1), bookletWake: make(chan struct{}, 1),
 		metrics: newMetrics(),
@@ -133,11 +134,6 @@ func New(opt Options) (*Agent, error) {
 	a.cfg.Store(&cfg)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
-	}
-	if a.source == nil {
-		if src, ok := opt.Provider.(posagent.BookletSource); ok {
-			a.source, a.sourceIsProvider = src, true
-		}
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -151,26 +147,11 @@ func New(opt Options) (*Agent, error) {
 	if a.grace <= 0 {
 		a.grace = 10 * time.Second
 	}
-	a.health.online = true // until a call says otherwise: wake-ups go straight to work
 	return a, nil
 }
 
 // conf is the running configuration. Callers must not change it.
 func (a *Agent) conf() *config.Config { return a.cfg.Load() }
-
-// prov is the provider the agent uploads to now.
-func (a *Agent) prov() posagent.Provider {
-	a.provMu.RLock()
-	defer a.provMu.RUnlock()
-	return a.provider
-}
-
-// leaseSource is where booklets are leased now; nil when nowhere.
-func (a *Agent) leaseSource() posagent.BookletSource {
-	a.provMu.RLock()
-	defer a.provMu.RUnlock()
-	return a.source
-}
 
 // Handler is the local HTTP API.
 func (a *Agent) Handler() http.Handler { return a.routes() }
@@ -208,9 +189,12 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 			a.log.Info("released jobs claimed by the last run", "jobs", n)
 		}
 	}
-	if left, err := a.store.NumbersLeft(ctx, posagent.PeriodOf(a.now())); err == nil && left == 0 {
-		// A fresh install (or a period change while stopped): lease before the first sale.
-		a.keepBooklets(ctx)
+	a.adoptBooklets(ctx)
+	for _, s := range a.sellers {
+		if left, err := a.store.NumbersLeft(ctx, a.owner(s), posagent.PeriodOf(a.now())); err == nil && left == 0 {
+			// A fresh install (or a period change while stopped): lease before the first sale.
+			a.keepSellerBooklets(ctx, s)
+		}
 	}
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -225,8 +209,11 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	if a.console != nil {
 		a.log.Info("operator console", "url", "http://"+ln.Addr().String()+"/")
 	}
-	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.prov().Name(),
-		"machine_id", a.conf().Terminal.MachineID, "seller", a.conf().Terminal.SellerTaxID)
+	for _, s := range a.Sellers() {
+		a.log.Info("selling for", "seller", s.TaxID, "name", s.Name, "provider", s.Provider, "default", s.Default)
+	}
+	a.log.Info("posagent is serving", "api", "http://"+ln.Addr().String()+"/v1/", "provider", a.defaultSeller().prov().Name(),
+		"machine_id", a.conf().Terminal.MachineID, "seller", a.defaultSeller().taxID)
 
 	var err error
 	select {

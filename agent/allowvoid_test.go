@@ -41,13 +41,13 @@ func (p *numberingProvider) VoidAllowance(ctx context.Context, inv posagent.Invo
 func runAll(t *testing.T, h *harness) {
 	t.Helper()
 	for range 10 {
-		jobs, err := h.store.Claim(context.Background(), 10, time.Minute)
+		jobs, err := h.store.Claim(context.Background(), nil, 10, time.Minute)
 		require.NoError(t, err)
 		if len(jobs) == 0 {
 			return
 		}
 		for _, j := range jobs {
-			h.agent.runJob(context.Background(), j)
+			h.agent.runJob(context.Background(), h.agent.defaultSeller(), j)
 		}
 	}
 	t.Fatal("jobs kept coming")

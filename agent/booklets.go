@@ -17,13 +17,12 @@ const retireGrace = 24 * time.Hour
 // leaseRetry is the pause after a failed lease before the next try.
 const leaseRetry = time.Minute
 
-// bookletKeeper is the booklet loop's memory.
+// bookletKeeper is the booklet loop's memory of one seller.
 type bookletKeeper struct {
 	mu        sync.Mutex
 	nextLease time.Time
 	lowAlarm  string
 	leaseErr  string
-	retired   map[posagent.Period]bool
 }
 
 func (a *Agent) bookletLoop(ctx context.Context) {
@@ -41,79 +40,91 @@ func (a *Agent) bookletLoop(ctx context.Context) {
 	}
 }
 
-// keepBooklets leases numbers when the current period runs low, leases the next
-// period's ahead of the change, and retires the previous period with a blank
-// report when the provider takes one.
+// keepBooklets keeps every seller's booklets, then retires the previous
+// period (for all sellers at once: the period ends for each alike) with a
+// blank report per seller.
 func (a *Agent) keepBooklets(ctx context.Context) {
-	k := &a.booklets
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.retired == nil {
-		k.retired = map[posagent.Period]bool{}
+	for _, s := range a.sellers {
+		a.keepSellerBooklets(ctx, s)
 	}
 	now := a.now()
+	prev := posagent.PeriodOf(now).Prev()
+	a.retireMu.Lock()
+	defer a.retireMu.Unlock()
+	if !a.retired[prev] && !now.Before(posagent.PeriodOf(now).Start().Add(retireGrace)) {
+		a.retire(ctx, prev)
+	}
+}
+
+// keepSellerBooklets leases numbers for seller s when the current period runs
+// low, and leases the next period's ahead of the change.
+func (a *Agent) keepSellerBooklets(ctx context.Context, s *seller) {
+	k := &s.booklets
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := a.now()
 	p := posagent.PeriodOf(now)
-	low := a.conf().Booklets.LowWater
-	left, err := a.store.NumbersLeft(ctx, p)
+	bc := a.sellerConf(s).Booklets
+	low := bc.LowWater
+	owner := a.owner(s)
+	left, err := a.store.NumbersLeft(ctx, owner, p)
 	if err != nil {
-		a.log.Error("count numbers left", "period", p.Code(), "err", err)
+		a.log.Error("count numbers left", "seller", s.taxID, "period", p.Code(), "err", err)
 		return
 	}
-	src := a.leaseSource()
+	src := s.leaseSource()
 	canLease := src != nil
 	if left < low {
 		if canLease {
-			a.lease(ctx, src, p, now)
+			a.lease(ctx, s, src, p, now)
 		}
-		left, _ = a.store.NumbersLeft(ctx, p)
+		left, _ = a.store.NumbersLeft(ctx, owner, p)
 	}
 	switch {
 	case left >= low:
 		if k.lowAlarm != "" {
-			a.log.Info("invoice numbers replenished", "period", p.Code(), "left", left)
+			a.log.Info("invoice numbers replenished", "seller", s.taxID, "period", p.Code(), "left", left)
 		}
 		k.lowAlarm = ""
 	default:
 		msg := fmt.Sprintf("only %d invoice numbers left for %s", left, p.Label())
 		switch {
+		case !canLease && len(a.sellers) > 1:
+			msg += "; add booklets (posagent booklets add RANGE --period " + p.Code() + " --seller " + s.taxID + ")"
 		case !canLease:
 			msg += "; add booklets (posagent booklets add RANGE --period " + p.Code() + ")"
 		case k.leaseErr != "":
 			msg += "; leasing more failed: " + k.leaseErr
 		}
 		if msg != k.lowAlarm {
-			a.log.Warn("invoice numbers running low", "period", p.Code(), "left", left, "alarm", msg)
+			a.log.Warn("invoice numbers running low", "seller", s.taxID, "period", p.Code(), "left", left, "alarm", msg)
 		}
 		k.lowAlarm = msg
 	}
-	if canLease && !now.Add(a.conf().Booklets.LeaseAhead.Duration).Before(p.End()) {
+	if canLease && !now.Add(bc.LeaseAhead.Duration).Before(p.End()) {
 		next := p.Next()
-		if nleft, err := a.store.NumbersLeft(ctx, next); err == nil {
+		if nleft, err := a.store.NumbersLeft(ctx, owner, next); err == nil {
 			if nleft < low {
-				a.lease(ctx, src, next, now)
+				a.lease(ctx, s, src, next, now)
 			}
 		}
 	}
-	prev := p.Prev()
-	if !k.retired[prev] && !now.Before(p.Start().Add(retireGrace)) {
-		a.retire(ctx, prev)
-	}
 }
 
-func (a *Agent) lease(ctx context.Context, src posagent.BookletSource, p posagent.Period, now time.Time) {
-	k := &a.booklets
+func (a *Agent) lease(ctx context.Context, s *seller, src posagent.BookletSource, p posagent.Period, now time.Time) {
+	k := &s.booklets
 	if now.Before(k.nextLease) {
 		return
 	}
-	if v := a.healthView(now); v.Paused && a.sourceIsProvider {
+	if v := a.healthView(s, now); v.Paused && s.sourceIsProvider {
 		return
 	}
 	lctx, cancel := context.WithTimeout(ctx, a.conf().Sync.CallTimeout.Duration)
 	defer cancel()
-	got, err := src.LeaseBooklets(lctx, posagent.LeaseRequest{Period: p, MachineID: a.conf().Terminal.MachineID, Booklets: a.conf().Booklets.Lease})
+	got, err := src.LeaseBooklets(lctx, posagent.LeaseRequest{Period: p, MachineID: a.conf().Terminal.MachineID, Booklets: a.sellerConf(s).Booklets.Lease})
 	if err != nil {
 		k.leaseErr, k.nextLease = err.Error(), now.Add(leaseRetry)
-		a.log.Warn("lease booklets", "period", p.Code(), "err", err)
+		a.log.Warn("lease booklets", "seller", s.taxID, "period", p.Code(), "err", err)
 		return
 	}
 	k.leaseErr = ""
@@ -122,18 +133,20 @@ func (a *Agent) lease(ctx context.Context, src posagent.BookletSource, p posagen
 			b.Period = p
 		}
 		if b.Source == "" {
-			b.Source = a.prov().Name()
+			b.Source = s.prov().Name()
 		}
+		// The seller's source leased them to the seller: its numbers alone.
+		b.Seller = s.taxID
 		// The provider gave these numbers to this terminal alone: keep them before using any.
 		if err := a.store.AddBooklet(ctx, b); err != nil {
 			if posagent.IsKind(err, posagent.KindConflict) {
 				continue // leased and stored before an earlier restart
 			}
 			k.leaseErr, k.nextLease = err.Error(), now.Add(leaseRetry)
-			a.log.Error("store leased booklet", "range", b.String(), "err", err)
+			a.log.Error("store leased booklet", "seller", s.taxID, "range", b.String(), "err", err)
 			return
 		}
-		a.log.Info("booklet leased", "range", b.String(), "period", b.Period.Code(), "source", b.Source)
+		a.log.Info("booklet leased", "seller", s.taxID, "range", b.String(), "period", b.Period.Code(), "source", b.Source)
 	}
 }
 
@@ -147,7 +160,7 @@ func (a *Agent) retire(ctx context.Context, p posagent.Period) {
 		a.log.Error("retire period", "period", p.Code(), "err", err)
 		return
 	}
-	a.booklets.retired[p] = true
+	a.retired[p] = true
 	if len(unused) > 0 {
 		a.log.Info("period closed; unused numbers queued for the blank report", "period", p.Code(),
 			"ranges", len(unused), "report_by", lastDay(p.BlankReportDeadline()))
@@ -155,18 +168,24 @@ func (a *Agent) retire(ctx context.Context, p posagent.Period) {
 	}
 }
 
-// AddBooklet stores a booklet given by hand (from the e-invoice platform or head office).
+// AddBooklet stores a booklet given by hand (from the e-invoice platform or
+// head office) for its seller: b.Seller, or the default seller when empty.
 func (a *Agent) AddBooklet(ctx context.Context, b posagent.Booklet) error {
 	if b.Source == "" {
 		b.Source = "manual"
 	}
+	s := a.sellerByTax(b.Seller)
+	if s == nil {
+		return a.errUnknownSeller("seller", b.Seller)
+	}
+	b.Seller = s.taxID
 	if err := b.Validate(); err != nil {
 		return err
 	}
 	if err := a.store.AddBooklet(ctx, b); err != nil {
 		return err
 	}
-	a.log.Info("booklet added", "range", b.String(), "period", b.Period.Code(), "source", b.Source)
+	a.log.Info("booklet added", "seller", b.Seller, "range", b.String(), "period", b.Period.Code(), "source", b.Source)
 	wake(a.bookletWake)
 	return nil
 }

@@ -44,7 +44,7 @@ func TestLeasesWhenRunningLow(t *testing.T) {
 	h.agent.keepBooklets(ctx)
 	require.Len(t, *asked, 1)
 	require.Equal(t, posagent.LeaseRequest{Period: posagent.PeriodOf(c.Now()), MachineID: "POS01", Booklets: 2}, (*asked)[0])
-	left, err := h.store.NumbersLeft(ctx, posagent.PeriodOf(c.Now()))
+	left, err := h.store.NumbersLeft(ctx, Owner{Seller: testSeller, Unowned: true}, posagent.PeriodOf(c.Now()))
 	require.NoError(t, err)
 	require.Equal(t, 155, left)
 	bs, err := h.store.Booklets(ctx)
@@ -90,7 +90,7 @@ func TestLeasesTheNextPeriodAhead(t *testing.T) {
 	h.agent.keepBooklets(context.Background())
 	require.Len(t, *asked, 1)
 	require.Equal(t, "11412", (*asked)[0].Period.Code())
-	left, err := h.store.NumbersLeft(context.Background(), posagent.Period{Year: 114, EvenMonth: 12})
+	left, err := h.store.NumbersLeft(context.Background(), Owner{Seller: testSeller, Unowned: true}, posagent.Period{Year: 114, EvenMonth: 12})
 	require.NoError(t, err)
 	require.Equal(t, 100, left)
 }
@@ -112,7 +112,7 @@ func TestRetiresThePreviousPeriodAndQueuesTheBlankReport(t *testing.T) {
 
 	// The fake provider takes no blank reports: the job goes dead naming the
 	// ranges, and status lists them.
-	jobs, err := h.store.Claim(context.Background(), 10, time.Minute)
+	jobs, err := h.store.Claim(context.Background(), nil, 10, time.Minute)
 	require.NoError(t, err)
 	var blank Job
 	for _, j := range jobs {
@@ -121,7 +121,7 @@ func TestRetiresThePreviousPeriodAndQueuesTheBlankReport(t *testing.T) {
 		}
 	}
 	require.Equal(t, JobBlank, blank.Kind)
-	h.agent.runJob(context.Background(), blank)
+	h.agent.runJob(context.Background(), h.agent.defaultSeller(), blank)
 	dead, _ := h.store.Jobs(context.Background(), StateDead, 10)
 	require.Len(t, dead, 1)
 	require.Contains(t, dead[0].LastError, "AB12345603-AB12345699")
@@ -196,9 +196,9 @@ func TestExplicitBookletSourceReplacesTheProvider(t *testing.T) {
 		})
 		o.Config.Booklets.LowWater = 150
 	})
-	h.agent.health.mu.Lock()
-	h.agent.health.pausedUntil = c.Now().Add(time.Hour)
-	h.agent.health.mu.Unlock()
+	h.agent.defaultSeller().health.mu.Lock()
+	h.agent.defaultSeller().health.pausedUntil = c.Now().Add(time.Hour)
+	h.agent.defaultSeller().health.mu.Unlock()
 	ctx := context.Background()
 	h.agent.keepBooklets(ctx)
 	require.Empty(t, fromProvider)
@@ -207,7 +207,7 @@ func TestExplicitBookletSourceReplacesTheProvider(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, bs, 2)
 	require.Equal(t, "hq", bs[1].Source)
-	left, err := h.store.NumbersLeft(ctx, posagent.PeriodOf(c.Now()))
+	left, err := h.store.NumbersLeft(ctx, Owner{Seller: testSeller, Unowned: true}, posagent.PeriodOf(c.Now()))
 	require.NoError(t, err)
 	require.Equal(t, 150, left)
 }
@@ -218,9 +218,9 @@ func TestPausedProviderIsNotAskedToLease(t *testing.T) {
 	h, asked := leasingHarness(t, c, func(req posagent.LeaseRequest) ([]posagent.Booklet, error) {
 		return []posagent.Booklet{{Track: "CD", First: 100, Last: 199}}, nil
 	})
-	h.agent.health.mu.Lock()
-	h.agent.health.pausedUntil = c.Now().Add(time.Hour)
-	h.agent.health.mu.Unlock()
+	h.agent.defaultSeller().health.mu.Lock()
+	h.agent.defaultSeller().health.pausedUntil = c.Now().Add(time.Hour)
+	h.agent.defaultSeller().health.mu.Unlock()
 	for i := range 45 {
 		sell(t, h, fmt.Sprintf("s-%d", i))
 	}

@@ -120,7 +120,7 @@ func (a *Agent) answerSale(ctx context.Context, rec Record, created bool, mode s
 		res.Print = a.printReport(rec)
 		return res
 	}
-	a.metrics.sales.Add(1)
+	a.metrics.sale(rec.Invoice.Seller.TaxID)
 	wake(a.syncWake)
 	wake(a.bookletWake)
 	inv := rec.Invoice
@@ -170,7 +170,17 @@ func (a *Agent) Reissue(ctx context.Context, n posagent.InvoiceNumber, reason st
 	if err := a.CheckGuard(sale, opt.Confirmed); err != nil {
 		return ReissueResult{}, err
 	}
-	void, rec, created, err := r.Reissue(ctx, v, sale, a.coder)
+	// The correction is issued for the voided invoice's seller, from its
+	// booklets and with its key.
+	s, err := a.saleSeller(sale)
+	if err != nil {
+		return ReissueResult{}, err
+	}
+	if old, err := a.store.Invoice(ctx, n); err == nil && old.Invoice.Seller.TaxID != s.taxID {
+		return ReissueResult{}, posagent.Invalid("seller.tax_id", "invoice %s is seller %s's; its correction must be too (not %s)",
+			n, old.Invoice.Seller.TaxID, s.taxID)
+	}
+	void, rec, created, err := r.Reissue(ctx, v, sale, a.owner(s), s.coder)
 	if err != nil {
 		if posagent.IsKind(err, posagent.KindExhausted) {
 			wake(a.bookletWake)
@@ -261,7 +271,16 @@ func (a *Agent) IssueOrder(ctx context.Context, id string, opt SaleOptions) (Sal
 	if err != nil {
 		return SaleResult{}, err
 	}
-	rec, created, err := ob.IssueOrder(ctx, id, a.now().In(posagent.Taipei), a.coder)
+	// The order's seller's booklets and key.
+	o, err := ob.Order(ctx, id)
+	if err != nil {
+		return SaleResult{}, err
+	}
+	s, err := a.saleSeller(o.Sale)
+	if err != nil {
+		return SaleResult{}, err
+	}
+	rec, created, err := ob.IssueOrder(ctx, id, a.now().In(posagent.Taipei), a.owner(s), s.coder)
 	if err != nil {
 		if posagent.IsKind(err, posagent.KindExhausted) {
 			wake(a.bookletWake)

@@ -80,6 +80,12 @@ type saleRequest struct {
 // itself and returns false when the request is unusable: 400 for a body
 // that is not the expected JSON, 422 naming the field for a rule broken.
 func (a *Agent) readSaleRequest(w http.ResponseWriter, r *http.Request, keys ...string) (saleRequest, bool) {
+	return a.readSaleRequestOf(w, r, "", keys...)
+}
+
+// readSaleRequestOf is readSaleRequest where a sale that names no seller is
+// seller's ("" the default seller's): a reissue's is the voided invoice's.
+func (a *Agent) readSaleRequestOf(w http.ResponseWriter, r *http.Request, seller string, keys ...string) (saleRequest, bool) {
 	body, ok := readBody(w, r, posagent.MaxInvoiceJSON)
 	if !ok {
 		return saleRequest{}, false
@@ -110,6 +116,9 @@ func (a *Agent) readSaleRequest(w http.ResponseWriter, r *http.Request, keys ...
 			a.fail(w, r, err)
 		}
 		return saleRequest{}, false
+	}
+	if seller != "" && req.sale.Seller.TaxID == "" && req.sale.Seller.Name == "" && req.sale.Seller.Address == "" {
+		req.sale.Seller.TaxID = seller
 	}
 	sale, err := a.PrepareSale(req.sale)
 	if err != nil {
@@ -148,7 +157,12 @@ func (a *Agent) handleReissue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, ok := a.readSaleRequest(w, r, keyConfirmed, keyPrintMode, keyReason)
+	// The corrected sale is the voided invoice's seller's unless it names one.
+	seller := ""
+	if old, err := a.store.Invoice(r.Context(), n); err == nil {
+		seller = old.Invoice.Seller.TaxID
+	}
+	req, ok := a.readSaleRequestOf(w, r, seller, keyConfirmed, keyPrintMode, keyReason)
 	if !ok {
 		return
 	}

@@ -61,17 +61,18 @@ func (h *counterHarness) pump(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	for range 50 {
-		n, _ := h.agent.gate(h.agent.now(), 10, 0)
+		s := h.agent.defaultSeller()
+		n, _ := h.agent.gate(s, h.agent.now(), 10, 0)
 		if n == 0 {
 			return
 		}
-		jobs, err := h.agent.store.Claim(ctx, n, time.Minute)
+		jobs, err := h.agent.store.Claim(ctx, h.agent.claimKeys(s), n, time.Minute)
 		require.NoError(t, err)
 		if len(jobs) == 0 {
 			return
 		}
 		for _, j := range jobs {
-			h.agent.runJob(ctx, j)
+			h.agent.runJob(ctx, s, j)
 		}
 	}
 	t.Fatalf("the outbox never ran dry: calls %+v", h.provider.callList())
@@ -545,11 +546,11 @@ func FuzzSplitRequest(f *testing.F) {
 func TestGuardReload(t *testing.T) {
 	p := posagent.PeriodOf(counterNow)
 	h := newCounterHarness(t, counterNow, []posagent.Period{p}, func(o *Options) {
-		o.Reload = func(ctx context.Context) (config.Config, posagent.Provider, error) {
+		o.Reload = func(ctx context.Context) (config.Config, Providers, error) {
 			cfg := testConfig()
 			cfg.Guard.ConfirmAbove = 1000
 			cfg.Orders.StaleAfter = config.Duration{Duration: time.Hour}
-			return cfg, newFakeProvider(time.Now), nil
+			return cfg, Providers{testSeller: newFakeProvider(time.Now)}, nil
 		}
 	})
 	code, ans := h.do(t, "POST", "/v1/sales", saleJSON("gr-1", 5000))

@@ -115,12 +115,12 @@ func startBridgeE2E(t *testing.T, o bridgeOptions) *bridgeE2E {
 		Render: kit.Render, Coder: kit.Coder, Provider: e.prov, Logger: log, PollInterval: 20 * time.Millisecond,
 		ShutdownGrace: 2 * time.Second,
 		// A reload brings the receiver's own secret: the operator fixed the file.
-		Reload: func(context.Context) (config.Config, posagent.Provider, error) {
+		Reload: func(context.Context) (config.Config, agent.Providers, error) {
 			next := cfg
 			next.Provider.Bridge.Secret = bridgetest.DemoSecret
 			next.Provider.Bridge.Credentials = map[string]config.Secret{"pid": bridgePID, "relay_secret": bridgetest.DemoSecret}
 			p, err := openBridge(next, kit, log)
-			return next, p, err
+			return next, agent.Providers{next.Terminal.SellerTaxID: p}, err
 		}})
 	require.NoError(t, err)
 

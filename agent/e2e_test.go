@@ -174,7 +174,7 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 	e.prov = &recorder{Client: client}
 	var reload agent.Reloader
 	if o.reload {
-		reload = func(ctx context.Context) (config.Config, posagent.Provider, error) {
+		reload = func(ctx context.Context) (config.Config, agent.Providers, error) {
 			ecfg := e.stand.Config(e2eMachine)
 			ecfg.Logger, ecfg.Timeout = log, 2*time.Second
 			c, err := ecpay.New(ecfg)
@@ -183,7 +183,7 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 			}
 			next := e.cfg
 			next.Provider.ECPay.HashKey, next.Provider.ECPay.HashIV = config.Secret(ecfg.HashKey), config.Secret(ecfg.HashIV)
-			return next, &recorder{Client: c}, next.Validate()
+			return next, agent.Providers{next.Terminal.SellerTaxID: &recorder{Client: c}}, next.Validate()
 		}
 	}
 	e.agent, err = agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: e.store}, Printer: pr,
@@ -191,6 +191,14 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 		ShutdownGrace: 2 * time.Second, Reload: reload})
 	require.NoError(t, err)
 
+	e.serve()
+	return e
+}
+
+// serve leases the first booklets and serves the agent on a free loopback
+// port until the test ends.
+func (e *e2e) serve() {
+	t := e.t
 	ctx, cancel := context.WithCancel(context.Background())
 	e.agent.KeepBooklets(ctx)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -202,7 +210,6 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	return e
 }
 
 // call sends one API request with the token; it returns the status and the

@@ -76,7 +76,7 @@ func FuzzSaleRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		before, err := h.store.NumbersLeft(context.Background(), PeriodOfNow(c.Now))
+		before, err := h.store.NumbersLeft(context.Background(), Owner{Seller: testSeller, Unowned: true}, PeriodOfNow(c.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func FuzzSaleRequest(f *testing.F) {
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		rec := httptest.NewRecorder()
 		h.handler.ServeHTTP(rec, req)
-		after, _ := h.store.NumbersLeft(context.Background(), PeriodOfNow(c.Now))
+		after, _ := h.store.NumbersLeft(context.Background(), Owner{Seller: testSeller, Unowned: true}, PeriodOfNow(c.Now))
 		switch rec.Code {
 		case http.StatusCreated:
 			if after != before-1 {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/internal/testmysql"
 	"github.com/posagent/posagent/providers/hq"
+	"github.com/posagent/posagent/queue"
 )
 
 // Two tills of one shop share a MySQL head office: each leases its booklets
@@ -19,12 +22,8 @@ import (
 // until the head office has nothing left. Promise 2 across terminals: every
 // number is issued once, by the terminal that leased it.
 func TestTwoTerminalsShareAHeadOffice(t *testing.T) {
-	dsn := testmysql.DSN(t)
 	ctx := context.Background()
-	office, err := hq.Open(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { office.Close() })
-	office.Logger = slog.New(slog.DiscardHandler)
+	office, _ := openOffice(t)
 
 	c := taipeiClock()
 	p := posagent.PeriodOf(c.Now())
@@ -109,6 +108,17 @@ func TestTwoTerminalsShareAHeadOffice(t *testing.T) {
 	require.Len(t, seen, booklets*posagent.BookletSize, "every number of the range is sold once")
 }
 
+// openOffice opens a fresh head office on the test server.
+func openOffice(t *testing.T) (*hq.HeadOffice, string) {
+	t.Helper()
+	dsn := testmysql.DSN(t)
+	office, err := hq.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { office.Close() })
+	office.Logger = slog.New(slog.DiscardHandler)
+	return office, dsn
+}
+
 func decodeSaleDoc(doc string) posagent.Invoice {
 	var inv posagent.Invoice
 	if err := inv.UnmarshalJSON([]byte(doc)); err != nil {
@@ -126,4 +136,93 @@ func leaseHolder(t *testing.T, leases []hq.Lease, n posagent.InvoiceNumber) stri
 	}
 	t.Fatalf("%s lies in no lease", n)
 	return ""
+}
+
+// One till sells for two sellers whose head office is the same MySQL: each
+// seller leases its own booklets there (the ledger names the seller), and
+// every number the till issues lies in a lease of the invoice's seller.
+func TestTwoSellersOnOneTillShareAHeadOffice(t *testing.T) {
+	ctx := context.Background()
+	office, dsn := openOffice(t)
+
+	c := taipeiClock()
+	p := posagent.PeriodOf(c.Now())
+	const other = "53212539"
+	tracks := map[string]string{testSeller: "QX", other: "QY"}
+	for seller, track := range tracks {
+		require.NoError(t, office.AddRange(ctx, seller, posagent.Booklet{Track: track, First: 40000000, Last: 40000000 + 3*posagent.BookletSize - 1, Period: p}))
+	}
+
+	cfg := testConfig()
+	cfg.Sellers = []config.Seller{
+		{TaxID: testSeller, Name: "測試咖啡", Default: true, QR: cfg.QR, Provider: cfg.Provider,
+			Booklets: config.Booklets{LowWater: 10, Lease: 1}, HQ: config.HQ{DSN: config.Secret(dsn), Terminal: "POS01"}},
+		{TaxID: other, Name: "測試麵包", QR: config.QR{Key: "0A1B2C3D4E5F60718293A4B5C6D7E8F9", Encoding: "utf8"}, Provider: cfg.Provider,
+			Booklets: config.Booklets{LowWater: 10, Lease: 1}, HQ: config.HQ{DSN: config.Secret(dsn), Terminal: "POS01"}},
+	}
+	st, err := queue.Open(filepath.Join(t.TempDir(), "posagent.db"), queue.Options{Now: c.Now})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	provs := map[string]*fakeProvider{testSeller: newFakeProvider(c.Now), other: newFakeProvider(c.Now)}
+	var sellers []SellerOptions
+	for _, s := range cfg.SellerList() {
+		sellers = append(sellers, SellerOptions{TaxID: s.TaxID, Coder: fakeCoder, Provider: provs[s.TaxID],
+			BookletSource: hq.Source{HQ: office, Seller: s.TaxID, Terminal: s.HQ.Terminal}})
+	}
+	a, err := New(Options{Config: cfg, Store: &QueueStore{S: st}, Sellers: sellers, Now: c.Now, Jitter: func() float64 { return 1 }})
+	require.NoError(t, err)
+	a.keepBooklets(ctx)
+
+	sold := map[string][]posagent.InvoiceNumber{}
+	var wg sync.WaitGroup
+	errs := map[string]error{}
+	var mu sync.Mutex
+	for seller := range tracks {
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				a.keepBooklets(ctx)
+				sale, err := a.PrepareSale(decodeSaleDoc(fmt.Sprintf(`{"sale_id":"%s-%d","seller":{"tax_id":%q},"items":[{"name":"茶","quantity":1,"unit_price":35}]}`, seller, n, seller)))
+				if err == nil {
+					var res SaleResult
+					if res, err = a.Sell(ctx, sale); err == nil {
+						mu.Lock()
+						sold[seller] = append(sold[seller], res.Invoice.Number)
+						mu.Unlock()
+						continue
+					}
+				}
+				if !posagent.IsKind(err, posagent.KindExhausted) {
+					mu.Lock()
+					errs[seller] = err
+					mu.Unlock()
+				}
+				return
+			}
+		})
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+	for seller, track := range tracks {
+		leases, err := office.Leases(ctx, seller, p)
+		require.NoError(t, err)
+		require.Len(t, leases, 3, "%s leased its three booklets, one at a time", seller)
+		require.Len(t, sold[seller], 3*posagent.BookletSize, "%s sold every number of its range", seller)
+		for _, n := range sold[seller] {
+			require.Equal(t, track, n.Track(), "%s sold %s", seller, n)
+			require.Equal(t, "POS01", leaseHolder(t, leases, n))
+		}
+	}
+	// Status names each seller's numbers (none left) and alarms per seller.
+	s, err := a.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, s.Sellers, 2)
+	exhausted := 0
+	for _, al := range s.Alarms {
+		if al.Code == "numbers_exhausted" {
+			exhausted++
+			require.Contains(t, []string{testSeller, other}, al.Seller)
+		}
+		require.NotContains(t, al.Message, dsn)
+	}
+	require.Equal(t, 2, exhausted)
 }

@@ -73,6 +73,9 @@ func (a *Agent) routes() http.Handler {
 	handle("/v1/jobs/{id}/resolve", map[string]http.HandlerFunc{http.MethodPost: a.handleResolve})
 	handle("/v1/booklets", map[string]http.HandlerFunc{http.MethodGet: a.handleBooklets, http.MethodPost: a.handleAddBooklet})
 	handle("/v1/provider/resume", map[string]http.HandlerFunc{http.MethodPost: a.handleResume})
+	handle("/v1/sellers", map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"sellers": a.Sellers()})
+	}})
 	handle("/v1/config/reload", map[string]http.HandlerFunc{http.MethodPost: a.handleReload})
 	handle("/v1/reconcile", map[string]http.HandlerFunc{http.MethodPost: a.handleReconcile, http.MethodGet: a.handleReconcileList})
 	handle("/v1/reconcile/{date}", map[string]http.HandlerFunc{http.MethodGet: a.handleReconcileDay})
@@ -598,6 +601,8 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		Range  string `json:"range"`
 		Period string `json:"period"`
 		Source string `json:"source"`
+		// Seller is the range's seller; empty: the default seller.
+		Seller string `json:"seller"`
 	}
 	if err := decodeStrict(body, &req); err != nil {
 		malformed(w, err)
@@ -612,9 +617,12 @@ func (a *Agent) handleAddBooklet(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	b.Source = req.Source
+	b.Source, b.Seller = req.Source, req.Seller
 	if b.Source == "" {
 		b.Source = "manual"
+	}
+	if b.Seller == "" {
+		b.Seller = a.defaultSeller().taxID // the answer names whose it is
 	}
 	if err := a.AddBooklet(r.Context(), b); err != nil {
 		a.fail(w, r, err)

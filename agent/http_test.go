@@ -114,7 +114,7 @@ func TestAPIErrors(t *testing.T) {
 			}
 		})
 	}
-	left, err := h.store.NumbersLeft(t.Context(), PeriodOfNow(taipeiClock().Now))
+	left, err := h.store.NumbersLeft(t.Context(), Owner{Seller: testSeller, Unowned: true}, PeriodOfNow(taipeiClock().Now))
 	require.NoError(t, err)
 	require.Equal(t, 100, left, "a bad request spent a number")
 }

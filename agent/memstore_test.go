@@ -64,7 +64,7 @@ func (s *memStore) addJob(j Job) {
 	s.jobs = append(s.jobs, &j)
 }
 
-func (s *memStore) Issue(ctx context.Context, sale posagent.Invoice, derive Coder) (Record, bool, error) {
+func (s *memStore) Issue(ctx context.Context, sale posagent.Invoice, owner Owner, derive Coder) (Record, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check("Issue"); err != nil {
@@ -78,9 +78,10 @@ func (s *memStore) Issue(ctx context.Context, sale posagent.Invoice, derive Code
 	}
 	p := sale.Period()
 	for _, b := range s.booklets {
-		if b.retired || b.b.Period != p || b.next > b.b.Last {
+		if b.retired || b.b.Period != p || b.next > b.b.Last || !owner.owns(b.b) {
 			continue
 		}
+		b.b.Seller = owner.Seller // as the queue does: the booklet taken is the seller's
 		inv := sale
 		inv.Number = posagent.MakeInvoiceNumber(b.b.Track, b.next)
 		inv.RandomCode = fmt.Sprintf("%04d", b.next%10000)
@@ -98,7 +99,7 @@ func (s *memStore) Issue(ctx context.Context, sale posagent.Invoice, derive Code
 		s.event(mi, "issued", "")
 		s.invoices[inv.Number], s.bySale[sale.SaleID] = mi, inv.Number
 		s.order = append(s.order, inv.Number)
-		s.addJob(Job{Kind: JobUpload, Invoice: inv, Number: string(inv.Number)})
+		s.addJob(Job{Kind: JobUpload, Seller: inv.Seller.TaxID, Invoice: inv, Number: string(inv.Number)})
 		return mi.rec, true, nil
 	}
 	return Record{}, false, posagent.Errorf(posagent.KindExhausted, "no invoice numbers left for %s", p.Label())
@@ -143,7 +144,7 @@ func (s *memStore) Void(ctx context.Context, v posagent.Void) error {
 	}
 	mi.rec.Void = &v
 	s.event(mi, "voided", v.Reason)
-	s.addJob(Job{Kind: JobVoid, Invoice: mi.rec.Invoice, Number: string(v.Number), Void: &v})
+	s.addJob(Job{Kind: JobVoid, Seller: mi.rec.Invoice.Seller.TaxID, Invoice: mi.rec.Invoice, Number: string(v.Number), Void: &v})
 	return nil
 }
 
@@ -166,7 +167,7 @@ func (s *memStore) Allow(ctx context.Context, a posagent.Allowance) (posagent.Al
 	a.ProviderNumber = ""
 	mi.rec.Allowances = append(mi.rec.Allowances, AllowanceRecord{Allowance: a, Upload: StatePending})
 	mi.rec.Remaining -= a.Total
-	s.addJob(Job{Kind: JobAllowance, Invoice: mi.rec.Invoice, Number: string(a.InvoiceNumber), Allowance: &a})
+	s.addJob(Job{Kind: JobAllowance, Seller: mi.rec.Invoice.Seller.TaxID, Invoice: mi.rec.Invoice, Number: string(a.InvoiceNumber), Allowance: &a})
 	return a, nil
 }
 
@@ -199,7 +200,7 @@ func (s *memStore) VoidAllowance(ctx context.Context, number, reason string) err
 	mi.rec.Remaining += al.Total
 	s.event(mi, "allowance_voided", number+": "+reason)
 	cp := al.Allowance
-	s.addJob(Job{Kind: JobVoidAllowance, Invoice: mi.rec.Invoice, Number: string(al.InvoiceNumber), Allowance: &cp, Reason: reason})
+	s.addJob(Job{Kind: JobVoidAllowance, Seller: mi.rec.Invoice.Seller.TaxID, Invoice: mi.rec.Invoice, Number: string(al.InvoiceNumber), Allowance: &cp, Reason: reason})
 	return nil
 }
 
@@ -306,7 +307,7 @@ func (s *memStore) PendingPrints(ctx context.Context, limit int) ([]posagent.Inv
 	return out, nil
 }
 
-func (s *memStore) Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error) {
+func (s *memStore) Claim(ctx context.Context, sellers []string, max int, lease time.Duration) ([]Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check("Claim"); err != nil {
@@ -329,7 +330,7 @@ func (s *memStore) Claim(ctx context.Context, max int, lease time.Duration) ([]J
 		if j.State != StateDone {
 			blocked[j.Number] = true
 		}
-		if !due {
+		if !due || (sellers != nil && !slices.Contains(sellers, j.Seller)) {
 			continue
 		}
 		s.token++
@@ -519,7 +520,7 @@ func (s *memStore) BlankBooklets(ctx context.Context, p posagent.Period) ([]Book
 	return out, err
 }
 
-func (s *memStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, error) {
+func (s *memStore) NumbersLeft(ctx context.Context, owner Owner, p posagent.Period) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check("NumbersLeft"); err != nil {
@@ -527,7 +528,7 @@ func (s *memStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, err
 	}
 	left := 0
 	for _, b := range s.booklets {
-		if b.b.Period == p && !b.retired {
+		if b.b.Period == p && !b.retired && owner.owns(b.b) {
 			left += b.b.Last + 1 - b.next
 		}
 	}
@@ -574,6 +575,30 @@ func (s *memStore) Stats(ctx context.Context) (Stats, error) {
 		mi := s.invoices[n]
 		if mi.rec.Invoice.Print && mi.rec.Print.State != "printed" && mi.rec.Void == nil {
 			st.PrintsPending++
+		}
+	}
+	return st, nil
+}
+
+// owns says whether booklet b is owner's, as the queue's Owner filter does.
+func (o Owner) owns(b posagent.Booklet) bool {
+	return b.Seller == o.Seller || (o.Unowned && b.Seller == "")
+}
+
+func (s *memStore) SellerStats(ctx context.Context, sellers []string) (SellerStats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("SellerStats"); err != nil {
+		return SellerStats{}, err
+	}
+	st := SellerStats{Jobs: map[string]int{}}
+	for _, j := range s.jobs {
+		if j.State == StateDone || (sellers != nil && !slices.Contains(sellers, j.Seller)) {
+			continue
+		}
+		st.Jobs[j.State]++
+		if st.OldestIssuedAt.IsZero() {
+			st.OldestUnsent, st.OldestIssuedAt, st.OldestKind = posagent.InvoiceNumber(j.Number), j.CreatedAt, j.Kind
 		}
 	}
 	return st, nil

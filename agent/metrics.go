@@ -17,14 +17,19 @@ import (
 // The metrics live in a prometheus/client_golang registry of the agent's own
 // (not the global one: tests build many agents in one process), with the
 // process and Go collectors an operator expects beside posagent's. Labels
-// carry only job kinds, error kinds, states, period codes and the provider's
-// name: never a secret, never an invoice's content.
+// carry only job kinds, error kinds, states, period codes, the provider's
+// name and the seller's 統一編號 (public: it is printed on every proof):
+// never a secret, never an invoice's content. The series without a seller
+// label are the till's (their provider and numbers the default seller's);
+// the posagent_seller_* series break them down by seller.
 type metrics struct {
-	reg      *prometheus.Registry
-	sales    prometheus.Counter
-	saleTime prometheus.Histogram
-	upload   prometheus.Histogram
-	calls    *prometheus.CounterVec // kind, result
+	reg         *prometheus.Registry
+	sales       prometheus.Counter
+	sellerSales *prometheus.CounterVec // seller
+	saleTime    prometheus.Histogram
+	upload      prometheus.Histogram
+	calls       *prometheus.CounterVec // kind, result
+	sellerCalls *prometheus.CounterVec // seller, kind, result
 	// The reconciliation's runs (by result: clean, findings, error) and the
 	// documents it queued again.
 	reconcileRuns   *prometheus.CounterVec
@@ -50,6 +55,12 @@ func newMetrics() *metrics {
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posagent_provider_calls_total", Help: "Provider calls by job kind and result (ok, wait, or error kind).",
 		}, []string{"kind", "result"}),
+		sellerSales: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posagent_seller_sales_total", Help: "Sales issued since the agent started, by seller.",
+		}, []string{"seller"}),
+		sellerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posagent_seller_provider_calls_total", Help: "Provider calls by seller, job kind and result (ok, wait, or error kind).",
+		}, []string{"seller", "kind", "result"}),
 	}
 	m.reconcileRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "posagent_reconcile_runs_total", Help: "Reconciliation runs by result (clean, findings, error).",
@@ -57,7 +68,7 @@ func newMetrics() *metrics {
 	m.reconcileMended = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "posagent_reconcile_mended_total", Help: "Documents the reconciliation queued again because the provider lacked them.",
 	})
-	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls, m.reconcileRuns, m.reconcileMended,
+	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls, m.sellerSales, m.sellerCalls, m.reconcileRuns, m.reconcileMended,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	return m
@@ -77,19 +88,29 @@ func (m *metrics) observeReconcile(r queue.ReconcileRun, findings []queue.Findin
 	m.reconcileMended.Add(float64(r.Mended))
 }
 
-func (m *metrics) observeUpload(kind string, d time.Duration, err error) {
+// sale counts a sale of seller.
+func (m *metrics) sale(seller string) {
+	m.sales.Inc()
+	m.sellerSales.WithLabelValues(seller).Inc()
+}
+
+func (m *metrics) observeUpload(seller, kind string, d time.Duration, err error) {
 	result := "ok"
 	if err != nil {
 		result = string(posagent.ErrorKind(err))
 	}
 	m.upload.Observe(d.Seconds())
 	m.calls.WithLabelValues(kind, result).Inc()
+	m.sellerCalls.WithLabelValues(seller, kind, result).Inc()
 }
 
 // observeWait counts a call the provider client held back, or the provider
 // answered with a wait (a fresh invoice and its clock second): result "wait",
 // not a failure, and no duration — no upload was made.
-func (m *metrics) observeWait(kind string) { m.calls.WithLabelValues(kind, "wait").Inc() }
+func (m *metrics) observeWait(seller, kind string) {
+	m.calls.WithLabelValues(kind, "wait").Inc()
+	m.sellerCalls.WithLabelValues(seller, kind, "wait").Inc()
+}
 
 // The gauges read at scrape time from the agent's status: the queue, the
 // numbers left, the printer, the provider and the alarm level.
@@ -105,8 +126,15 @@ var (
 	descOrdersOpen     = prometheus.NewDesc("posagent_orders_open", "Orders taken and not yet issued or cancelled.", nil, nil)
 	descOrdersStale    = prometheus.NewDesc("posagent_orders_stale", "Open orders older than orders.stale_after.", nil, nil)
 	descAlarmLevel     = prometheus.NewDesc("posagent_alarm_level", "Highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", nil, nil)
-	descFindings       = prometheus.NewDesc("posagent_reconcile_findings", "Open reconciliation findings by kind (mended ones until a run sees them landed).", []string{"kind"}, nil)
-	descLastReconcile  = prometheus.NewDesc("posagent_reconcile_last_run_timestamp_seconds", "When the latest reconciliation finished (0 before the first).", nil, nil)
+
+	descSellerJobs    = prometheus.NewDesc("posagent_seller_queue_jobs", "Open outbox jobs by seller and state.", []string{"seller", "state"}, nil)
+	descSellerOldest  = prometheus.NewDesc("posagent_seller_oldest_unsent_seconds", "Age of the seller's oldest invoice not yet uploaded (0 when none).", []string{"seller"}, nil)
+	descSellerNumbers = prometheus.NewDesc("posagent_seller_numbers_left", "Invoice numbers left by seller and period.", []string{"seller", "period"}, nil)
+	descSellerOnline  = prometheus.NewDesc("posagent_seller_provider_online", "1 when the seller's provider answered the last call.", []string{"seller", "provider"}, nil)
+	descSellerPaused  = prometheus.NewDesc("posagent_seller_provider_paused", "1 while the seller's uploads are paused after a configuration error.", []string{"seller", "provider"}, nil)
+	descSellerAlarm   = prometheus.NewDesc("posagent_seller_alarm_level", "The seller's highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", []string{"seller"}, nil)
+	descFindings      = prometheus.NewDesc("posagent_reconcile_findings", "Open reconciliation findings by kind (mended ones until a run sees them landed).", []string{"kind"}, nil)
+	descLastReconcile = prometheus.NewDesc("posagent_reconcile_last_run_timestamp_seconds", "When the latest reconciliation finished (0 before the first).", nil, nil)
 )
 
 // statusCollector turns one status reading into the scrape-time gauges. The
@@ -117,6 +145,7 @@ type statusCollector struct{ s Status }
 func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueJobs, descOldestUnsent, descNumbersLeft, descPrinterReady,
 		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descOrdersOpen, descOrdersStale,
+		descSellerJobs, descSellerOldest, descSellerNumbers, descSellerOnline, descSellerPaused, descSellerAlarm,
 		descFindings, descLastReconcile} {
 		ch <- d
 	}
@@ -159,6 +188,25 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	if o := s.Orders; o != nil {
 		gauge(descOrdersOpen, float64(o.Open))
 		gauge(descOrdersStale, float64(o.Stale))
+	}
+	for _, sv := range s.Sellers {
+		for _, st := range []struct {
+			name string
+			n    int
+		}{{StatePending, sv.Queue.Pending}, {StateClaimed, sv.Queue.InFlight}, {StateDead, sv.Queue.Dead}} {
+			gauge(descSellerJobs, float64(st.n), sv.TaxID, st.name)
+		}
+		var age int64
+		if sv.Queue.OldestUnsent != nil {
+			age = sv.Queue.OldestUnsent.AgeSeconds
+		}
+		gauge(descSellerOldest, float64(age), sv.TaxID)
+		for _, n := range sv.Numbers {
+			gauge(descSellerNumbers, float64(n.Left), sv.TaxID, n.Period)
+		}
+		gauge(descSellerOnline, boolFloat(sv.Provider.Online), sv.TaxID, sv.Provider.Name)
+		gauge(descSellerPaused, boolFloat(sv.Provider.Paused), sv.TaxID, sv.Provider.Name)
+		gauge(descSellerAlarm, float64(levelRank[sv.Level]), sv.TaxID)
 	}
 	for kind, n := range reconcileMetricKinds(s.Reconcile) {
 		gauge(descFindings, n, kind)

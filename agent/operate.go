@@ -151,9 +151,11 @@ func (a *Agent) SetDemoProvider(down bool) bool {
 	a.demo.SetProviderDown(down)
 	if !down {
 		// Probe at once rather than on the backoff schedule: the operator just said so.
-		a.health.mu.Lock()
-		a.health.nextProbe = time.Time{}
-		a.health.mu.Unlock()
+		for _, s := range a.sellers {
+			s.health.mu.Lock()
+			s.health.nextProbe = time.Time{}
+			s.health.mu.Unlock()
+		}
 		wake(a.syncWake)
 	}
 	a.log.Info("demo: provider stand-in switched", "down", down)
@@ -166,6 +168,6 @@ func (a *Agent) MountConsole(h http.Handler) { a.console = h }
 
 // Terminal names the till, as status does.
 func (a *Agent) Terminal() TerminalView {
-	return TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
-		SellerName: a.conf().Terminal.SellerName}
+	d := a.conf().DefaultSeller() // the till's seller, the default of several
+	return TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: d.TaxID, SellerName: d.Name}
 }

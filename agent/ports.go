@@ -43,8 +43,11 @@ const (
 
 // Job is one outbox entry handed to the sync loop.
 type Job struct {
-	ID        int64               `json:"id"`
-	Kind      string              `json:"kind"`
+	ID   int64  `json:"id"`
+	Kind string `json:"kind"`
+	// Seller is the 統一編號 whose provider takes the job: the invoice's
+	// seller, or a blank report's ("" for one of no seller: the default's).
+	Seller    string              `json:"seller,omitempty"`
 	Invoice   posagent.Invoice    `json:"-"`
 	Number    string              `json:"invoice_number"`
 	Void      *posagent.Void      `json:"void,omitempty"`
@@ -130,6 +133,25 @@ type BookletInfo struct {
 	Retired bool `json:"retired"`
 }
 
+// Owner is whose booklets a store call uses: a seller's tax id, and whether
+// it also takes the booklets stored without a seller (the default seller
+// does: booklets of a till from before it had several sellers are its).
+type Owner struct {
+	Seller  string
+	Unowned bool
+}
+
+// SellerStats is the open part of some sellers' outbox.
+type SellerStats struct {
+	// Jobs counts open jobs by state (pending, claimed, dead).
+	Jobs map[string]int
+	// OldestUnsent is the oldest open job's invoice, OldestIssuedAt when its
+	// deadline started, OldestKind its kind ("" when nothing is open).
+	OldestUnsent   posagent.InvoiceNumber
+	OldestIssuedAt time.Time
+	OldestKind     string
+}
+
 // Stats is the store's summary for status and metrics.
 type Stats struct {
 	// Jobs counts outbox jobs by state (pending, claimed, done, dead).
@@ -148,9 +170,10 @@ type Stats struct {
 // Store is the terminal's durable store.
 type Store interface {
 	// Issue numbers and stores a validated sale with its upload and print jobs
-	// in one transaction, deriving the proof inside it. A sale id seen before
-	// returns the stored invoice and created = false.
-	Issue(ctx context.Context, sale posagent.Invoice, derive Coder) (rec Record, created bool, err error)
+	// in one transaction, deriving the proof inside it; the number comes
+	// from owner's booklets only. A sale id seen before returns the stored
+	// invoice and created = false.
+	Issue(ctx context.Context, sale posagent.Invoice, owner Owner, derive Coder) (rec Record, created bool, err error)
 	Invoice(ctx context.Context, n posagent.InvoiceNumber) (Record, error)
 	Void(ctx context.Context, v posagent.Void) error
 	// Allow records an allowance; an empty number is assigned by the store.
@@ -169,9 +192,10 @@ type Store interface {
 	// PendingPrints lists the invoices whose proof is still to be printed, oldest first.
 	PendingPrints(ctx context.Context, limit int) ([]posagent.InvoiceNumber, error)
 
-	// Claim hands out up to max due jobs, in invoice order, invisible to other
-	// claims for lease.
-	Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error)
+	// Claim hands out up to max due jobs of sellers (nil: of every seller;
+	// "" is a blank report of no seller), in invoice order, invisible to
+	// other claims for lease.
+	Claim(ctx context.Context, sellers []string, max int, lease time.Duration) ([]Job, error)
 	Done(ctx context.Context, job Job) error
 	// DoneAllowance is Done for an allowance job, storing the provider's
 	// number for the allowance in the same transaction ("" stores none).
@@ -193,12 +217,15 @@ type Store interface {
 	// numbers (reported blank). Status asks it for the last period or two,
 	// never for all booklets: a till's years of booklets must not slow it.
 	BlankBooklets(ctx context.Context, p posagent.Period) ([]BookletInfo, error)
-	NumbersLeft(ctx context.Context, p posagent.Period) (int, error)
+	// NumbersLeft is what owner can still issue in period p.
+	NumbersLeft(ctx context.Context, owner Owner, p posagent.Period) (int, error)
 	// RetirePeriod closes the period's booklets, returns the unused ranges and
 	// queues their blank report (a JobBlank) when there are any.
 	RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent.Booklet, error)
 
 	Stats(ctx context.Context) (Stats, error)
+	// SellerStats is the open outbox of sellers (nil: of every seller).
+	SellerStats(ctx context.Context, sellers []string) (SellerStats, error)
 	Close() error
 }
 
@@ -209,7 +236,7 @@ type Reissuer interface {
 	// the new invoice's upload waits for the void's. A sale id already
 	// issued as this invoice's reissue returns the stored pair with created
 	// = false.
-	Reissue(ctx context.Context, v posagent.Void, sale posagent.Invoice, derive Coder) (void posagent.Void, rec Record, created bool, err error)
+	Reissue(ctx context.Context, v posagent.Void, sale posagent.Invoice, owner Owner, derive Coder) (void posagent.Void, rec Record, created bool, err error)
 }
 
 // Order is a sale accepted without a number (預購, 取貨), issued later.
@@ -244,7 +271,7 @@ type OrderBook interface {
 	CancelOrder(ctx context.Context, id, reason string) (Order, error)
 	// IssueOrder issues an open order dated at, numbered from at's period;
 	// an issued order returns its invoice with created = false.
-	IssueOrder(ctx context.Context, id string, at time.Time, derive Coder) (rec Record, created bool, err error)
+	IssueOrder(ctx context.Context, id string, at time.Time, owner Owner, derive Coder) (rec Record, created bool, err error)
 	// OrderCounts counts open orders, those taken before staleBefore, and
 	// gives when the oldest open one was taken.
 	OrderCounts(ctx context.Context, staleBefore time.Time) (open, stale int, oldest time.Time, err error)

@@ -35,18 +35,18 @@ func proofFrom(d map[string]string) Proof {
 }
 
 // Issue stores the sale with its proof texts in the issuing transaction.
-func (q *QueueStore) Issue(ctx context.Context, sale posagent.Invoice, derive Coder) (Record, bool, error) {
-	issued, err := q.S.Issue(ctx, sale, issueOptions(derive))
+func (q *QueueStore) Issue(ctx context.Context, sale posagent.Invoice, owner Owner, derive Coder) (Record, bool, error) {
+	issued, err := q.S.Issue(ctx, sale, issueOptions(owner, derive))
 	if err != nil {
 		return Record{}, false, err
 	}
 	return q.issued(ctx, issued)
 }
 
-// issueOptions keeps the proof texts with the invoice, derived in the
-// issuing transaction.
-func issueOptions(derive Coder) queue.IssueOptions {
-	return queue.IssueOptions{Derive: func(inv posagent.Invoice) (map[string]string, error) {
+// issueOptions numbers from owner's booklets and keeps the proof texts with
+// the invoice, derived in the issuing transaction.
+func issueOptions(owner Owner, derive Coder) queue.IssueOptions {
+	return queue.IssueOptions{Owner: queue.Owner(owner), Derive: func(inv posagent.Invoice) (map[string]string, error) {
 		p, err := derive(inv)
 		if err != nil {
 			return nil, err
@@ -156,7 +156,7 @@ func (q *QueueStore) PendingPrints(ctx context.Context, limit int) ([]posagent.I
 }
 
 func jobFrom(j queue.Job) Job {
-	out := Job{ID: j.ID, Kind: string(j.Kind), Invoice: j.Invoice, Number: string(j.Invoice.Number), Void: j.Void,
+	out := Job{ID: j.ID, Kind: string(j.Kind), Seller: j.JobSeller(), Invoice: j.Invoice, Number: string(j.Invoice.Number), Void: j.Void,
 		Allowance: j.Allowance, Reason: j.Reason, Period: j.Period, Blank: j.Blank, Token: j.Token,
 		State: string(j.State), Attempts: j.Attempts, LastError: j.LastError, CreatedAt: j.CreatedAt}
 	if j.State == queue.JobPending {
@@ -169,8 +169,8 @@ func jobTo(j Job) queue.Job {
 	return queue.Job{ID: j.ID, Token: j.Token, Kind: queue.JobKind(j.Kind), Allowance: j.Allowance}
 }
 
-func (q *QueueStore) Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error) {
-	jobs, err := q.S.Claim(ctx, max, lease)
+func (q *QueueStore) Claim(ctx context.Context, sellers []string, max int, lease time.Duration) ([]Job, error) {
+	jobs, err := q.S.ClaimSellers(ctx, sellers, max, lease)
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +241,39 @@ func bookletInfos(bs []queue.BookletInfo, err error) ([]BookletInfo, error) {
 	return out, nil
 }
 
-func (q *QueueStore) NumbersLeft(ctx context.Context, p posagent.Period) (int, error) {
-	return q.S.PeriodLeft(ctx, p)
+func (q *QueueStore) NumbersLeft(ctx context.Context, owner Owner, p posagent.Period) (int, error) {
+	return q.S.OwnerPeriodLeft(ctx, p, queue.Owner(owner))
+}
+
+// AdoptBooklets gives the booklets of no seller to seller (the default).
+func (q *QueueStore) AdoptBooklets(ctx context.Context, seller string) (int, error) {
+	return q.S.AdoptBooklets(ctx, seller)
+}
+
+func (q *QueueStore) SellerStats(ctx context.Context, sellers []string) (SellerStats, error) {
+	sq, err := q.S.SellerJobs(ctx, sellers)
+	if err != nil {
+		return SellerStats{}, err
+	}
+	out := SellerStats{Jobs: map[string]int{}}
+	for k, v := range sq.Jobs {
+		out.Jobs[string(k)] = v
+	}
+	out.OldestUnsent, out.OldestIssuedAt, out.OldestKind = oldest(sq.Oldest)
+	return out, nil
+}
+
+// oldest is the oldest unsent job's invoice, when its deadline started and
+// its kind (zero values for none).
+func oldest(u *queue.Unsent) (posagent.InvoiceNumber, time.Time, string) {
+	if u == nil {
+		return "", time.Time{}, ""
+	}
+	if u.Kind == queue.JobUpload && !u.IssuedAt.IsZero() {
+		// An upload's legal deadline runs from the invoice's issue time.
+		return u.Number, u.IssuedAt, string(u.Kind)
+	}
+	return u.Number, u.Since, string(u.Kind)
 }
 
 func (q *QueueStore) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent.Booklet, error) {
@@ -258,13 +289,7 @@ func (q *QueueStore) Stats(ctx context.Context) (Stats, error) {
 	for k, v := range st.Jobs {
 		out.Jobs[string(k)] = v
 	}
-	if u := st.OldestUnsent; u != nil {
-		out.OldestUnsent, out.OldestIssuedAt, out.OldestKind = u.Number, u.Since, string(u.Kind)
-		if u.Kind == queue.JobUpload && !u.IssuedAt.IsZero() {
-			// An upload's legal deadline runs from the invoice's issue time.
-			out.OldestIssuedAt = u.IssuedAt
-		}
-	}
+	out.OldestUnsent, out.OldestIssuedAt, out.OldestKind = oldest(st.OldestUnsent)
 	return out, nil
 }
 
@@ -284,8 +309,8 @@ func (q *QueueStore) PrintState(ctx context.Context, n posagent.InvoiceNumber) (
 }
 
 // Reissue voids v.Number and issues sale in its place in one transaction.
-func (q *QueueStore) Reissue(ctx context.Context, v posagent.Void, sale posagent.Invoice, derive Coder) (posagent.Void, Record, bool, error) {
-	re, err := q.S.Reissue(ctx, v, sale, issueOptions(derive))
+func (q *QueueStore) Reissue(ctx context.Context, v posagent.Void, sale posagent.Invoice, owner Owner, derive Coder) (posagent.Void, Record, bool, error) {
+	re, err := q.S.Reissue(ctx, v, sale, issueOptions(owner, derive))
 	if err != nil {
 		return posagent.Void{}, Record{}, false, err
 	}
@@ -325,8 +350,8 @@ func (q *QueueStore) CancelOrder(ctx context.Context, id, reason string) (Order,
 	return orderFrom(o), err
 }
 
-func (q *QueueStore) IssueOrder(ctx context.Context, id string, at time.Time, derive Coder) (Record, bool, error) {
-	issued, err := q.S.IssueOrder(ctx, id, at, issueOptions(derive))
+func (q *QueueStore) IssueOrder(ctx context.Context, id string, at time.Time, owner Owner, derive Coder) (Record, bool, error) {
+	issued, err := q.S.IssueOrder(ctx, id, at, issueOptions(owner, derive))
 	if err != nil {
 		return Record{}, false, err
 	}

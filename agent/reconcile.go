@@ -195,8 +195,8 @@ func (a *Agent) Reconcile(ctx context.Context, day time.Time, trigger string) (R
 		st.guard.Unlock()
 	}()
 
-	r := reconciliation{a: a, rs: rs, day: day, run: queue.ReconcileRun{Day: day.Format(time.DateOnly), Trigger: trigger,
-		StartedAt: a.now()}}
+	r := reconciliation{a: a, rs: rs, day: day, prov: a.defaultSeller().prov(),
+		run: queue.ReconcileRun{Day: day.Format(time.DateOnly), Trigger: trigger, StartedAt: a.now()}}
 	checked, err := r.check(ctx)
 	if err != nil {
 		return ReconcileResult{}, err
@@ -231,8 +231,11 @@ func (a *Agent) Reconcile(ctx context.Context, day time.Time, trigger string) (R
 
 // reconciliation is one run in progress.
 type reconciliation struct {
-	a        *Agent
-	rs       ReconcileStore
+	a  *Agent
+	rs ReconcileStore
+	// prov is the provider being asked (the default seller's for the local
+	// checks): the fixes name it, and it is told of a document lost.
+	prov     posagent.Provider
 	day      time.Time
 	run      queue.ReconcileRun
 	findings []queue.Finding
@@ -266,7 +269,7 @@ func (r *reconciliation) reportRemaining() {
 }
 
 func (r *reconciliation) find(kind, level string, d *queue.ReconcileDoc, format string, args ...any) *queue.Finding {
-	f := queue.Finding{Kind: kind, Level: level, Difference: fmt.Sprintf(format, args...), Fix: fixFor(kind, r.a.prov().Name())}
+	f := queue.Finding{Kind: kind, Level: level, Difference: fmt.Sprintf(format, args...), Fix: fixFor(kind, r.prov.Name())}
 	f.Key = kind
 	if d != nil {
 		f.Number, f.Document, f.IssuedAt = d.Number, docName(*d), d.IssuedAt
@@ -317,22 +320,38 @@ func joinName(list, name string) string {
 	return list + "," + name
 }
 
-// reconcileTarget is one provider and the documents it was sent. Today a
-// terminal has one provider; with several sellers on one till each seller's
-// documents go to its own.
+// reconcileTarget is one seller's provider and the documents it was sent:
+// the run is per seller and provider.
 type reconcileTarget struct {
 	provider posagent.Provider
 	docs     []queue.ReconcileDoc
 }
 
+// reconcileTargets splits the day's documents by seller, the default first.
+// A document of a seller no longer configured goes with the default's.
 func (a *Agent) reconcileTargets(docs []queue.ReconcileDoc) []reconcileTarget {
-	return []reconcileTarget{{provider: a.prov(), docs: docs}}
+	bySeller := map[*seller][]queue.ReconcileDoc{}
+	for _, d := range docs {
+		s := a.sellerByTax(d.SellerTaxID)
+		if s == nil {
+			s = a.defaultSeller()
+		}
+		bySeller[s] = append(bySeller[s], d)
+	}
+	var out []reconcileTarget
+	for _, s := range a.sellers {
+		if ds := bySeller[s]; len(ds) > 0 || s == a.defaultSeller() {
+			out = append(out, reconcileTarget{provider: s.prov(), docs: ds})
+		}
+	}
+	return out
 }
 
 // checkProvider asks the provider about the target's documents that were
 // sent (their latest job done) or never queued; it reports whether every
 // question was answered.
 func (r *reconciliation) checkProvider(ctx context.Context, t reconcileTarget) bool {
+	r.prov = t.provider
 	name := t.provider.Name()
 	_, numbersAllowances := t.provider.(posagent.AllowanceIssuer)
 	var ask []queue.ReconcileDoc
@@ -468,7 +487,7 @@ func (r *reconciliation) mend(ctx context.Context, d *queue.ReconcileDoc, name, 
 	if d.Kind == posagent.DocAllowance || d.Kind == posagent.DocAllowanceVoid {
 		note = fmt.Sprintf("reconcile %s: allowance %s %s, %s queued again", r.run.Day, d.AllowanceNumber, why, what)
 	}
-	if rs, ok := r.a.prov().(posagent.Resender); ok && d.JobID != 0 {
+	if rs, ok := r.prov.(posagent.Resender); ok && d.JobID != 0 {
 		// The provider would take the job for done from its own memory.
 		if err := rs.Lost(ctx, refOf(*d)); err != nil {
 			r.find(kind, LevelCritical, d, "%s does not hold the %s and could not be told to send it again: %v", title, docName(*d), messageOf(err))

@@ -315,7 +315,12 @@ func (a *Agent) CloseOut(ctx context.Context, p posagent.Period) (CloseOutView, 
 		}
 		return n, example
 	}
-	_, tellsAcceptance := a.prov().(posagent.Reconciler)
+	tellsAcceptance, silent := true, ""
+	for _, sl := range a.sellers {
+		if _, ok := sl.prov().(posagent.Reconciler); !ok {
+			tellsAcceptance, silent = false, providerTitle(sl.prov().Name())
+		}
+	}
 	lastRun, reconciled, err := rs.LatestRun(ctx, c.LastDay, "")
 	if err != nil {
 		return CloseOutView{}, err
@@ -342,7 +347,7 @@ func (a *Agent) CloseOut(ctx context.Context, p posagent.Period) (CloseOutView, 
 		case !reconciled || lastRun.Error != "":
 			it.State, it.Detail = "todo", fmt.Sprintf("the period's last day is not reconciled yet (posagent reconcile --date %s)", c.LastDay)
 		case !tellsAcceptance:
-			it.State, it.Detail = "check", fmt.Sprintf("all %s uploaded; %s does not report the platform's verdict: check acceptance on the platform", what, providerTitle(a.prov().Name()))
+			it.State, it.Detail = "check", fmt.Sprintf("all %s uploaded; %s does not report the platform's verdict: check acceptance on the platform", what, silent)
 		default:
 			it.State, it.Detail, it.Deadline = "done", fmt.Sprintf("all %s uploaded and none differs at the provider", what), ""
 		}
@@ -386,25 +391,35 @@ func (a *Agent) CloseOut(ctx context.Context, p posagent.Period) (CloseOutView, 
 	c.Items = append(c.Items, blank)
 
 	hq := CloseOutItem{Name: "head_office_numbers", Deadline: lastDay(p.BlankReportDeadline())}
-	if ul, ok := a.leaseSource().(UnleasedLister); ok {
-		bs, err := ul.Unleased(ctx, p)
-		switch {
-		case err != nil:
-			hq.State, hq.Detail = "check", "the head office could not be asked which numbers no till holds: "+messageOf(err)
-		case len(bs) == 0:
-			hq.State, hq.Detail, hq.Deadline = "done", "the head office holds no number that no till took", ""
-		default:
-			var ranges []string
-			n := 0
-			for _, b := range bs {
-				ranges = append(ranges, b.String())
-				n += b.Last - b.First + 1
+	var bs []posagent.Booklet
+	var hqErr error
+	asked := false
+	for _, sl := range a.sellers {
+		if ul, ok := sl.leaseSource().(UnleasedLister); ok {
+			asked = true
+			got, err := ul.Unleased(ctx, p)
+			if err != nil {
+				hqErr = err
 			}
-			sort.Strings(ranges)
-			hq.State, hq.Detail = "check", fmt.Sprintf("the head office holds %d numbers no till took (%s): report them blank (E0402) on the platform if not done", n, strings.Join(ranges, ", "))
+			bs = append(bs, got...)
 		}
-	} else {
+	}
+	switch {
+	case !asked:
 		hq.State, hq.Detail = "check", "numbers are not leased from a head office here; if the seller's other tills or head office hold unused numbers of the period, they report them blank"
+	case hqErr != nil:
+		hq.State, hq.Detail = "check", "the head office could not be asked which numbers no till holds: "+messageOf(hqErr)
+	case len(bs) == 0:
+		hq.State, hq.Detail, hq.Deadline = "done", "the head office holds no number that no till took", ""
+	default:
+		var ranges []string
+		n := 0
+		for _, b := range bs {
+			ranges = append(ranges, b.String())
+			n += b.Last - b.First + 1
+		}
+		sort.Strings(ranges)
+		hq.State, hq.Detail = "check", fmt.Sprintf("the head office holds %d numbers no till took (%s): report them blank (E0402) on the platform if not done", n, strings.Join(ranges, ", "))
 	}
 	c.Items = append(c.Items, hq)
 	c.Complete = true

@@ -109,13 +109,13 @@ func (h *reconcileHarness) drain(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	for range 100 {
-		jobs, err := h.agent.store.Claim(ctx, 100, time.Minute)
+		jobs, err := h.agent.store.Claim(ctx, nil, 100, time.Minute)
 		require.NoError(t, err)
 		if len(jobs) == 0 {
 			return
 		}
 		for _, j := range jobs {
-			h.agent.runJob(ctx, j)
+			h.agent.runJob(ctx, h.agent.defaultSeller(), j)
 		}
 	}
 	t.Fatal("the queue did not drain")
@@ -357,9 +357,10 @@ func TestReconcileProviderErrorKeepsFindings(t *testing.T) {
 
 	// The provider cannot answer: nothing is concluded, the rejection stays.
 	var failing posagent.Provider = failingReconciler{h.prov.fakeProvider}
-	h.agent.provMu.Lock()
-	h.agent.provider = failing
-	h.agent.provMu.Unlock()
+	sl := h.agent.defaultSeller()
+	sl.provMu.Lock()
+	sl.provider = failing
+	sl.provMu.Unlock()
 	res, err = h.agent.Reconcile(ctx, day, TriggerDemand)
 	require.NoError(t, err)
 	require.Contains(t, res.Run.Error, "timeout")
@@ -436,7 +437,7 @@ func TestCloseOutChecklist(t *testing.T) {
 	require.NoError(t, err)
 	h.prov.fakeProvider.fn = nil
 	blankDone := false
-	jobs, err := h.agent.store.Claim(ctx, 10, time.Minute)
+	jobs, err := h.agent.store.Claim(ctx, nil, 10, time.Minute)
 	require.NoError(t, err)
 	for _, j := range jobs {
 		if j.Kind == JobBlank {

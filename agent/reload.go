@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -34,6 +35,29 @@ var restartOnly = []struct {
 	{"log", func(c config.Config) any { return c.Log }},
 	{"provider.name", func(c config.Config) any { return c.Provider.Name }},
 	{"sync.concurrency", func(c config.Config) any { return c.Sync.Concurrency }},
+	// Of several sellers, the same parts: who they are, their QR keys, head
+	// offices and provider names (nil for a single-seller file).
+	{"sellers", func(c config.Config) any { return sellersFixed(c.Sellers) }},
+}
+
+// sellerFixed is what of a seller needs a restart to change.
+type sellerFixed struct {
+	TaxID, Name, Address string
+	Default              bool
+	QR                   config.QR
+	HQ                   config.HQ
+	Provider             string
+}
+
+func sellersFixed(list []config.Seller) []sellerFixed {
+	if list == nil {
+		return nil
+	}
+	out := make([]sellerFixed, len(list))
+	for i, s := range list {
+		out[i] = sellerFixed{TaxID: s.TaxID, Name: s.Name, Address: s.Address, Default: s.Default, QR: s.QR, HQ: s.HQ, Provider: s.Provider.Name}
+	}
+	return out
 }
 
 // reloadable names the sections a reload applies, for the answer and the log.
@@ -47,6 +71,8 @@ var reloadable = []struct {
 	{"booklets", func(c config.Config) any { return c.Booklets }},
 	{"guard", func(c config.Config) any { return c.Guard }},
 	{"orders", func(c config.Config) any { return c.Orders }},
+	// Several sellers: their providers' settings and booklets.
+	{"sellers", func(c config.Config) any { return c.Sellers }},
 }
 
 // ReloadResult says what a reload did.
@@ -55,8 +81,10 @@ type ReloadResult struct {
 	Changed []string `json:"changed"`
 	// Resumed: the provider was paused and syncing starts again at once.
 	Resumed bool `json:"resumed"`
-	// Provider is the provider now in use.
+	// Provider is the provider now in use (the default seller's).
 	Provider string `json:"provider"`
+	// Sellers lists every seller with its provider now in use.
+	Sellers []SellerInfo `json:"sellers"`
 }
 
 // Reload reads the configuration again (Options.Reload), and when it is
@@ -71,7 +99,7 @@ func (a *Agent) Reload(ctx context.Context) (ReloadResult, error) {
 	}
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	next, prov, err := a.reload(ctx)
+	next, provs, err := a.reload(ctx)
 	if err != nil {
 		// A file that cannot be read or parsed, a field that breaks a rule, a
 		// missing ${ENV}, a provider that refuses the settings: the
@@ -93,22 +121,35 @@ func (a *Agent) Reload(ctx context.Context) (ReloadResult, error) {
 		a.log.Warn("configuration not reloaded; the running one stays", "err", err)
 		return ReloadResult{}, err
 	}
-	res := ReloadResult{Changed: []string{}, Provider: prov.Name()}
+	for _, s := range a.sellers {
+		if provs[s.taxID] == nil {
+			err := fmt.Errorf("the reloaded configuration built no provider for seller %s", s.taxID)
+			a.log.Error("configuration not reloaded; the running one stays", "err", err)
+			return ReloadResult{}, err
+		}
+	}
+	res := ReloadResult{Changed: []string{}}
 	for _, f := range reloadable {
 		if !reflect.DeepEqual(f.get(cur), f.get(next)) {
 			res.Changed = append(res.Changed, f.field)
 		}
 	}
 	a.cfg.Store(&next)
-	a.provMu.Lock()
-	a.provider = prov
-	if a.sourceIsProvider {
-		if src, ok := prov.(posagent.BookletSource); ok {
-			a.source = src
+	for _, s := range a.sellers {
+		prov := provs[s.taxID]
+		s.provMu.Lock()
+		s.provider = prov
+		if s.sourceIsProvider {
+			if src, ok := prov.(posagent.BookletSource); ok {
+				s.source = src
+			}
+		}
+		s.provMu.Unlock()
+		if a.resume(s, "configuration reloaded") {
+			res.Resumed = true
 		}
 	}
-	a.provMu.Unlock()
-	res.Resumed = a.resume("configuration reloaded")
+	res.Provider, res.Sellers = a.defaultSeller().prov().Name(), a.Sellers()
 	a.log.Info("configuration reloaded", "changed", strings.Join(res.Changed, ","), "provider", res.Provider, "resumed", res.Resumed)
 	wake(a.syncWake)
 	wake(a.bookletWake)
@@ -117,8 +158,12 @@ func (a *Agent) Reload(ctx context.Context) (ReloadResult, error) {
 
 // ResumeResult says what a resume did.
 type ResumeResult struct {
+	// Provider is the default seller's provider.
 	Provider  string `json:"provider"`
 	WasPaused bool   `json:"was_paused"`
+	// Resumed lists the sellers whose provider was paused (every seller's
+	// provider is resumed).
+	Resumed []string `json:"resumed_sellers"`
 }
 
 // Resume ends a pause after the provider rejected the set-up or the
@@ -126,23 +171,30 @@ type ResumeResult struct {
 // enabled, the keys set back): syncing starts again at once. If the cause is
 // still there, the next call pauses again.
 func (a *Agent) Resume() ResumeResult {
-	was := a.resume("resumed by the operator")
+	res := ResumeResult{Provider: a.defaultSeller().prov().Name(), Resumed: []string{}}
+	for _, s := range a.sellers {
+		if a.resume(s, "resumed by the operator") {
+			res.WasPaused = true
+			res.Resumed = append(res.Resumed, s.taxID)
+		}
+	}
 	wake(a.syncWake)
 	wake(a.bookletWake)
-	return ResumeResult{Provider: a.prov().Name(), WasPaused: was}
+	return res
 }
 
-// resume clears the pause and any backoff, and says whether there was a pause.
-func (a *Agent) resume(why string) bool {
+// resume clears the pause and any backoff of seller s's provider, and says
+// whether there was a pause.
+func (a *Agent) resume(s *seller, why string) bool {
 	now := a.now()
-	h := &a.health
+	h := &s.health
 	h.mu.Lock()
 	was := now.Before(h.pausedUntil)
 	h.pausedUntil, h.pausedSince, h.pauseReason, h.pauseKind = time.Time{}, time.Time{}, "", ""
 	h.nextProbe = now
 	h.mu.Unlock()
 	if was {
-		a.log.Info("provider resumed; syncing starts again", "provider", a.prov().Name(), "why", why)
+		a.log.Info("provider resumed; syncing starts again", "provider", s.prov().Name(), "seller", s.taxID, "why", why)
 	}
 	return was
 }

@@ -74,11 +74,11 @@ func TestReloadReplacesTheProviderAndResumes(t *testing.T) {
 		var reloads atomic.Int32
 		h := newHarness(t, bubbleClock(), func(o *Options) {
 			o.PollInterval = time.Second
-			o.Reload = func(ctx context.Context) (config.Config, posagent.Provider, error) {
+			o.Reload = func(ctx context.Context) (config.Config, Providers, error) {
 				reloads.Add(1)
 				cfg := testConfig()
 				cfg.Sync.MaxAttempts = 99
-				return cfg, fixed, nil
+				return cfg, Providers{testSeller: fixed}, nil
 			}
 		})
 		h.provider.fn = func(c call) error { return posagent.Errorf(posagent.KindAuth, "keys rejected") }
@@ -111,9 +111,12 @@ func TestReloadRefusesAndChangesNothing(t *testing.T) {
 	var next func() (config.Config, posagent.Provider, error)
 	other := newFakeProvider(taipeiClock().Now)
 	h := newHarness(t, taipeiClock().Now, func(o *Options) {
-		o.Reload = func(ctx context.Context) (config.Config, posagent.Provider, error) { return next() }
+		o.Reload = func(ctx context.Context) (config.Config, Providers, error) {
+			c, p, err := next()
+			return c, Providers{c.Terminal.SellerTaxID: p}, err
+		}
 	})
-	h.agent.noteHealth(posagent.Errorf(posagent.KindAuth, "keys rejected"),
+	h.agent.noteHealth(h.agent.defaultSeller(), posagent.Errorf(posagent.KindAuth, "keys rejected"),
 		h.agent.decide(Job{ID: 1, Kind: JobUpload}, posagent.Errorf(posagent.KindAuth, "keys rejected"), h.agent.now()))
 	secret := "ZZsecretHashKeyZZ"
 	cases := []struct {
@@ -164,7 +167,7 @@ func TestReloadRefusesAndChangesNothing(t *testing.T) {
 			require.Contains(t, body["message"], tc.msg)
 			require.NotContains(t, fmt.Sprint(body), secret)
 			require.Equal(t, before, *h.agent.conf())
-			require.Same(t, h.provider, h.agent.prov().(*fakeProvider))
+			require.Same(t, h.provider, h.agent.defaultSeller().prov().(*fakeProvider))
 			s, err := h.agent.Status(context.Background())
 			require.NoError(t, err)
 			require.True(t, s.Provider.Paused, "a refused reload resumed the provider")

@@ -79,3 +79,16 @@ func NewProofKit(cfg config.Config, log *slog.Logger) (ProofKit, error) {
 		},
 	}, nil
 }
+
+// RenderBySeller draws each invoice with the proof kit of its seller (its QR
+// key; the printer's settings are the till's): kits by seller tax id, and
+// fallback for an invoice of a seller not among them (the default seller's).
+func RenderBySeller(kits map[string]ProofKit, fallback string) Renderer {
+	return func(inv posagent.Invoice, reprint bool) ([]byte, error) {
+		kit, ok := kits[inv.Seller.TaxID]
+		if !ok {
+			kit = kits[fallback]
+		}
+		return kit.Render(inv, reprint)
+	}
+}

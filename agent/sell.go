@@ -57,8 +57,9 @@ func checkIssuedAt(t, now time.Time) error {
 }
 
 // PrepareSale completes and validates a sale decoded from the POS: the issue
-// time defaults to now (Taipei), the seller to the terminal's. Nothing is
-// stored; every error is KindInvalid naming the field.
+// time defaults to now (Taipei), the seller to the terminal's default seller;
+// a seller named by tax id must be one the till sells for. Nothing is stored;
+// every error is KindInvalid naming the field.
 func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 	now := a.now().In(posagent.Taipei)
 	if sale.SaleID == "" {
@@ -75,18 +76,26 @@ func (a *Agent) PrepareSale(sale posagent.Invoice) (posagent.Invoice, error) {
 		}
 		sale.IssuedAt = sale.IssuedAt.In(posagent.Taipei)
 	}
-	t := a.conf().Terminal
+	var s *seller
 	switch {
 	case sale.Seller.TaxID == "" && sale.Seller.Name == "":
-		sale.Seller = posagent.Seller{TaxID: t.SellerTaxID, Name: t.SellerName, Address: t.SellerAddress}
-	case sale.Seller.TaxID != t.SellerTaxID:
-		return sale, posagent.Invalid("seller.tax_id", "%q is not this terminal's seller (%s); leave seller out to use it",
-			sale.Seller.TaxID, t.SellerTaxID)
+		s = a.defaultSeller()
+		c := a.sellerConf(s)
+		sale.Seller = posagent.Seller{TaxID: c.TaxID, Name: c.Name, Address: c.Address}
+	case sale.Seller.TaxID != "" && sale.Seller.Name == "" && sale.Seller.Address == "" && a.sellerByTax(sale.Seller.TaxID) != nil:
+		// Named by tax id alone: the seller's registered name and address.
+		s = a.sellerByTax(sale.Seller.TaxID)
+		c := a.sellerConf(s)
+		sale.Seller = posagent.Seller{TaxID: c.TaxID, Name: c.Name, Address: c.Address}
+	default:
+		if s = a.sellerByTax(sale.Seller.TaxID); s == nil || sale.Seller.TaxID == "" {
+			return sale, a.errUnknownSeller("seller.tax_id", sale.Seller.TaxID)
+		}
 	}
 	if err := sale.Validate(); err != nil {
 		return sale, err
 	}
-	if c, ok := a.prov().(posagent.SaleChecker); ok {
+	if c, ok := s.prov().(posagent.SaleChecker); ok {
 		// What only the provider requires (ECPay: a member carrier keyed by
 		// the buyer's e-mail or phone) is refused before a number is spent.
 		if err := c.CheckSale(sale); err != nil {
@@ -106,7 +115,12 @@ func (a *Agent) Sell(ctx context.Context, sale posagent.Invoice) (SaleResult, er
 
 func (a *Agent) sell(ctx context.Context, sale posagent.Invoice, mode string) (SaleResult, error) {
 	start := a.now()
-	rec, created, err := a.store.Issue(ctx, sale, a.coder)
+	s, err := a.saleSeller(sale)
+	if err != nil {
+		return SaleResult{}, err
+	}
+	// The seller's booklets and QR key: numbers and codes never cross sellers.
+	rec, created, err := a.store.Issue(ctx, sale, a.owner(s), s.coder)
 	if err != nil {
 		if posagent.IsKind(err, posagent.KindExhausted) {
 			wake(a.bookletWake)
@@ -114,7 +128,7 @@ func (a *Agent) sell(ctx context.Context, sale posagent.Invoice, mode string) (S
 		return SaleResult{}, err
 	}
 	if created {
-		a.log.Info("sale issued", "number", rec.Invoice.Number, "sale_id", rec.Invoice.SaleID, "total", rec.Invoice.Total)
+		a.log.Info("sale issued", "seller", s.taxID, "number", rec.Invoice.Number, "sale_id", rec.Invoice.SaleID, "total", rec.Invoice.Total)
 	}
 	res := a.answerSale(ctx, rec, created, mode)
 	if created {

@@ -219,7 +219,7 @@ func TestLoopAndSaleNeverPrintTwice(t *testing.T) {
 	h := newHarness(t, taipeiClock().Now, nil)
 	sale, err := h.agent.PrepareSale(decodeSale(t, saleJSON("race", 55)))
 	require.NoError(t, err)
-	rec, created, err := h.store.Issue(context.Background(), sale, fakeCoder)
+	rec, created, err := h.store.Issue(context.Background(), sale, Owner{Seller: testSeller, Unowned: true}, fakeCoder)
 	require.NoError(t, err)
 	require.True(t, created)
 	h.agent.printPending(context.Background()) // the loop gets there first

@@ -30,6 +30,8 @@ type Alarm struct {
 	Level   string `json:"level"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Seller is the seller the alarm concerns, on a till with several.
+	Seller string `json:"seller,omitempty"`
 }
 
 // Status is the terminal's state as GET /v1/status and `posagent status` show it.
@@ -50,6 +52,29 @@ type Status struct {
 	Reconcile *ReconcileView `json:"reconcile,omitempty"`
 	CloseOut  []CloseOutView `json:"close_out,omitempty"`
 	Demo      map[string]any `json:"demo,omitempty"`
+	// Sellers breaks the state down by seller, the default first (one on a
+	// single-seller till). Provider and Numbers above are the default's.
+	Sellers []SellerView `json:"sellers"`
+}
+
+// SellerView is one seller's part of the status.
+type SellerView struct {
+	TaxID   string `json:"tax_id"`
+	Name    string `json:"name"`
+	Default bool   `json:"default"`
+	// Level is the highest of the seller's alarms.
+	Level    string          `json:"level"`
+	Provider HealthView      `json:"provider"`
+	Queue    SellerQueueView `json:"queue"`
+	Numbers  []NumbersView   `json:"numbers"`
+}
+
+// SellerQueueView is the open part of a seller's outbox.
+type SellerQueueView struct {
+	Pending      int         `json:"pending"`
+	InFlight     int         `json:"in_flight"`
+	Dead         int         `json:"dead"`
+	OldestUnsent *UnsentView `json:"oldest_unsent,omitempty"`
 }
 
 // TerminalView names the till.
@@ -102,6 +127,8 @@ type BlankView struct {
 	Range    string `json:"range"`
 	Unused   int    `json:"unused"`
 	Deadline string `json:"report_by"`
+	// Seller whose report it is, on a till with several.
+	Seller string `json:"seller,omitempty"`
 }
 
 // alarmState remembers what was last logged, so that alarms are logged when
@@ -112,7 +139,7 @@ type alarmState struct {
 	loggedAt map[string]time.Time
 }
 
-// Status gathers the terminal's state and its alarms.
+// Status gathers the terminal's state and its alarms, each seller's apart.
 func (a *Agent) Status(ctx context.Context) (Status, error) {
 	now := a.now()
 	st, err := a.store.Stats(ctx)
@@ -120,82 +147,38 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		return Status{}, fmt.Errorf("status: %w", err)
 	}
 	s := Status{
-		Time: now.In(posagent.Taipei),
-		Terminal: TerminalView{MachineID: a.conf().Terminal.MachineID, SellerTaxID: a.conf().Terminal.SellerTaxID,
-			SellerName: a.conf().Terminal.SellerName},
-		Provider: a.healthView(now),
+		Time:     now.In(posagent.Taipei),
+		Terminal: a.Terminal(),
 		Queue: QueueView{Pending: st.Jobs[StatePending], InFlight: st.Jobs[StateClaimed], Dead: st.Jobs[StateDead],
-			Done: st.Jobs[StateDone], LastUpload: st.LastUpload},
-		Alarms: []Alarm{},
+			Done: st.Jobs[StateDone], LastUpload: st.LastUpload, OldestUnsent: unsentView(st.OldestUnsent, st.OldestKind, st.OldestIssuedAt, now)},
+		Alarms:  []Alarm{},
+		Sellers: []SellerView{},
 	}
-	if !st.OldestIssuedAt.IsZero() && st.OldestKind != JobBlank {
-		age := now.Sub(st.OldestIssuedAt)
-		what := "invoice " + string(st.OldestUnsent)
-		if st.OldestKind != "" && st.OldestKind != JobUpload {
-			what = "the " + strings.ReplaceAll(st.OldestKind, "_", " ") + " of invoice " + string(st.OldestUnsent)
-		}
-		s.Queue.OldestUnsent = &UnsentView{Number: string(st.OldestUnsent), Kind: st.OldestKind, IssuedAt: st.OldestIssuedAt.In(posagent.Taipei),
-			Age: age.Round(time.Second).String(), AgeSeconds: int64(age.Seconds()),
-			Deadline: st.OldestIssuedAt.Add(LegalUploadLimit).In(posagent.Taipei)}
-		switch {
-		case age >= a.conf().Alarms.UploadCritical.Duration:
-			s.alarm(LevelCritical, "upload_deadline", "%s is not uploaded %s after it was made; the legal limit is 48h (deadline %s)",
-				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
-		case age >= a.conf().Alarms.UploadWarning.Duration:
-			s.alarm(LevelWarning, "upload_deadline", "%s is not uploaded %s after it was made (deadline %s)",
-				what, age.Round(time.Minute), s.Queue.OldestUnsent.Deadline.Format("2006-01-02 15:04"))
-		}
-	}
-	if s.Queue.Dead > 0 {
-		s.alarm(LevelWarning, "dead_jobs", "%d jobs failed for good and need a person: posagent jobs --dead", s.Queue.Dead)
-	}
-	pv := s.Provider
-	switch {
-	case pv.Paused:
-		what := "the set-up"
-		if pv.PauseKind == string(posagent.KindAuth) {
-			what = "the credentials"
-		}
-		s.alarm(LevelCritical, "provider_config", "%s rejected %s; uploads are paused and queued, sales go on: %s; %s",
-			pv.Name, what, pv.PauseReason, pv.PauseAction)
-	case !pv.Online:
-		s.alarm(LevelInfo, "provider_offline", "%s is unreachable; sales go on and are queued", pv.Name)
-	}
-	if a.conf().OnTestPlatform() {
-		s.alarm(LevelWarning, "test_platform", "invoices go to ECPay's test platform (%s): they are not legal invoices; for real sales use %s with your merchant's id and keys",
-			config.ECPayStageHost, config.ECPayProductionHost)
-	}
-	if pv.ClockSkew != "" {
-		s.alarm(LevelCritical, "clock", "this terminal's clock is off by %s from %s; fix the time", pv.ClockSkew, pv.Name)
-	}
-	if ar, ok := a.prov().(posagent.AlarmReporter); ok {
-		// Alarms only the provider can see (Amego: the QR key it holds is not
-		// the till's), shown and logged like the agent's own.
-		for _, al := range ar.ProviderAlarms() {
-			level := al.Level
-			if _, known := levelRank[level]; !known {
-				level = LevelCritical
-			}
-			s.alarm(level, al.Code, "%s: %s", providerTitle(pv.Name), al.Message)
-		}
-	}
-
-	p := posagent.PeriodOf(now)
-	for _, q := range []posagent.Period{p, p.Next()} {
-		left, err := a.store.NumbersLeft(ctx, q)
+	several := len(a.sellers) > 1
+	open := 0
+	for _, sl := range a.sellers {
+		sv, alarms, err := a.sellerStatus(ctx, sl, now)
 		if err != nil {
 			return Status{}, fmt.Errorf("status: %w", err)
 		}
-		s.Numbers = append(s.Numbers, NumbersView{Period: q.Code(), Label: q.Label(), Left: left})
+		open += sv.Queue.Pending + sv.Queue.InFlight + sv.Queue.Dead
+		if several {
+			for i := range alarms {
+				alarms[i].Seller = sl.taxID
+				alarms[i].Message = "seller " + sl.taxID + " (" + sv.Name + "): " + alarms[i].Message
+			}
+		}
+		s.Alarms = append(s.Alarms, alarms...)
+		s.Sellers = append(s.Sellers, sv)
 	}
-	a.booklets.mu.Lock()
-	lowAlarm := a.booklets.lowAlarm
-	a.booklets.mu.Unlock()
-	switch {
-	case s.Numbers[0].Left == 0:
-		s.alarm(LevelCritical, "numbers_exhausted", "no invoice numbers left for %s: sales are refused until booklets are added", p.Label())
-	case lowAlarm != "":
-		s.alarm(LevelWarning, "numbers_low", "%s", lowAlarm)
+	// The till's fields keep their single-seller meaning: the default seller's.
+	s.Provider, s.Numbers = s.Sellers[0].Provider, s.Sellers[0].Numbers
+	if s.Queue.Dead > 0 {
+		s.alarm(LevelWarning, "dead_jobs", "%d jobs failed for good and need a person: posagent jobs --dead", s.Queue.Dead)
+	}
+	if orphans := s.Queue.Pending + s.Queue.InFlight + s.Queue.Dead - open; several && orphans > 0 {
+		// Jobs of a seller taken out of the config are never claimed.
+		s.alarm(LevelCritical, "seller_unknown", "%d jobs belong to a seller this till no longer lists; put the seller back in [[sellers]] so that they are uploaded before the deadline", orphans)
 	}
 
 	s.Printer = PrinterView{Configured: a.printer != nil, PrintsPending: st.PrintsPending}
@@ -211,6 +194,7 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	// their report date; their report is a job like any other (dead jobs alarm).
 	// Only the periods still inside that window are read (the current one and
 	// the last): a till's booklets of past years are never walked here.
+	p := posagent.PeriodOf(now)
 	var booklets []BookletInfo
 	for q := p; q == p || !now.After(q.BlankReportDeadline().AddDate(0, 1, 0)); q = q.Prev() {
 		bs, err := a.store.BlankBooklets(ctx, q)
@@ -224,8 +208,11 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		if !b.Retired || b.Unused == 0 || now.After(deadline.AddDate(0, 1, 0)) {
 			continue
 		}
-		s.Blank = append(s.Blank, BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused,
-			Deadline: lastDay(deadline)})
+		bv := BlankView{Period: b.Period.Code(), Range: b.String(), Unused: b.Unused, Deadline: lastDay(deadline)}
+		if several {
+			bv.Seller = b.Seller
+		}
+		s.Blank = append(s.Blank, bv)
 	}
 	if s.Orders, err = a.ordersStatus(ctx, now); err != nil {
 		return Status{}, fmt.Errorf("status: %w", err)
@@ -240,14 +227,110 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	if a.demo != nil {
 		s.Demo = map[string]any{"provider_down": a.demo.ProviderDown()}
 	}
-	s.Level = LevelOK
-	for _, al := range s.Alarms {
-		if levelRank[al.Level] > levelRank[s.Level] {
-			s.Level = al.Level
-		}
-	}
+	s.Level = topLevel(s.Alarms)
 	sort.SliceStable(s.Alarms, func(i, j int) bool { return levelRank[s.Alarms[i].Level] > levelRank[s.Alarms[j].Level] })
 	return s, nil
+}
+
+// sellerStatus is one seller's provider, outbox and numbers, with the
+// alarms that concern it alone: its upload deadline, its provider, its numbers.
+func (a *Agent) sellerStatus(ctx context.Context, sl *seller, now time.Time) (SellerView, []Alarm, error) {
+	c := a.sellerConf(sl)
+	st, err := a.store.SellerStats(ctx, a.claimKeys(sl))
+	if err != nil {
+		return SellerView{}, nil, err
+	}
+	sv := SellerView{TaxID: sl.taxID, Name: c.Name, Default: sl == a.defaultSeller(), Provider: a.healthView(sl, now),
+		Queue: SellerQueueView{Pending: st.Jobs[StatePending], InFlight: st.Jobs[StateClaimed], Dead: st.Jobs[StateDead],
+			OldestUnsent: unsentView(st.OldestUnsent, st.OldestKind, st.OldestIssuedAt, now)}}
+	s := Status{} // collects the seller's alarms
+	if u := sv.Queue.OldestUnsent; u != nil && u.Kind != JobBlank {
+		age := now.Sub(st.OldestIssuedAt)
+		what := "invoice " + u.Number
+		if u.Kind != "" && u.Kind != JobUpload {
+			what = "the " + strings.ReplaceAll(u.Kind, "_", " ") + " of invoice " + u.Number
+		}
+		switch {
+		case age >= a.conf().Alarms.UploadCritical.Duration:
+			s.alarm(LevelCritical, "upload_deadline", "%s is not uploaded %s after it was made; the legal limit is 48h (deadline %s)",
+				what, age.Round(time.Minute), u.Deadline.Format("2006-01-02 15:04"))
+		case age >= a.conf().Alarms.UploadWarning.Duration:
+			s.alarm(LevelWarning, "upload_deadline", "%s is not uploaded %s after it was made (deadline %s)",
+				what, age.Round(time.Minute), u.Deadline.Format("2006-01-02 15:04"))
+		}
+	}
+	pv := sv.Provider
+	switch {
+	case pv.Paused:
+		what := "the set-up"
+		if pv.PauseKind == string(posagent.KindAuth) {
+			what = "the credentials"
+		}
+		s.alarm(LevelCritical, "provider_config", "%s rejected %s; uploads are paused and queued, sales go on: %s; %s",
+			pv.Name, what, pv.PauseReason, pv.PauseAction)
+	case !pv.Online:
+		s.alarm(LevelInfo, "provider_offline", "%s is unreachable; sales go on and are queued", pv.Name)
+	}
+	if a.conf().ForSeller(c).OnTestPlatform() {
+		s.alarm(LevelWarning, "test_platform", "invoices go to ECPay's test platform (%s): they are not legal invoices; for real sales use %s with your merchant's id and keys",
+			config.ECPayStageHost, config.ECPayProductionHost)
+	}
+	if pv.ClockSkew != "" {
+		s.alarm(LevelCritical, "clock", "this terminal's clock is off by %s from %s; fix the time", pv.ClockSkew, pv.Name)
+	}
+	if ar, ok := sl.prov().(posagent.AlarmReporter); ok {
+		// Alarms only the provider can see (Amego: the QR key it holds is not
+		// the till's), shown and logged like the agent's own.
+		for _, al := range ar.ProviderAlarms() {
+			level := al.Level
+			if _, known := levelRank[level]; !known {
+				level = LevelCritical
+			}
+			s.alarm(level, al.Code, "%s: %s", providerTitle(pv.Name), al.Message)
+		}
+	}
+
+	p := posagent.PeriodOf(now)
+	for _, q := range []posagent.Period{p, p.Next()} {
+		left, err := a.store.NumbersLeft(ctx, a.owner(sl), q)
+		if err != nil {
+			return SellerView{}, nil, err
+		}
+		sv.Numbers = append(sv.Numbers, NumbersView{Period: q.Code(), Label: q.Label(), Left: left})
+	}
+	sl.booklets.mu.Lock()
+	lowAlarm := sl.booklets.lowAlarm
+	sl.booklets.mu.Unlock()
+	switch {
+	case sv.Numbers[0].Left == 0:
+		s.alarm(LevelCritical, "numbers_exhausted", "no invoice numbers left for %s: sales are refused until booklets are added", p.Label())
+	case lowAlarm != "":
+		s.alarm(LevelWarning, "numbers_low", "%s", lowAlarm)
+	}
+	sv.Level = topLevel(s.Alarms)
+	return sv, s.Alarms, nil
+}
+
+// unsentView describes the oldest unsent job and its legal deadline (nil for none).
+func unsentView(n posagent.InvoiceNumber, kind string, since, now time.Time) *UnsentView {
+	if since.IsZero() || kind == JobBlank {
+		return nil
+	}
+	age := now.Sub(since)
+	return &UnsentView{Number: string(n), Kind: kind, IssuedAt: since.In(posagent.Taipei),
+		Age: age.Round(time.Second).String(), AgeSeconds: int64(age.Seconds()),
+		Deadline: since.Add(LegalUploadLimit).In(posagent.Taipei)}
+}
+
+// topLevel is the highest level of alarms (ok when none).
+func topLevel(alarms []Alarm) string {
+	level := LevelOK
+	for _, al := range alarms {
+		if levelRank[al.Level] > levelRank[level] {
+			level = al.Level
+		}
+	}
+	return level
 }
 
 func (s *Status) alarm(level, code, format string, args ...any) {
@@ -288,12 +371,16 @@ func (a *Agent) logAlarms(s Status) {
 		if levelRank[al.Level] < levelRank[LevelWarning] {
 			continue
 		}
-		seen[al.Code] = true
+		id := al.Code
+		if al.Seller != "" {
+			id += " " + al.Seller // the same alarm of two sellers is two alarms
+		}
+		seen[id] = true
 		key := al.Level + " " + al.Message
-		if as.last[al.Code] == key && s.Time.Sub(as.loggedAt[al.Code]) < 10*time.Minute {
+		if as.last[id] == key && s.Time.Sub(as.loggedAt[id]) < 10*time.Minute {
 			continue
 		}
-		as.last[al.Code], as.loggedAt[al.Code] = key, s.Time
+		as.last[id], as.loggedAt[id] = key, s.Time
 		if al.Level == LevelCritical {
 			a.log.Error("ALARM", "code", al.Code, "message", al.Message)
 		} else {

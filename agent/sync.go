@@ -63,12 +63,12 @@ type HealthView struct {
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 }
 
-func (a *Agent) healthView(now time.Time) HealthView {
-	h := &a.health
+func (a *Agent) healthView(s *seller, now time.Time) HealthView {
+	h := &s.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	v := HealthView{
-		Name: a.prov().Name(), Online: h.online, Paused: now.Before(h.pausedUntil), PauseReason: h.pauseReason,
+		Name: s.prov().Name(), Online: h.online, Paused: now.Before(h.pausedUntil), PauseReason: h.pauseReason,
 		LastError: h.lastError, LastErrorAt: h.lastErrorAt, LastSuccess: h.lastOK,
 	}
 	if v.Paused {
@@ -88,9 +88,10 @@ func (a *Agent) healthView(now time.Time) HealthView {
 	return v
 }
 
-// gate says how many jobs the loop may claim now, and if none, until when to wait.
-func (a *Agent) gate(now time.Time, free, inflight int) (int, time.Time) {
-	h := &a.health
+// gate says how many jobs of seller s the loop may claim now, and if none,
+// until when to wait.
+func (a *Agent) gate(s *seller, now time.Time, free, inflight int) (int, time.Time) {
+	h := &s.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, until := range []time.Time{h.pausedUntil, h.holdUntil} {
@@ -112,13 +113,13 @@ func (a *Agent) gate(now time.Time, free, inflight int) (int, time.Time) {
 	return free, time.Time{}
 }
 
-// syncLoop claims due jobs and runs them with bounded concurrency. The store
-// hands out jobs in invoice order and holds a void or allowance back until its
+// syncLoop claims due jobs and runs them with bounded concurrency, each
+// seller's on its own provider with its own slots and health: a provider that
+// is down or paused holds back its own seller's jobs only. The store hands
+// out jobs in invoice order and holds a void or allowance back until its
 // invoice is uploaded; no transaction is open while a provider call runs.
 func (a *Agent) syncLoop(ctx context.Context) {
-	concurrency := max(1, a.conf().Sync.Concurrency)
 	lease := a.conf().Sync.CallTimeout.Duration + 30*time.Second
-	slots := make(chan struct{}, concurrency)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -127,34 +128,16 @@ func (a *Agent) syncLoop(ctx context.Context) {
 		}
 		var waitUntil time.Time
 		if !a.stopping.Load() {
-			now := a.now()
-			n, until := a.gate(now, cap(slots)-len(slots), len(slots))
-			waitUntil = until
-			if n > 0 {
-				jobs, err := a.store.Claim(ctx, n, lease)
-				if err != nil {
-					if ctx.Err() == nil {
-						a.log.Error("claim jobs", "err", err)
-					}
+			more := false
+			for _, s := range a.sellers {
+				m, until := a.claimFor(ctx, s, lease)
+				more = more || m
+				if !until.IsZero() && (waitUntil.IsZero() || until.Before(waitUntil)) {
+					waitUntil = until
 				}
-				for _, job := range jobs {
-					slots <- struct{}{}
-					a.inflight.Add(1)
-					go func() {
-						defer func() {
-							<-slots
-							a.inflight.Done()
-							wake(a.syncWake)
-						}()
-						a.runJob(ctx, job)
-					}()
-				}
-				if len(jobs) == n && err == nil {
-					// There may be more due; loop as soon as a slot frees or at once.
-					if len(slots) < cap(slots) {
-						continue
-					}
-				}
+			}
+			if more {
+				continue
 			}
 		}
 		wait := a.poll
@@ -177,10 +160,37 @@ func (a *Agent) syncLoop(ctx context.Context) {
 	}
 }
 
-// runJob makes one provider call and records its outcome.
-func (a *Agent) runJob(ctx context.Context, job Job) {
+// claimFor claims and starts the due jobs of seller s its gate allows. more:
+// there may be more due and a slot is free; until: when the gate opens.
+func (a *Agent) claimFor(ctx context.Context, s *seller, lease time.Duration) (more bool, until time.Time) {
+	n, until := a.gate(s, a.now(), cap(s.slots)-len(s.slots), len(s.slots))
+	if n == 0 {
+		return false, until
+	}
+	jobs, err := a.store.Claim(ctx, a.claimKeys(s), n, lease)
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("claim jobs", "seller", s.taxID, "err", err)
+	}
+	for _, job := range jobs {
+		s.slots <- struct{}{}
+		a.inflight.Add(1)
+		go func() {
+			defer func() {
+				<-s.slots
+				a.inflight.Done()
+				wake(a.syncWake)
+			}()
+			a.runJob(ctx, s, job)
+		}()
+	}
+	// There may be more due; loop as soon as a slot frees or at once.
+	return len(jobs) == n && err == nil && len(s.slots) < cap(s.slots), until
+}
+
+// runJob makes one provider call of seller s and records its outcome.
+func (a *Agent) runJob(ctx context.Context, s *seller, job Job) {
 	rctx := context.WithoutCancel(ctx)
-	if err := a.unvoidable(job); err != nil {
+	if err := a.unvoidable(s, job); err != nil {
 		// Nothing to ask the provider: a person must void it there.
 		if rerr := a.store.Dead(rctx, job, err); rerr != nil {
 			a.log.Error("record job outcome", "job", job.ID, "err", rerr)
@@ -191,19 +201,19 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.conf().Sync.CallTimeout.Duration)
 	start := time.Now()
-	providerNumber, err := a.call(cctx, job)
+	providerNumber, err := a.call(cctx, s, job)
 	if posagent.IsKind(err, posagent.KindDuplicate) {
-		err = a.adopt(cctx, job, err)
+		err = a.adopt(cctx, s, job, err)
 	}
 	cancel()
 	elapsed := time.Since(start)
 	d := a.decide(job, err, a.now())
 	if d.wait {
-		a.metrics.observeWait(job.Kind)
+		a.metrics.observeWait(s.taxID, job.Kind)
 	} else {
-		a.metrics.observeUpload(job.Kind, elapsed, err)
+		a.metrics.observeUpload(s.taxID, job.Kind, elapsed, err)
 	}
-	a.noteHealth(err, d)
+	a.noteHealth(s, err, d)
 	var rerr error
 	switch d.action {
 	case actDone:
@@ -211,7 +221,7 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 			// The provider's number for the allowance is stored in the step that
 			// ends the job: the allowance's void needs it.
 			rerr = a.store.DoneAllowance(rctx, job, providerNumber)
-			if _, numbered := a.prov().(posagent.AllowanceIssuer); numbered && providerNumber == "" && rerr == nil {
+			if _, numbered := s.prov().(posagent.AllowanceIssuer); numbered && providerNumber == "" && rerr == nil {
 				a.log.Warn("the provider holds the allowance but did not return its number; a void of it must be made in the provider's back office",
 					"invoice", job.Number, "allowance", job.Allowance.Number)
 			}
@@ -258,14 +268,14 @@ func (a *Agent) runJob(ctx context.Context, job Job) {
 // allowances when its number is unknown (the allowance was adopted after a
 // lost answer, or uploaded before posagent kept the number): the provider
 // cannot void it without the number, so retrying would loop for nothing.
-func (a *Agent) unvoidable(job Job) error {
+func (a *Agent) unvoidable(s *seller, job Job) error {
 	if job.Kind != JobVoidAllowance || job.Allowance == nil || job.Allowance.ProviderNumber != "" {
 		return nil
 	}
-	if _, numbered := a.prov().(posagent.AllowanceIssuer); !numbered {
+	if _, numbered := s.prov().(posagent.AllowanceIssuer); !numbered {
 		return nil
 	}
-	name := providerTitle(a.prov().Name())
+	name := providerTitle(s.prov().Name())
 	return &posagent.Error{Kind: posagent.KindInvalid, Field: "provider_number", Message: fmt.Sprintf(
 		"%s did not return the allowance number of %s; void it in the %s back office", name, job.Allowance.Number, name)}
 }
@@ -283,10 +293,11 @@ func providerTitle(name string) string {
 	return name
 }
 
-// call makes the provider call of job. For an allowance at a provider that
-// numbers allowances it returns the provider's number.
-func (a *Agent) call(ctx context.Context, job Job) (providerNumber string, err error) {
-	p := a.prov()
+// call makes the provider call of job at seller s's provider. For an
+// allowance at a provider that numbers allowances it returns the provider's
+// number.
+func (a *Agent) call(ctx context.Context, s *seller, job Job) (providerNumber string, err error) {
+	p := s.prov()
 	switch job.Kind {
 	case JobUpload:
 		return "", p.Upload(ctx, job.Invoice)
@@ -326,8 +337,8 @@ func (a *Agent) call(ctx context.Context, job Job) (providerNumber string, err e
 // adopt handles "the provider already holds this": when the provider can look
 // the invoice up, it must be ours (same random code and total); otherwise
 // the answer is taken at its word.
-func (a *Agent) adopt(ctx context.Context, job Job, dup error) error {
-	lookup, ok := a.prov().(posagent.InvoiceLookup)
+func (a *Agent) adopt(ctx context.Context, s *seller, job Job, dup error) error {
+	lookup, ok := s.prov().(posagent.InvoiceLookup)
 	if !ok || job.Kind != JobUpload {
 		a.log.Info("provider already holds it; adopted", "job", job.ID, "kind", job.Kind, "number", job.Number)
 		return nil
@@ -438,10 +449,10 @@ func (a *Agent) backoff(failed int) time.Duration {
 	return time.Duration(d)
 }
 
-// noteHealth updates the provider's state from one call.
-func (a *Agent) noteHealth(err error, d decision) {
+// noteHealth updates the state of seller s's provider from one call.
+func (a *Agent) noteHealth(s *seller, err error, d decision) {
 	now := a.now()
-	h := &a.health
+	h := &s.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls++
@@ -456,7 +467,7 @@ func (a *Agent) noteHealth(err error, d decision) {
 	}
 	if err == nil {
 		if !h.online {
-			a.log.Info("provider is reachable again", "provider", a.prov().Name())
+			a.log.Info("provider is reachable again", "provider", s.prov().Name(), "seller", s.taxID)
 		}
 		h.online, h.failures, h.lastOK = true, 0, now
 		h.clockAlarm = false
@@ -467,7 +478,7 @@ func (a *Agent) noteHealth(err error, d decision) {
 	if d.offline {
 		h.failures++
 		if h.online {
-			a.log.Warn("provider unreachable; sales go on and are queued", "provider", a.prov().Name(), "err", err)
+			a.log.Warn("provider unreachable; sales go on and are queued", "provider", s.prov().Name(), "seller", s.taxID, "err", err)
 		}
 		h.online = false
 		h.nextProbe = now.Add(a.backoff(h.failures - 1))
@@ -485,7 +496,7 @@ func (a *Agent) noteHealth(err error, d decision) {
 		if kind == string(posagent.KindAuth) {
 			what = "the credentials"
 		}
-		a.log.Error("provider rejected "+what+"; syncing paused, sales go on and are queued", "provider", a.prov().Name(),
+		a.log.Error("provider rejected "+what+"; syncing paused, sales go on and are queued", "provider", s.prov().Name(), "seller", s.taxID,
 			"next_probe", d.pauseUntil.Format(time.RFC3339), "action", pauseHint(kind), "err", err)
 	}
 	if d.clock {

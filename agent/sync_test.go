@@ -189,13 +189,13 @@ func TestOfflineProbesOnScheduleThenDrains(t *testing.T) {
 		// First call fails, then the probe waits 2, 4, 8, 16, 32 s, then the cap.
 		require.Equal(t, []time.Duration{0, 2 * time.Second, 6 * time.Second, 14 * time.Second, 30 * time.Second,
 			62 * time.Second, 122 * time.Second}, offsets)
-		require.False(t, h.agent.healthView(bubbleNow()).Online)
+		require.False(t, h.agent.healthView(h.agent.defaultSeller(), bubbleNow()).Online)
 
 		down.Store(false)
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
 		require.Equal(t, map[string]int{StateDone: 21}, h.store.jobStates())
-		require.True(t, h.agent.healthView(bubbleNow()).Online)
+		require.True(t, h.agent.healthView(h.agent.defaultSeller(), bubbleNow()).Online)
 
 		// Each invoice accepted once, uploads in number order, the void after its invoice.
 		var uploads []posagent.InvoiceNumber
@@ -376,10 +376,10 @@ func TestDuplicateIsAdoptedWhenItIsOurs(t *testing.T) {
 			lp.fn = func(call) error { return posagent.Errorf(posagent.KindDuplicate, "RelateNumber exists") }
 			res := sell(t, h, "s-1")
 			lp.remote = tc.remote(res.Invoice)
-			h.agent.provider = lp
-			jobs, err := h.store.Claim(context.Background(), 1, time.Minute)
+			h.agent.defaultSeller().provider = lp
+			jobs, err := h.store.Claim(context.Background(), nil, 1, time.Minute)
 			require.NoError(t, err)
-			h.agent.runJob(context.Background(), jobs[0])
+			h.agent.runJob(context.Background(), h.agent.defaultSeller(), jobs[0])
 			st := h.store.jobStates()
 			if tc.action == actDone {
 				require.Equal(t, 1, st[StateDone])

@@ -45,6 +45,9 @@ type Config struct {
 	// Reconcile is the daily reconciliation with the provider and the
 	// period close-out checklist.
 	Reconcile Reconcile `toml:"reconcile"`
+	// Sellers lists several sellers on one till (config/sellers.go); empty:
+	// the one seller of [terminal], [qr], [provider], [booklets] and [hq].
+	Sellers []Seller `toml:"sellers"`
 }
 
 // Terminal is the shop and this till.
@@ -383,6 +386,7 @@ func Load(path string, log *slog.Logger) (Config, error) {
 // references in string values and validates.
 func Parse(data []byte) (Config, error) {
 	cfg := DefaultConfig()
+	prepareSellers(&cfg)
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		var perr toml.ParseError
@@ -404,12 +408,13 @@ func Parse(data []byte) (Config, error) {
 	if err := expandEnv(reflect.ValueOf(&cfg).Elem(), ""); err != nil {
 		return Config{}, err
 	}
+	if err := finishSellers(&cfg, md); err != nil {
+		return Config{}, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
-	if cfg.HQ.Enabled() && cfg.HQ.Terminal == "" {
-		cfg.HQ.Terminal = cfg.Terminal.MachineID
-	}
+	cfg.defaultHQTerminal()
 	return cfg, nil
 }
 
@@ -430,6 +435,9 @@ func exactKeys(md toml.MetaData) error {
 				return fieldErr(strings.Join(key[:i+1], "."), "keys are exact: write %q", tomlName(f))
 			}
 			t = f.Type
+			if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+				t = t.Elem() // [[sellers]]: the keys of each entry
+			}
 			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(textUnmarshaler) {
 				break
 			}
@@ -540,6 +548,22 @@ var (
 
 // Validate checks every field and returns the first problem, naming the field.
 func (c *Config) Validate() error {
+	if len(c.Sellers) > 0 {
+		if err := c.validateSellers(); err != nil {
+			return err
+		}
+	} else if err := c.validateSeller(); err != nil {
+		return err
+	}
+	if !machineID.MatchString(c.Terminal.MachineID) {
+		return fieldErr("terminal.machine_id", "must be 1 to 10 letters or digits (the till's id at the provider)")
+	}
+	return c.validateTill()
+}
+
+// validateSeller checks what describes the seller: its identity, [qr],
+// [provider], [booklets] and [hq] (for each of several sellers, its view).
+func (c *Config) validateSeller() error {
 	t := c.Terminal
 	switch {
 	case t.SellerTaxID == "":
@@ -550,8 +574,6 @@ func (c *Config) Validate() error {
 		return fieldErr("terminal.seller_name", "is required: the shop's registered name")
 	case len([]rune(t.SellerName)) > posagent.MaxName:
 		return fieldErr("terminal.seller_name", "is longer than %d characters", posagent.MaxName)
-	case !machineID.MatchString(t.MachineID):
-		return fieldErr("terminal.machine_id", "must be 1 to 10 letters or digits (the till's id at the provider)")
 	}
 	switch {
 	case c.QR.Key.IsZero():
@@ -565,6 +587,20 @@ func (c *Config) Validate() error {
 	if err := c.validateProvider(); err != nil {
 		return err
 	}
+	b := c.Booklets
+	switch {
+	case b.LowWater < 0:
+		return fieldErr("booklets.low_water", "must be 0 or more")
+	case b.Lease < 1 || b.Lease > 100:
+		return fieldErr("booklets.lease", "must be between 1 and 100 booklets of 50")
+	case b.LeaseAhead.Duration < 0 || b.LeaseAhead.Duration > 30*24*time.Hour:
+		return fieldErr("booklets.lease_ahead", "must be between 0 and 720h")
+	}
+	return c.validateHQ()
+}
+
+// validateTill checks what the till's sellers share.
+func (c *Config) validateTill() error {
 	if err := c.validatePrinter(); err != nil {
 		return err
 	}
@@ -598,18 +634,6 @@ func (c *Config) Validate() error {
 		return fieldErr("alarms.upload_critical", "must be later than alarms.upload_warning")
 	case a.UploadCritical.Duration >= 48*time.Hour:
 		return fieldErr("alarms.upload_critical", "must be under 48h, the legal upload limit")
-	}
-	b := c.Booklets
-	switch {
-	case b.LowWater < 0:
-		return fieldErr("booklets.low_water", "must be 0 or more")
-	case b.Lease < 1 || b.Lease > 100:
-		return fieldErr("booklets.lease", "must be between 1 and 100 booklets of 50")
-	case b.LeaseAhead.Duration < 0 || b.LeaseAhead.Duration > 30*24*time.Hour:
-		return fieldErr("booklets.lease_ahead", "must be between 0 and 720h")
-	}
-	if err := c.validateHQ(); err != nil {
-		return err
 	}
 	g := c.Guard
 	switch {
@@ -933,10 +957,16 @@ func LoadLoose(path string) (Config, error) {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
 	cfg := DefaultConfig()
+	prepareSellers(&cfg)
 	if _, err := toml.Decode(string(data), &cfg); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	expandLoose(reflect.ValueOf(&cfg).Elem())
+	if len(cfg.Sellers) == 0 {
+		cfg.Sellers = nil
+	}
+	// The tools borrow the default seller's key and identity.
+	cfg.mirrorDefault()
 	return cfg, nil
 }
 

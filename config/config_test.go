@@ -268,6 +268,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(config.Example("0123456789abcdef0123")))
 	f.Add([]byte("[printer]\nbaud = 9600\nfooter = [\"a\", \"${X}\"]"))
 	f.Add([]byte("a = ["))
+	f.Add([]byte(twoSellers))
+	f.Add([]byte("[[sellers]]\ntax_id = \"24634102\"\n[[sellers]]\ndefault = true"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := config.Parse(data)
 		if err != nil {
@@ -279,6 +281,17 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg.Alarms.UploadCritical.Duration >= 48*time.Hour {
 			t.Fatalf("critical alarm %s at or past the legal limit", cfg.Alarms.UploadCritical.Duration)
+		}
+		// One default seller, first; no seller twice; the top level is the default's.
+		seen := map[string]bool{}
+		for i, s := range cfg.SellerList() {
+			if s.Default != (i == 0) || seen[s.TaxID] {
+				t.Fatalf("seller %d (%s): default %v, seen before %v", i, s.TaxID, s.Default, seen[s.TaxID])
+			}
+			seen[s.TaxID] = true
+		}
+		if cfg.Terminal.SellerTaxID != cfg.DefaultSeller().TaxID {
+			t.Fatalf("the top level names %s, the default seller is %s", cfg.Terminal.SellerTaxID, cfg.DefaultSeller().TaxID)
 		}
 	})
 }

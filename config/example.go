@@ -49,6 +49,8 @@ func ExampleFor(provider, token string) (string, error) {
 		start := strings.Index(doc, "[provider]\n")
 		end := strings.Index(doc, "[printer]\n")
 		return doc[:start] + bridgeSection + doc[end:], nil
+	case "sellers":
+		return exampleSellers(doc), nil
 	case "turnkey":
 		start := strings.Index(doc, "[provider]\n")
 		end := strings.Index(doc, "[printer]\n")
@@ -58,6 +60,67 @@ func ExampleFor(provider, token string) (string, error) {
 	}
 	return "", fmt.Errorf("--provider must be one of %s", strings.Join(exampleProviders, ", "))
 }
+
+// exampleSellers turns the single-seller example into one for two sellers
+// on one till: the seller's sections move into [[sellers]] entries.
+func exampleSellers(doc string) string {
+	cut := func(from, to string) {
+		start, end := strings.Index(doc, from), strings.Index(doc, to)
+		doc = doc[:start] + doc[end:]
+	}
+	cut("seller_tax_id  =", "machine_id")
+	cut("[qr]\n", "[printer]\n")
+	cut("[booklets]\n", "# The operator console")
+	return doc + sellersSection
+}
+
+const sellersSection = `
+# Several sellers on one till (a shop-in-shop, a food-court counter): each
+# [[sellers]] entry is one 統一編號 with its own QR key, provider and
+# credentials, booklets and head office, as the top-level sections of a
+# single-seller file. A sale names its seller ("seller":{"tax_id":…}) or is
+# the default's. Secrets from the environment, one variable per seller.
+[[sellers]]
+tax_id  = "24634102"                  # the first shop's 統一編號
+name    = "範例商店"                    # as registered; printed on its proofs
+address = ""
+default = true                        # a sale that names no seller is this one's
+[sellers.qr]
+key      = "${POSAGENT_QR_KEY}"
+encoding = "utf8"
+[sellers.provider]
+name = "ecpay"
+[sellers.provider.ecpay]
+merchant_id = "2000132"
+hash_key    = "${ECPAY_HASH_KEY}"
+hash_iv     = "${ECPAY_HASH_IV}"
+base_url    = "https://einvoice-stage.ecpay.com.tw"   # production: https://einvoice.ecpay.com.tw
+timeout     = "15s"
+[sellers.booklets]
+low_water   = 100
+lease       = 2
+lease_ahead = "72h"
+
+[[sellers]]
+tax_id  = "53212539"                  # the second shop's 統一編號
+name    = "範例麵包"
+address = ""
+[sellers.qr]
+key      = "${BAKERY_QR_KEY}"
+encoding = "utf8"
+[sellers.provider]
+name = "amego"
+[sellers.provider.amego]
+app_key  = "${BAKERY_AMEGO_APP_KEY}"
+base_url = "https://invoice-api.amego.tw"
+timeout  = "15s"
+[sellers.booklets]
+low_water = 50
+lease     = 1
+# Its own head office, if it has one:
+# [sellers.hq]
+# dsn = "${BAKERY_HQ_DSN}"
+`
 
 const amegoSection = `[provider]
 name = "amego"                        # ecpay, amego, or fake (in memory, for trials)

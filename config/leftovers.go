@@ -14,6 +14,9 @@ const (
 	ExampleSellerTaxID = "24634102"
 	// ExampleSellerName is the example shop's name ("Example Shop").
 	ExampleSellerName = "範例商店"
+	// ExampleSecondSellerName is the second seller of the two-seller
+	// example ("Example Bakery").
+	ExampleSecondSellerName = "範例麵包"
 	// ECPayStageMerchantID is ECPay's public test merchant; its invoices
 	// are not legal invoices, and production refuses it.
 	ECPayStageMerchantID = "2000132"
@@ -50,17 +53,31 @@ func (c Config) OnTestPlatform() bool { return c.ECPayHost() == ECPayStageHost }
 // tests and the demo use it with the stand-in on loopback, where no invoice
 // leaves the machine.
 func (c Config) ExampleLeftovers() []string {
+	if len(c.Sellers) == 0 {
+		return c.exampleLeftovers("terminal.seller_", "provider.")
+	}
+	var left []string
+	for i, s := range c.Sellers {
+		prefix := fmt.Sprintf("sellers[%d].", i)
+		left = append(left, c.ForSeller(s).exampleLeftovers(prefix, prefix+"provider.")...)
+	}
+	return left
+}
+
+// exampleLeftovers is ExampleLeftovers of one seller, its keys named with
+// the prefixes of the seller's identity and provider.
+func (c Config) exampleLeftovers(seller, provider string) []string {
 	var left []string
 	host := c.ECPayHost()
 	realECPay := host == ECPayStageHost || host == ECPayProductionHost
-	if strings.TrimSpace(c.Terminal.SellerName) == ExampleSellerName {
-		left = append(left, fmt.Sprintf("terminal.seller_name: %q is the example shop's name; put your shop's registered name", ExampleSellerName))
+	if name := strings.TrimSpace(c.Terminal.SellerName); name == ExampleSellerName || name == ExampleSecondSellerName {
+		left = append(left, fmt.Sprintf("%sname: %q is the example shop's name; put your shop's registered name", seller, name))
 	}
 	if c.Terminal.SellerTaxID == ExampleSellerTaxID && realECPay {
-		left = append(left, fmt.Sprintf("terminal.seller_tax_id: %s is the example's 統一編號; put your shop's", ExampleSellerTaxID))
+		left = append(left, fmt.Sprintf("%stax_id: %s is the example's 統一編號; put your shop's", seller, ExampleSellerTaxID))
 	}
 	if c.Provider.ECPay.MerchantID == ECPayStageMerchantID && host == ECPayProductionHost {
-		left = append(left, fmt.Sprintf("provider.ecpay.merchant_id: %s is ECPay's public test merchant, which production refuses; put the merchant id ECPay gave your shop", ECPayStageMerchantID))
+		left = append(left, fmt.Sprintf("%secpay.merchant_id: %s is ECPay's public test merchant, which production refuses; put the merchant id ECPay gave your shop", provider, ECPayStageMerchantID))
 	}
 	return left
 }

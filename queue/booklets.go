@@ -51,7 +51,7 @@ func (s *Store) AddBooklet(ctx context.Context, b posagent.Booklet) (BookletInfo
 			return &posagent.Error{Kind: posagent.KindConflict, Field: "period",
 				Message: fmt.Sprintf("period %s (%s) is retired: its numbers can no longer be issued", b.Period, b.Period.Label())}
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, first, last, source FROM booklets
+		rows, err := tx.QueryContext(ctx, `SELECT id, first, last, source, seller FROM booklets
 			WHERE track = ? AND period = ? AND first <= ? AND last >= ?`, b.Track, b.Period.Code(), b.Last, b.First)
 		if err != nil {
 			return err
@@ -60,9 +60,14 @@ func (s *Store) AddBooklet(ctx context.Context, b posagent.Booklet) (BookletInfo
 		for rows.Next() {
 			var id int64
 			var first, last int
-			var source string
-			if err := rows.Scan(&id, &first, &last, &source); err != nil {
+			var source, seller string
+			if err := rows.Scan(&id, &first, &last, &source, &seller); err != nil {
 				return err
+			}
+			if first == b.First && last == b.Last && seller != b.Seller && seller != "" && b.Seller != "" {
+				// A number is one seller's: the same range for another is a mistake.
+				return &posagent.Error{Kind: posagent.KindConflict, Field: "seller",
+					Message: fmt.Sprintf("%s of period %s is held for seller %s, not %s", b, b.Period, seller, b.Seller)}
 			}
 			if first == b.First && last == b.Last {
 				out.ID = id
@@ -79,9 +84,9 @@ func (s *Store) AddBooklet(ctx context.Context, b posagent.Booklet) (BookletInfo
 		if out.ID != 0 {
 			return nil
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO booklets (track, first, last, period, source, next, added_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			b.Track, b.First, b.Last, b.Period.Code(), b.Source, b.First, now).Scan(&out.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO booklets (track, first, last, period, source, next, added_at, seller)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			b.Track, b.First, b.Last, b.Period.Code(), b.Source, b.First, now, b.Seller).Scan(&out.ID)
 	})
 	if err != nil {
 		return BookletInfo{}, err
@@ -89,14 +94,14 @@ func (s *Store) AddBooklet(ctx context.Context, b posagent.Booklet) (BookletInfo
 	return s.booklet(ctx, out.ID)
 }
 
-const bookletColumns = `id, track, first, last, period, source, next, added_at, retired_at`
+const bookletColumns = `id, track, first, last, period, source, next, added_at, retired_at, seller`
 
 func scanBooklet(row interface{ Scan(...any) error }) (BookletInfo, error) {
 	var b BookletInfo
 	var period string
 	var added int64
 	var retired sql.NullInt64
-	if err := row.Scan(&b.ID, &b.Track, &b.First, &b.Last, &period, &b.Source, &b.Next, &added, &retired); err != nil {
+	if err := row.Scan(&b.ID, &b.Track, &b.First, &b.Last, &period, &b.Source, &b.Next, &added, &retired, &b.Seller); err != nil {
 		return BookletInfo{}, err
 	}
 	p, err := posagent.ParsePeriod(period)
@@ -178,7 +183,7 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 	}
 	var unused []posagent.Booklet
 	err := s.write(ctx, "retire period "+p.Code(), func(tx *sql.Tx, now int64) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, track, next, last, source, retired_at FROM booklets WHERE period = ? ORDER BY id`, p.Code())
+		rows, err := tx.QueryContext(ctx, `SELECT id, track, next, last, source, retired_at, seller FROM booklets WHERE period = ? ORDER BY id`, p.Code())
 		if err != nil {
 			return err
 		}
@@ -189,7 +194,7 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 			var b posagent.Booklet
 			var retired sql.NullInt64
 			// The part never issued runs from the cursor to the end.
-			if err := rows.Scan(&id, &b.Track, &b.First, &b.Last, &b.Source, &retired); err != nil {
+			if err := rows.Scan(&id, &b.Track, &b.First, &b.Last, &b.Source, &retired, &b.Seller); err != nil {
 				return err
 			}
 			fresh = fresh || !retired.Valid
@@ -208,16 +213,26 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 		if _, err := tx.ExecContext(ctx, `UPDATE booklets SET retired_at = ? WHERE period = ? AND retired_at IS NULL`, now, p.Code()); err != nil {
 			return err
 		}
-		if len(unused) == 0 {
-			return nil
+		// One report per seller: each goes to its seller's provider.
+		var sellers []string
+		bySeller := map[string][]posagent.Booklet{}
+		for _, b := range unused {
+			if _, ok := bySeller[b.Seller]; !ok {
+				sellers = append(sellers, b.Seller)
+			}
+			bySeller[b.Seller] = append(bySeller[b.Seller], b)
 		}
-		payload, err := json.Marshal(blankPayload{Period: p, Unused: unused})
-		if err != nil {
-			return err
+		for _, seller := range sellers {
+			payload, err := json.Marshal(blankPayload{Period: p, Unused: bySeller[seller], Seller: seller})
+			if err != nil {
+				return err
+			}
+			if _, err = tx.ExecContext(ctx, `INSERT INTO jobs (kind, payload, state, next_at, created_at, updated_at)
+				VALUES ('blank', ?, 'pending', ?, ?, ?)`, string(payload), now, now, now); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO jobs (kind, payload, state, next_at, created_at, updated_at)
-			VALUES ('blank', ?, 'pending', ?, ?, ?)`, string(payload), now, now, now)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -228,6 +243,9 @@ func (s *Store) RetirePeriod(ctx context.Context, p posagent.Period) ([]posagent
 type blankPayload struct {
 	Period posagent.Period    `json:"period"` // the retired period
 	Unused []posagent.Booklet `json:"unused"` // its never-issued ranges
+	// Seller is the seller of the ranges ('' for ranges of no seller:
+	// reports queued before a till had several, or of unowned booklets).
+	Seller string `json:"seller,omitempty"`
 }
 
 // PeriodNumbers sums up the ranges of one period.

@@ -23,6 +23,11 @@ type IssueOptions struct {
 	// whole issue back: no number is spent. It must be quick and must not
 	// call the Store (the write connection is held).
 	Derive func(posagent.Invoice) (map[string]string, error)
+	// Owner is whose booklets give the number: a seller's tax id, and
+	// whether it also takes the booklets stored without a seller (the
+	// default seller does; the booklet taken becomes its). The zero Owner
+	// takes the booklets of no seller only.
+	Owner Owner
 }
 
 // Issued is the result of Issue.
@@ -123,12 +128,14 @@ func (s *Store) issueTx(ctx context.Context, tx *sql.Tx, now int64, sale posagen
 	var bookletID int64
 	var track string
 	var next int
-	err = tx.QueryRowContext(ctx, `UPDATE booklets SET next = next + 1
-		WHERE id = (SELECT id FROM booklets WHERE period = ? AND retired_at IS NULL AND next <= last ORDER BY id LIMIT 1)
-		RETURNING id, track, next - 1`, period.Code()).Scan(&bookletID, &track, &next)
+	// Only the sale's seller's booklets: numbers never cross sellers.
+	err = tx.QueryRowContext(ctx, `UPDATE booklets SET next = next + 1, seller = ?2
+		WHERE id = (SELECT id FROM booklets WHERE period = ?1 AND retired_at IS NULL AND next <= last
+			AND `+ownerFilter+` ORDER BY id LIMIT 1)
+		RETURNING id, track, next - 1`, period.Code(), opt.Owner.Seller, opt.Owner.Unowned).Scan(&bookletID, &track, &next)
 	if isNoRows(err) {
 		return Issued{}, &posagent.Error{Kind: posagent.KindExhausted,
-			Message: fmt.Sprintf("no invoice numbers left for period %s (%s): lease more booklets", period, period.Label())}
+			Message: fmt.Sprintf("no invoice numbers left for period %s (%s)%s: lease more booklets", period, period.Label(), opt.Owner.of())}
 	}
 	if err != nil {
 		return Issued{}, err
@@ -168,11 +175,11 @@ func (s *Store) issueTx(ctx context.Context, tx *sql.Tx, now int64, sale posagen
 	if _, err := tx.ExecContext(ctx, `INSERT INTO invoices
 		(sale_id, number, period, booklet_id, random_code, issued_at, total, doc, derived, created_at, print_state, print_updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
-		INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at)
-		VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?)`,
+		INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at, seller)
+		VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?, ?)`,
 		inv.SaleID, string(inv.Number), period.Code(), bookletID, inv.RandomCode, inv.IssuedAt.UnixNano(),
 		inv.Total, string(docBytes), string(derivedBytes), now, printState, now,
-		now, now, now); err != nil {
+		now, now, now, inv.Seller.TaxID); err != nil {
 		return Issued{}, err
 	}
 	if links.replaces != 0 {

@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,27 +69,55 @@ func TestMigrateFromFirstSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.AddBooklet(context.Background(), booklet("AB", 0, 1, p11410)); err != nil {
+	old.Close()
+	// Written as a version-1 binary did (today's AddBooklet and Issue write
+	// columns of later versions).
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	old.Close()
+	if _, err := db.Exec(`INSERT INTO booklets (track, first, last, period, source, next, added_at) VALUES ('AB', 0, 49, ?, '', 0, ?)`,
+		p11410.Code(), t0.UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	if got := len(migrationsApplied(t, path)); got != 1 {
 		t.Fatalf("old store has %d migrations", got)
 	}
-	// Version 2 (the outbox, before job counts): issue and claim.
+	// Version 2 (the outbox, before job counts): two invoices and their
+	// upload jobs, as a version-2 binary issued them.
 	v2, err := queue.OpenAtVersion(path, queue.Options{Now: c.Now}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"v2-a", "v2-b"} {
-		if _, err := v2.Issue(context.Background(), sale(id, 100), queue.IssueOptions{}); err != nil {
+	v2.Close()
+	db, err = sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"v2-a", "v2-b"} {
+		inv := sale(id, 100)
+		inv.Number, inv.RandomCode = posagent.MakeInvoiceNumber("AB", i), "1234"
+		doc, err := json.Marshal(inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`UPDATE booklets SET next = next + 1 WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO invoices (sale_id, number, period, booklet_id, random_code, issued_at, total, doc, created_at)
+			VALUES (?, ?, ?, 1, '1234', ?, 100, ?, ?)`, id, string(inv.Number), p11410.Code(), inv.IssuedAt.UnixNano(), string(doc), t0.UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO jobs (kind, invoice_id, state, next_at, created_at, updated_at)
+			VALUES ('upload', last_insert_rowid(), 'pending', ?, ?, ?)`, t0.UnixNano(), t0.UnixNano(), t0.UnixNano()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	v2.Close()
+	db.Close()
 	// Claimed as a version-2 binary would (today's Claim reads columns of
 	// later versions).
-	db, err := sql.Open("sqlite3", path)
+	db, err = sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +134,15 @@ func TestMigrateFromFirstSchema(t *testing.T) {
 	counts, err := s.JobCounts(context.Background())
 	if err != nil || counts[queue.JobClaimed] != 1 || counts[queue.JobPending] != 2 {
 		t.Fatalf("job counts after the upgrade = %v, %v; want 1 claimed, 2 pending", counts, err)
+	}
+	// Version 8: the open jobs written before know their seller (the
+	// invoice's), and the booklets of no seller go to the default one.
+	mine, err := s.SellerJobs(context.Background(), []string{"24634102"})
+	if err != nil || mine.Jobs[queue.JobClaimed] != 1 || mine.Jobs[queue.JobPending] != 2 {
+		t.Fatalf("the seller's jobs after the upgrade = %v, %v; want 1 claimed, 2 pending", mine.Jobs, err)
+	}
+	if n, err := s.AdoptBooklets(context.Background(), "24634102"); err != nil || n != 1 {
+		t.Fatalf("AdoptBooklets = %d, %v; want the one booklet", n, err)
 	}
 	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)

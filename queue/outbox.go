@@ -65,6 +65,8 @@ type Job struct {
 	// Period and Blank are set for JobBlank: the unused ranges to report.
 	Period posagent.Period
 	Blank  []posagent.Booklet // ranges of never-issued numbers
+	// BlankSeller is the seller of a JobBlank's ranges ("" for none).
+	BlankSeller string
 }
 
 // MaxClaim is the largest batch Claim hands out at once.
@@ -92,6 +94,14 @@ const ClockSlack = time.Minute
 // the current reading is treated as due. (Smaller steps only delay a job by
 // as much as the step.)
 func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job, error) {
+	return s.ClaimSellers(ctx, nil, max, lease)
+}
+
+// ClaimSellers is Claim for the jobs of some sellers only (see JobSeller;
+// "" is the seller of a blank report of no seller); nil is every seller. The
+// agent claims for each seller whose provider may be called now, so that a
+// provider that is down holds back only its own seller's jobs.
+func (s *Store) ClaimSellers(ctx context.Context, sellers []string, max int, lease time.Duration) ([]Job, error) {
 	switch {
 	case max <= 0:
 		return nil, nil
@@ -101,17 +111,23 @@ func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job,
 	if lease <= 0 {
 		return nil, posagent.Invalid("lease", "must be more than zero")
 	}
+	param, err := sellersParam(sellers)
+	if err != nil {
+		return nil, err
+	}
 	var ids []int64
 	token := newToken()
-	err := s.write(ctx, "claim jobs", func(tx *sql.Tx, now int64) error {
+	err = s.write(ctx, "claim jobs", func(tx *sql.Tx, now int64) error {
 		slack := ClockSlack.Nanoseconds()
 		s.mu.Lock()
 		clockBack := now+slack < s.highWater
 		s.mu.Unlock()
 		// A reissued invoice's upload also waits for the void of the invoice
-		// it replaces (after_job, NULL for every other job).
+		// it replaces (after_job, NULL for every other job); a claim for some
+		// sellers takes their jobs only.
 		const inOrder = ` AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.invoice_id = j.invoice_id AND e.id < j.id AND e.state <> 'done')` +
-			` AND (j.after_job IS NULL OR EXISTS (SELECT 1 FROM jobs b WHERE b.id = j.after_job AND b.state = 'done'))`
+			` AND (j.after_job IS NULL OR EXISTS (SELECT 1 FROM jobs b WHERE b.id = j.after_job AND b.state = 'done'))` +
+			` AND (?4 IS NULL OR ` + jobSeller + ` IN (SELECT value FROM json_each(?4)))`
 		queries := []string{
 			// Leases that ran out (or were taken in the clock's future).
 			`SELECT j.id FROM jobs j WHERE j.state = 'claimed' AND (j.next_at <= ?1 OR j.updated_at > ?1 + ?3)` + inOrder + ` ORDER BY j.id LIMIT ?2`,
@@ -125,7 +141,7 @@ func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]Job,
 			if len(ids) >= max {
 				break
 			}
-			rows, err := tx.QueryContext(ctx, q, now, max-len(ids), slack)
+			rows, err := tx.QueryContext(ctx, q, now, max-len(ids), slack, param)
 			if err != nil {
 				return err
 			}
@@ -488,7 +504,7 @@ func (s *Store) loadJob(ctx context.Context, q querier, id int64) (Job, error) {
 		if err := json.Unmarshal([]byte(payload), &b); err != nil {
 			return Job{}, s.storageError(fmt.Sprintf("read job %d: stored blank report", id), err)
 		}
-		j.Period, j.Blank = b.Period, b.Unused
+		j.Period, j.Blank, j.BlankSeller = b.Period, b.Unused, b.Seller
 	}
 	if j.State != JobClaimed {
 		j.Token = 0

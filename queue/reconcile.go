@@ -14,7 +14,7 @@ import (
 // What the daily reconciliation reads from the store and writes to it: the
 // day's documents with their latest job, the numbers issued in a period, new
 // jobs for what the provider lacks, and the runs with their findings
-// (migration 0008).
+// (migration 0009).
 
 // EventReconciled is a reconciliation's note on an invoice: what it found and
 // the job it queued again.
@@ -473,14 +473,15 @@ func (s *Store) PeriodIssued(ctx context.Context, p posagent.Period) (bool, erro
 	return n > 0, nil
 }
 
-// BlankReport is where a period's blank-number report stands.
+// BlankReport is where a period's blank-number reports stand (one per
+// seller on a till with several).
 type BlankReport struct {
 	Queued bool     // a report job exists
-	State  JobState // its state
-	Error  string   // its last error
+	State  JobState // the least advanced of them: dead, then pending or claimed, then done
+	Error  string   // the last error of a report not done
 }
 
-// PeriodBlankReport finds the blank-number report of a period.
+// PeriodBlankReport finds the blank-number reports of a period.
 func (s *Store) PeriodBlankReport(ctx context.Context, p posagent.Period) (BlankReport, error) {
 	// Blank reports are the only jobs without an invoice: off the
 	// jobs_invoice index, never the whole outbox.
@@ -489,20 +490,31 @@ func (s *Store) PeriodBlankReport(ctx context.Context, p posagent.Period) (Blank
 		return BlankReport{}, s.storageError("find the blank-number report", err)
 	}
 	defer rows.Close()
+	rank := map[JobState]int{JobDone: 0, JobPending: 1, JobClaimed: 1, JobDead: 2}
 	code := `"` + p.Code() + `"`
+	var out BlankReport
 	for rows.Next() {
 		var state, lastError, payload string
 		if err := rows.Scan(&state, &lastError, &payload); err != nil {
 			return BlankReport{}, s.storageError("find the blank-number report", err)
 		}
-		if strings.Contains(payload, code) {
-			var b blankPayload
-			if json.Unmarshal([]byte(payload), &b) == nil && b.Period == p {
-				return BlankReport{Queued: true, State: JobState(state), Error: lastError}, nil
+		if !strings.Contains(payload, code) {
+			continue
+		}
+		var b blankPayload
+		if json.Unmarshal([]byte(payload), &b) != nil || b.Period != p {
+			continue
+		}
+		st := JobState(state)
+		if !out.Queued || rank[st] > rank[out.State] {
+			out.State = st
+			if st != JobDone {
+				out.Error = lastError
 			}
 		}
+		out.Queued = true
 	}
-	return BlankReport{}, s.rowsError("find the blank-number report", rows.Err())
+	return out, s.rowsError("find the blank-number report", rows.Err())
 }
 
 // rowsError is storageError for the end of a row loop: nil stays nil.

@@ -102,6 +102,13 @@ func (d *demoSwitch) ProviderDown() bool { return d.down.Load() }
 // newRig starts the rig; withDemo gives it the demo's provider switch.
 func newRig(t testing.TB, withDemo ...bool) *rig {
 	t.Helper()
+	return newRigOf(t, len(withDemo) > 0 && withDemo[0], false)
+}
+
+// newRigOf is newRig, with the demo's switch and, when twoSellers, a second
+// seller (a bakery, 53212539, on a fake provider of its own).
+func newRigOf(t testing.TB, withDemo, twoSellers bool) *rig {
+	t.Helper()
 	r := &rig{t: t, printer: &paper{}, logs: &lockedBuffer{}, clock: &clock{t: time.Now()}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := config.DefaultConfig()
@@ -117,6 +124,12 @@ func newRig(t testing.TB, withDemo ...bool) *rig {
 	cfg.Sync.BackoffCap = config.Duration{Duration: 200 * time.Millisecond}
 	cfg.Sync.CallTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.Booklets.LowWater = 10
+	if twoSellers {
+		cfg.Sellers = []config.Seller{
+			{TaxID: "24634102", Name: "測試咖啡", QR: cfg.QR, Provider: cfg.Provider, Booklets: cfg.Booklets},
+			{TaxID: "53212539", Name: "測試麵包", QR: cfg.QR, Provider: cfg.Provider, Booklets: cfg.Booklets},
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +143,16 @@ func newRig(t testing.TB, withDemo ...bool) *rig {
 	}
 	r.prov = fake.New(fake.Options{Track: "ZZ", Logger: log})
 	var demo agent.DemoControl
-	if len(withDemo) > 0 && withDemo[0] {
+	if withDemo {
 		demo = &demoSwitch{prov: r.prov}
 	}
+	var sellers []agent.SellerOptions
+	if twoSellers {
+		sellers = []agent.SellerOptions{{TaxID: "24634102", Coder: kit.Coder, Provider: r.prov},
+			{TaxID: "53212539", Coder: kit.Coder, Provider: fake.New(fake.Options{Track: "YY", Logger: log})}}
+	}
 	r.agent, err = agent.New(agent.Options{Config: cfg, Store: &agent.QueueStore{S: st}, Printer: r.printer,
-		Render: kit.Render, Coder: kit.Coder, Provider: r.prov, Logger: log, PollInterval: 20 * time.Millisecond,
+		Render: kit.Render, Coder: kit.Coder, Provider: r.prov, Sellers: sellers, Logger: log, PollInterval: 20 * time.Millisecond,
 		ShutdownGrace: time.Second, Demo: demo})
 	if err != nil {
 		t.Fatal(err)

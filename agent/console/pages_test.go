@@ -383,3 +383,17 @@ func TestProviderPauseResume(t *testing.T) {
 	// This agent was not started from a file: reload is refused, nothing changes.
 	wantStatus(t, r.post("/config/reload", url.Values{"confirm": {"yes"}}), http.StatusConflict)
 }
+
+// A till with two sellers: the overview lists each with its provider, queue
+// and numbers; a till with one shows no such table.
+func TestOverviewListsSellers(t *testing.T) {
+	r := newRig(t)
+	r.signIn(r.client, testToken)
+	if strings.Contains(r.get("/").body, `id="sellers"`) {
+		t.Fatal("a sellers table on a single-seller till")
+	}
+	r = newRigOf(t, false, true)
+	r.signIn(r.client, testToken)
+	page := r.get("/")
+	mustContain(t, page, `id="sellers"`, `data-seller="24634102"`, `data-seller="53212539"`, "測試麵包", "(預設)", "各營業人")
+}

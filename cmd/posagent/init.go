@@ -9,8 +9,9 @@ import (
 
 // runInit: posagent init [PATH]
 func runInit(_ context.Context, std stdio, args []string) error {
-	fs := newFlags("init", std, "init [--provider ecpay|amego|bridge|turnkey] [PATH]   (default posagent.toml; never overwrites)")
+	fs := newFlags("init", std, "init [--provider ecpay|amego|bridge|turnkey | --sellers] [PATH]   (default posagent.toml; never overwrites)")
 	provider := fs.String("provider", "ecpay", "the e-invoice provider whose section to write: ecpay, amego, bridge (Wixtar and other services through the POS vendor's relay) or turnkey (the MOF's Turnkey program)")
+	sellers := fs.Bool("sellers", false, "write an example of two sellers on one till ([[sellers]]: one on ECPay, one on Amego)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -24,6 +25,18 @@ func runInit(_ context.Context, std stdio, args []string) error {
 	}
 	if *provider != "ecpay" && *provider != "amego" && *provider != "bridge" && *provider != "turnkey" {
 		return usagef("init --provider must be ecpay, amego, bridge or turnkey")
+	}
+	if *sellers {
+		if *provider != "ecpay" {
+			return usagef("init --sellers writes each seller's provider section; edit them rather than passing --provider")
+		}
+		if err := config.WriteExampleFor(path, "sellers"); err != nil {
+			return err
+		}
+		fmt.Fprintf(std.out, "wrote %s (mode 0600) with a fresh API token.\n", path)
+		fmt.Fprintln(std.out, "Next: fill in each [[sellers]] entry, set POSAGENT_QR_KEY, ECPAY_HASH_KEY, ECPAY_HASH_IV, BAKERY_QR_KEY and")
+		fmt.Fprintf(std.out, "BAKERY_AMEGO_APP_KEY in the agent's environment, point [printer] at the printer, then: posagent run --config %s\n", path)
+		return nil
 	}
 	if err := config.WriteExampleFor(path, *provider); err != nil {
 		return err

@@ -99,8 +99,16 @@ func writeStatus(w io.Writer, s agent.Status) {
 	default:
 		fmt.Fprintf(w, "printer    %s; %d proofs waiting\n", pr.Message, pr.PrintsPending)
 	}
+	if o := s.Orders; o != nil && o.Open > 0 {
+		fmt.Fprintf(w, "orders     %d open, %d open longer than %s (posagent order list)\n", o.Open, o.Stale, o.StaleAfter)
+	}
 	for _, b := range s.Blank {
 		fmt.Fprintf(w, "blank      %s %s: %d unused, report by %s\n", b.Period, b.Range, b.Unused, b.Deadline)
+	}
+	if len(s.Sellers) > 1 {
+		for _, sv := range s.Sellers {
+			writeSeller(w, sv)
+		}
 	}
 	writeReconcileStatus(w, s)
 	if down, ok := s.Demo["provider_down"].(bool); ok {
@@ -108,13 +116,36 @@ func writeStatus(w io.Writer, s agent.Status) {
 	}
 }
 
+// writeSeller is one seller's line of a till with several.
+func writeSeller(w io.Writer, sv agent.SellerView) {
+	def := ""
+	if sv.Default {
+		def = " (default)"
+	}
+	p := sv.Provider
+	state := "online"
+	switch {
+	case p.Paused:
+		state = "PAUSED"
+	case !p.Online:
+		state = "offline"
+	}
+	fmt.Fprintf(w, "seller     %s %s%s — %s: provider %s %s, %d waiting, %d sending, %d dead", sv.TaxID, sv.Name, def,
+		strings.ToUpper(sv.Level), p.Name, state, sv.Queue.Pending, sv.Queue.InFlight, sv.Queue.Dead)
+	for _, n := range sv.Numbers {
+		fmt.Fprintf(w, ", %s: %d left", n.Period, n.Left)
+	}
+	fmt.Fprintln(w)
+}
+
 // runSell: posagent sell FILE|-
 func runSell(ctx context.Context, std stdio, args []string) error {
 	var cf clientFlags
 	var sf saleFlags
-	fs := newFlags("sell", std, "sell FILE|- [--confirmed] [--background] [--json]   (a sale: the invoice JSON without number and random code)")
+	fs := newFlags("sell", std, "sell FILE|- [--seller TAXID] [--confirmed] [--background] [--json]   (a sale: the invoice JSON without number and random code)")
 	cf.register(fs)
 	sf.register(fs)
+	sellerID := fs.String("seller", "", "the 統一編號 of the seller to sell for, on a till with several (default: the sale's seller, else the default seller)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -126,6 +157,11 @@ func runSell(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *sellerID != "" {
+		if body, err = withSeller(body, *sellerID); err != nil {
+			return err
+		}
+	}
 	var a agent.SaleAnswer
 	if printed, err := cf.call(ctx, std, "POST", "/v1/sales", body, &a); printed || err != nil {
 		return err
@@ -134,10 +170,41 @@ func runSell(ctx context.Context, std stdio, args []string) error {
 	if a.Replayed {
 		again = " (this sale was issued before; same invoice)"
 	}
-	fmt.Fprintf(std.out, "invoice %s  random code %s  %s  NT$%d%s\n", posagent.InvoiceNumber(a.Number).Printed(),
-		a.RandomCode, a.PeriodLabel, a.Total, again)
+	fmt.Fprintf(std.out, "invoice %s  random code %s  %s  NT$%d  seller %s%s\n", posagent.InvoiceNumber(a.Number).Printed(),
+		a.RandomCode, a.PeriodLabel, a.Total, a.Invoice.Seller.TaxID, again)
 	writePrint(std.out, a.Print)
 	return nil
+}
+
+// withSeller names the seller of a sale document: {"seller":{"tax_id":…}},
+// the agent filling in its registered name and address. A document that
+// names another seller is refused rather than silently changed.
+func withSeller(body []byte, taxID string) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("the sale is not a JSON object: %w", err)
+	}
+	if raw, ok := doc["seller"]; ok {
+		var s struct {
+			TaxID string `json:"tax_id"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("the sale's seller: %w", err)
+		}
+		switch s.TaxID {
+		case taxID:
+			return body, nil
+		case "":
+		default:
+			return nil, usagef("--seller %s: the sale names seller %s", taxID, s.TaxID)
+		}
+	}
+	seller, err := json.Marshal(map[string]string{"tax_id": taxID})
+	if err != nil {
+		return nil, err
+	}
+	doc["seller"] = seller
+	return json.Marshal(doc)
 }
 
 func writePrint(w io.Writer, p agent.PrintReport) {
@@ -378,9 +445,10 @@ func runJobs(ctx context.Context, std stdio, args []string) error {
 // runBooklets: posagent booklets | booklets add RANGE --period P
 func runBooklets(ctx context.Context, std stdio, args []string) error {
 	var cf clientFlags
-	fs := newFlags("booklets", std, "booklets [--json]  |  booklets add AB12345600-AB12345649 --period 11410")
+	fs := newFlags("booklets", std, "booklets [--json]  |  booklets add AB12345600-AB12345649 --period 11410 [--seller TAXID]")
 	cf.register(fs)
 	period := fs.String("period", "", "the period of the range to add, e.g. 11410")
+	sellerID := fs.String("seller", "", "the seller whose range it is, on a till with several (default: the default seller)")
 	source := fs.String("source", "", "where the range came from (default manual)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -393,11 +461,16 @@ func runBooklets(ctx context.Context, std stdio, args []string) error {
 		if *period == "" {
 			return usagef("--period is required, e.g. --period 11410")
 		}
-		body, _ := json.Marshal(map[string]string{"range": rest[1], "period": *period, "source": *source})
-		if printed, err := cf.call(ctx, std, "POST", "/v1/booklets", body, nil); printed || err != nil {
+		req := map[string]string{"range": rest[1], "period": *period, "source": *source}
+		if *sellerID != "" {
+			req["seller"] = *sellerID
+		}
+		body, _ := json.Marshal(req)
+		var added posagent.Booklet
+		if printed, err := cf.call(ctx, std, "POST", "/v1/booklets", body, &added); printed || err != nil {
 			return err
 		}
-		fmt.Fprintf(std.out, "booklet %s added for period %s\n", rest[1], *period)
+		fmt.Fprintf(std.out, "booklet %s added for period %s, seller %s\n", rest[1], *period, added.Seller)
 		return nil
 	}
 	var out struct {
@@ -414,6 +487,9 @@ func runBooklets(ctx context.Context, std stdio, args []string) error {
 		state := fmt.Sprintf("%d left", b.Left)
 		if b.Retired {
 			state = fmt.Sprintf("retired, %d unused", b.Unused)
+		}
+		if b.Seller != "" {
+			state += "  seller " + b.Seller
 		}
 		fmt.Fprintf(std.out, "%s  %s  %-8s %s\n", b.Period.Code(), b.String(), b.Source, state)
 	}

@@ -86,9 +86,9 @@ func runRun(ctx context.Context, std stdio, args []string) error {
 }
 
 // fileReloader reads and validates the config file again and builds its
-// provider, for agent.Reload; it changes nothing itself.
+// sellers' providers, for agent.Reload; it changes nothing itself.
 func fileReloader(path string, log *slog.Logger) agent.Reloader {
-	return func(ctx context.Context) (config.Config, posagent.Provider, error) {
+	return func(ctx context.Context) (config.Config, agent.Providers, error) {
 		cfg, err := config.Load(path, log)
 		if err != nil {
 			return config.Config{}, nil, err
@@ -97,12 +97,39 @@ func fileReloader(path string, log *slog.Logger) agent.Reloader {
 			return config.Config{}, nil, fmt.Errorf("config %s holds the example's values of `posagent init`; edit %s",
 				path, strings.Join(left, ", "))
 		}
-		prov, err := newProvider(ctx, cfg, log)
-		if err != nil {
-			return config.Config{}, nil, err
+		provs := agent.Providers{}
+		for i, s := range cfg.SellerList() {
+			prov, err := newSellerProvider(ctx, cfg, i, s, log)
+			if err != nil {
+				return config.Config{}, nil, err
+			}
+			provs[s.TaxID] = prov
 		}
-		return cfg, prov, nil
+		return cfg, provs, nil
 	}
+}
+
+// newSellerProvider builds the provider of seller s, the i-th of
+// cfg.SellerList; with several sellers its errors name the seller.
+func newSellerProvider(ctx context.Context, cfg config.Config, i int, s config.Seller, log *slog.Logger) (posagent.Provider, error) {
+	view := cfg.ForSeller(s)
+	if len(cfg.Sellers) > 1 && view.Provider.Name == "turnkey" && view.Provider.Turnkey.StateDir == "" {
+		// Each seller's Turnkey drop journal apart: "turnkey-<tax id>" beside the store.
+		abs, err := filepath.Abs(filepath.Join(filepath.Dir(cfg.Store.Path), "turnkey-"+s.TaxID))
+		if err != nil {
+			return nil, fmt.Errorf("sellers[%d].provider.turnkey.state_dir: %w", i, err)
+		}
+		view.Provider.Turnkey.StateDir = abs
+	}
+	plog := log
+	if len(cfg.Sellers) > 0 {
+		plog = log.With("seller", s.TaxID)
+	}
+	prov, err := newProvider(ctx, view, plog)
+	if err != nil && len(cfg.Sellers) > 0 {
+		return nil, fmt.Errorf("seller %s: %w", s.TaxID, err)
+	}
+	return prov, err
 }
 
 // reloadOnHUP reloads the configuration on SIGHUP, the daemon convention
@@ -165,27 +192,59 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 // agent's warnings and errors go to the event log as well as the log file.
 var serviceEventLog slog.Handler
 
-// buildAgent wires the store, printer, proof kit, provider and, with [hq], the
-// head office as booklet source from cfg. The returned func closes what the
-// agent does not (the printer device, the head office's pool); call it after
-// Run returns, when the booklet loop has stopped.
+// buildAgent wires the store, printer, and for each seller its proof kit,
+// provider and, with [hq], its head office as booklet source from cfg. The
+// returned func closes what the agent does not (the printer device, the
+// providers, the head offices' pools); call it after Run returns, when the
+// booklet loop has stopped.
 func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo agent.DemoControl, reload agent.Reloader) (*agent.Agent, func(), error) {
-	kit, err := agent.NewProofKit(cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	prov, err := newProvider(ctx, cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
+	list := cfg.SellerList()
+	kits := map[string]agent.ProofKit{}
+	var sellers []agent.SellerOptions
+	var offices []*headOffice
 	closeProvider := func() {
-		if c, ok := prov.(io.Closer); ok {
-			c.Close()
+		for _, s := range sellers {
+			if c, ok := s.Provider.(io.Closer); ok {
+				c.Close()
+			}
+		}
+		for _, o := range offices {
+			if err := o.Close(); err != nil {
+				log.Warn("close head office", "err", err)
+			}
 		}
 	}
+	for i, s := range list {
+		view := cfg.ForSeller(s)
+		kit, err := agent.NewProofKit(view, log)
+		if err != nil {
+			closeProvider()
+			return nil, nil, err
+		}
+		kits[s.TaxID] = kit
+		prov, err := newSellerProvider(ctx, cfg, i, s, log)
+		if err != nil {
+			closeProvider()
+			return nil, nil, err
+		}
+		opt := agent.SellerOptions{TaxID: s.TaxID, Coder: kit.Coder, Provider: prov}
+		sellers = append(sellers, opt)
+		if s.HQ.Enabled() {
+			// The seller's own head office: its ledger, its booklets.
+			office, err := connectHeadOffice(ctx, s.HQ.DSN.Reveal(), s.TaxID, s.HQ.Terminal, log.With("component", "hq", "seller", s.TaxID))
+			if err != nil {
+				closeProvider()
+				return nil, nil, err
+			}
+			offices = append(offices, office)
+			sellers[len(sellers)-1].BookletSource = office
+		}
+	}
+	kit := kits[list[0].TaxID] // the printer's profile is the till's, alike in every kit
 	var pr agent.Printer
 	var dev printer.Device
 	if cfg.Printer.Device != "none" {
+		var err error
 		dev, err = printer.NewDevice(printer.DeviceConfig{
 			Address: cfg.Printer.Device, Baud: cfg.Printer.Baud, DataBits: cfg.Printer.DataBits,
 			Parity: printer.Parity(cfg.Printer.Parity), StopBits: strconv.Itoa(cfg.Printer.StopBits),
@@ -197,35 +256,18 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 		}
 		pr = agent.DevicePrinter{D: dev}
 	}
+	closeRest := func() {
+		closeProvider()
+		if dev != nil {
+			dev.Close()
+		}
+	}
 	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
 		// The store holds buyer data: its folder is private (0700, or on
 		// Windows an access-control list), unless it existed already.
 		if err := private.MkdirAll(dir); err != nil {
+			closeRest()
 			return nil, nil, fmt.Errorf("store.path: %w", err)
-		}
-	}
-	var office *headOffice
-	var source posagent.BookletSource // nil: the provider's, when it leases
-	if cfg.HQ.Enabled() {
-		office, err = connectHeadOffice(ctx, cfg.HQ.DSN.Reveal(), cfg.Terminal.SellerTaxID, cfg.HQ.Terminal, log.With("component", "hq"))
-		if err != nil {
-			if dev != nil {
-				dev.Close()
-			}
-			closeProvider()
-			return nil, nil, err
-		}
-		source = office
-	}
-	closeRest := func() {
-		closeProvider()
-		if office != nil {
-			if err := office.Close(); err != nil {
-				log.Warn("close head office", "err", err)
-			}
-		}
-		if dev != nil {
-			dev.Close()
 		}
 	}
 	st, err := queue.Open(cfg.Store.Path, queue.Options{Logger: log.With("component", "store")})
@@ -234,8 +276,8 @@ func buildAgent(ctx context.Context, cfg config.Config, log *slog.Logger, demo a
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
 	a, err := agent.New(agent.Options{
-		Config: cfg, Store: &agent.QueueStore{S: st}, Printer: pr, Render: kit.Render, Coder: kit.Coder,
-		Provider: prov, BookletSource: source, Logger: log, Demo: demo, Reload: reload,
+		Config: cfg, Store: &agent.QueueStore{S: st}, Printer: pr, Render: agent.RenderBySeller(kits, list[0].TaxID),
+		Sellers: sellers, Logger: log, Demo: demo, Reload: reload,
 	})
 	if err != nil {
 		st.Close()
