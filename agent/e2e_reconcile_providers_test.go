@@ -124,3 +124,35 @@ func TestReconcileBridgeWithoutStatus(t *testing.T) {
 		require.NotEqual(t, "reconcile_failed", c)
 	}
 }
+
+// Two sellers on one till: the run asks each seller's provider about that
+// seller's documents alone, and a document one provider lost is queued again
+// to that provider.
+func TestReconcileTwoSellers(t *testing.T) {
+	t.Parallel()
+	e := startSellersE2E(t)
+	cafe := e.sellFor("rc-cafe-1", "")
+	e.sellFor("rc-cafe-2", cafeTaxID)
+	e.stands[bakeryTaxID].DropUploads(1)
+	bread := e.sellFor("rc-bakery-1", bakeryTaxID)["number"].(string)
+	e.waitUploaded(10 * time.Second)
+	asked := func(tax string) int {
+		n := 0
+		for _, r := range e.stands[tax].Requests() {
+			if r.Endpoint == "GetIssue" {
+				n++
+			}
+		}
+		return n
+	}
+	cafeBefore, bakeryBefore := asked(cafeTaxID), asked(bakeryTaxID)
+	run, f := e.reconcileFindings(saleDay(t, cafe))
+	require.Len(t, f, 1, "%v", f)
+	require.Equal(t, true, f["missing "+bread]["mended"], "%v", f)
+	require.Equal(t, "ecpay,ecpay", run["provider"])
+	require.Equal(t, cafeBefore+2, asked(cafeTaxID), "the café's ECPay was asked about other documents")
+	require.Equal(t, bakeryBefore+1, asked(bakeryTaxID))
+	e.waitUploaded(10 * time.Second)
+	require.Equal(t, 1, e.stands[bakeryTaxID].Count(bread))
+	require.Equal(t, 0, e.stands[cafeTaxID].Count(bread), "the bakery's invoice went to the café's ECPay")
+}
