@@ -107,6 +107,7 @@ type Agent struct {
 	printerStatus printerState
 	alarms        alarmState
 	metrics       *metrics
+	reconcile     reconcileState
 	inflight      sync.WaitGroup // provider calls
 	stopping      atomic.Bool
 	console       http.Handler // the operator console, on the paths the API does not own
@@ -157,6 +158,7 @@ func newAgent(opt Options, sellers []*seller) *Agent {
 		syncWake: make(chan struct{}, 1), printWake: make(chan struct{}, 1), bookletWake: make(chan struct{}, 1),
 		metrics: newMetrics(),
 	}
+	a.reconcile.sem = make(chan struct{}, 1)
 	cfg := opt.Config
 	a.cfg.Store(&cfg)
 	if a.log == nil {
@@ -232,6 +234,7 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.printLoop(loops) })
 	wg.Go(func() { a.bookletLoop(loops) })
 	wg.Go(func() { a.alarmLoop(loops) })
+	wg.Go(func() { a.reconcileLoop(loops) })
 
 	for _, s := range a.Sellers() {
 		a.log.Info("selling for", "seller", s.TaxID, "name", s.Name, "provider", s.Provider, "default", s.Default)

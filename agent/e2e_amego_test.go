@@ -89,6 +89,7 @@ func startAmegoE2E(t testing.TB, amegoKey qr.Key, concurrency int) *amegoE2E {
 	cfg.Sync.CallTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.Sync.Concurrency = max(1, concurrency)
 	cfg.Booklets.LowWater = 0
+	cfg.Reconcile.Enabled = false // tests reconcile on demand, on the day they sold
 	require.NoError(t, cfg.Validate())
 	e.cfg = cfg
 

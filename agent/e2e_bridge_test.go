@@ -63,13 +63,14 @@ type bridgeOptions struct {
 	secret       string   // the client's; default the receiver's
 	command      []string // exec: replaces the relay
 	receiverDown bool
+	noStatus     bool // a receiver without the optional status call
 }
 
 func startBridgeE2E(t *testing.T, o bridgeOptions) *bridgeE2E {
 	t.Helper()
 	e := &bridgeE2E{e2e: e2e{t: t, dir: t.TempDir(), logs: &lockedBuffer{}, client: &http.Client{Timeout: 30 * time.Second}}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = bridgetest.New(bridgetest.Options{Logger: log, PoolSize: 100})
+	e.srv = bridgetest.New(bridgetest.Options{Logger: log, PoolSize: 100, NoStatus: o.noStatus})
 	t.Cleanup(e.srv.Close)
 
 	cfg := config.DefaultConfig()
@@ -100,6 +101,7 @@ func startBridgeE2E(t *testing.T, o bridgeOptions) *bridgeE2E {
 	cfg.Sync.BackoffCap = config.Duration{Duration: 500 * time.Millisecond}
 	cfg.Sync.CallTimeout = config.Duration{Duration: 3 * time.Second}
 	cfg.Booklets.LowWater = 0
+	cfg.Reconcile.Enabled = false // tests reconcile on demand, on the day they sold
 	require.NoError(t, cfg.Validate())
 	e.cfg = cfg
 

@@ -68,6 +68,7 @@ func startSellersE2E(t *testing.T) *sellerE2E {
 	cfg.Sync.BackoffBase = config.Duration{Duration: 50 * time.Millisecond}
 	cfg.Sync.BackoffCap = config.Duration{Duration: 500 * time.Millisecond}
 	cfg.Sync.CallTimeout = config.Duration{Duration: 2 * time.Second}
+	cfg.Reconcile.Enabled = false // tests reconcile on demand, on the day they sold
 	for _, s := range []struct{ taxID, name, key string }{{cafeTaxID, "美食街咖啡", e2eQRKey}, {bakeryTaxID, "美食街麵包", bakeryQRKey}} {
 		stand := e.stands[s.taxID]
 		ec := stand.Config(e2eMachine)

@@ -148,6 +148,7 @@ func startE2E(t testing.TB, o e2eOptions) *e2e {
 	cfg.Sync.CallTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.Sync.Concurrency = max(1, o.concurrency)
 	cfg.Booklets.LowWater = o.lowWater
+	cfg.Reconcile.Enabled = false // tests reconcile on demand, on the day they sold
 	if o.makePrinter != nil {
 		cfg.Printer.Device = "serial:sim"
 	}

@@ -671,8 +671,11 @@ func readReason(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 // twRoutes are the Taiwanese terminal's own endpoints: MOF invoices, the
-// counter's orders, upload jobs, booklets, sellers.
+// counter's orders, upload jobs, booklets, sellers, the reconciliation with the provider.
 func (a *Agent) twRoutes(handle func(string, map[string]http.HandlerFunc)) {
+	handle("/v1/reconcile", map[string]http.HandlerFunc{http.MethodPost: a.handleReconcile, http.MethodGet: a.handleReconcileList})
+	handle("/v1/reconcile/{date}", map[string]http.HandlerFunc{http.MethodGet: a.handleReconcileDay})
+	handle("/v1/reconcile/{date}/report.csv", map[string]http.HandlerFunc{http.MethodGet: a.handleReconcileCSV})
 	handle("/v1/invoices/{number}", map[string]http.HandlerFunc{http.MethodGet: a.handleGetInvoice})
 	handle("/v1/invoices/{number}/void", map[string]http.HandlerFunc{http.MethodPost: a.handleVoid})
 	handle("/v1/invoices/{number}/allowances", map[string]http.HandlerFunc{http.MethodPost: a.handleAllowance})

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/queue"
 )
 
 // The metrics live in a prometheus/client_golang registry of the agent's own
@@ -29,6 +30,10 @@ type metrics struct {
 	upload      prometheus.Histogram
 	calls       *prometheus.CounterVec // kind, result
 	sellerCalls *prometheus.CounterVec // seller, kind, result
+	// The reconciliation's runs (by result: clean, findings, error) and the
+	// documents it queued again.
+	reconcileRuns   *prometheus.CounterVec
+	reconcileMended prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -57,13 +62,31 @@ func newMetrics() *metrics {
 			Name: "posagent_seller_provider_calls_total", Help: "Provider calls by seller, job kind and result (ok, wait, or error kind).",
 		}, []string{"seller", "kind", "result"}),
 	}
-	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls, m.sellerSales, m.sellerCalls,
+	m.reconcileRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "posagent_reconcile_runs_total", Help: "Reconciliation runs by result (clean, findings, error).",
+	}, []string{"result"})
+	m.reconcileMended = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "posagent_reconcile_mended_total", Help: "Documents the reconciliation queued again because the provider lacked them.",
+	})
+	m.reg.MustRegister(m.sales, m.saleTime, m.upload, m.calls, m.sellerSales, m.sellerCalls, m.reconcileRuns, m.reconcileMended,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	return m
 }
 
 func (m *metrics) observeSale(d time.Duration) { m.saleTime.Observe(d.Seconds()) }
+
+func (m *metrics) observeReconcile(r queue.ReconcileRun, findings []queue.Finding) {
+	result := "clean"
+	switch {
+	case r.Error != "":
+		result = "error"
+	case len(findings) > 0:
+		result = "findings"
+	}
+	m.reconcileRuns.WithLabelValues(result).Inc()
+	m.reconcileMended.Add(float64(r.Mended))
+}
 
 // sale counts a sale of seller.
 func (m *metrics) sale(seller string) {
@@ -111,8 +134,10 @@ var (
 	descSellerPaused  = prometheus.NewDesc("posagent_seller_provider_paused", "1 while the seller's uploads are paused after a configuration error.", []string{"seller", "provider"}, nil)
 	descSellerAlarm   = prometheus.NewDesc("posagent_seller_alarm_level", "The seller's highest alarm: 0 ok, 1 info, 2 warning, 3 critical.", []string{"seller"}, nil)
 
-	descPTDocuments = prometheus.NewDesc("posagent_pt_documents", "Portuguese documents by state (pending, draft, issued, held).", []string{"state"}, nil)
-	descPTOldest    = prometheus.NewDesc("posagent_pt_oldest_pending_seconds", "Age of the oldest Portuguese sale not yet issued (0 when none).", nil, nil)
+	descPTDocuments   = prometheus.NewDesc("posagent_pt_documents", "Portuguese documents by state (pending, draft, issued, held).", []string{"state"}, nil)
+	descPTOldest      = prometheus.NewDesc("posagent_pt_oldest_pending_seconds", "Age of the oldest Portuguese sale not yet issued (0 when none).", nil, nil)
+	descFindings      = prometheus.NewDesc("posagent_reconcile_findings", "Open reconciliation findings by kind (mended ones until a run sees them landed).", []string{"kind"}, nil)
+	descLastReconcile = prometheus.NewDesc("posagent_reconcile_last_run_timestamp_seconds", "When the latest reconciliation finished (0 before the first).", nil, nil)
 )
 
 // statusCollector turns one status reading into the scrape-time gauges. The
@@ -124,7 +149,7 @@ func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueJobs, descOldestUnsent, descNumbersLeft, descPrinterReady,
 		descPrinterState, descPrintsPending, descProviderOnline, descProviderPaused, descAlarmLevel, descOrdersOpen, descOrdersStale,
 		descSellerJobs, descSellerOldest, descSellerNumbers, descSellerOnline, descSellerPaused, descSellerAlarm,
-		descPTDocuments, descPTOldest} {
+		descPTDocuments, descPTOldest, descFindings, descLastReconcile} {
 		ch <- d
 	}
 }
@@ -192,6 +217,14 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descPTOldest, float64(p.OldestPendingSeconds))
 	}
+	for kind, n := range reconcileMetricKinds(s.Reconcile) {
+		gauge(descFindings, n, kind)
+	}
+	var last float64
+	if s.Reconcile != nil && s.Reconcile.LastRun != nil {
+		last = float64(s.Reconcile.LastRun.FinishedAt.Unix())
+	}
+	gauge(descLastReconcile, last)
 }
 
 func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {

@@ -46,8 +46,12 @@ type Status struct {
 	Printer  PrinterView   `json:"printer"`
 	Blank    []BlankView   `json:"blank_numbers,omitempty"`
 	// Orders are the orders taken and not yet issued (nil: the store keeps none).
-	Orders *OrdersView    `json:"orders,omitempty"`
-	Demo   map[string]any `json:"demo,omitempty"`
+	Orders *OrdersView `json:"orders,omitempty"`
+	// Reconcile is the daily reconciliation: its latest run and the open
+	// findings; CloseOut the period close-out checklists on show.
+	Reconcile *ReconcileView `json:"reconcile,omitempty"`
+	CloseOut  []CloseOutView `json:"close_out,omitempty"`
+	Demo      map[string]any `json:"demo,omitempty"`
 	// Sellers breaks the state down by seller, the default first (one on a
 	// single-seller till). Provider and Numbers above are the default's.
 	Sellers []SellerView `json:"sellers"`
@@ -214,6 +218,9 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 	if o := s.Orders; o != nil && o.Stale > 0 {
 		s.alarm(LevelWarning, "stale_orders", "%d orders open longer than %s (the oldest taken %s): issue or cancel them (posagent order list)",
 			o.Stale, o.StaleAfter, o.Oldest.Format("2006-01-02 15:04"))
+	}
+	if err := a.reconcileStatus(ctx, &s, now); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
 	}
 	a.settleStatus(&s)
 	return s, nil

@@ -287,6 +287,8 @@ func providerTitle(name string) string {
 		return "ECPay"
 	case "amego":
 		return "Amego"
+	case "turnkey":
+		return "Turnkey"
 	}
 	return name
 }

@@ -42,6 +42,9 @@ type Config struct {
 	Guard    Guard    `toml:"guard"`
 	Orders   Orders   `toml:"orders"`
 	Log      Log      `toml:"log"`
+	// Reconcile is the daily reconciliation with the provider and the
+	// period close-out checklist.
+	Reconcile Reconcile `toml:"reconcile"`
 	// Sellers lists several sellers on one till (config/sellers.go); empty:
 	// the one seller of [terminal], [qr], [provider], [booklets] and [hq].
 	Sellers []Seller `toml:"sellers"`
@@ -329,6 +332,29 @@ type InvoiceXpress struct {
 	Timeout Duration `toml:"timeout"`
 }
 
+// Reconcile is the daily reconciliation run (README "Daily reconciliation and
+// period close-out").
+type Reconcile struct {
+	// Enabled runs it every day at At (default true); `posagent reconcile`
+	// runs it on demand either way.
+	Enabled bool `toml:"enabled"`
+	// At is the time of day, Asia/Taipei, "HH:MM": the run checks the day
+	// before. Default 03:30, after the platform's day has closed.
+	At string `toml:"at"`
+	// CloseOutDays: the period close-out checklist shows from this many days
+	// before the period's end until it is complete.
+	CloseOutDays int `toml:"close_out_days"`
+}
+
+// Clock parses At into hour and minute.
+func (r Reconcile) Clock() (hour, minute int, err error) {
+	t, err := time.Parse("15:04", r.At)
+	if err != nil || len(r.At) != 5 {
+		return 0, 0, fieldErr("reconcile.at", "%q is not a time of day HH:MM (Asia/Taipei), e.g. 03:30", r.At)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
 // Log is the daemon's logging.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -373,12 +399,13 @@ func DefaultConfig() Config {
 			Concurrency: 1, BackoffBase: Duration{2 * time.Second}, BackoffCap: Duration{10 * time.Minute},
 			CallTimeout: Duration{20 * time.Second},
 		},
-		Alarms:   Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
-		Booklets: Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
-		Console:  Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
-		Orders:   Orders{StaleAfter: Duration{72 * time.Hour}},
-		Log:      Log{Level: "info", Format: "text"},
-		Terminal: Terminal{Regime: string(posagent.RegimeTaiwan)},
+		Alarms:    Alarms{UploadWarning: Duration{24 * time.Hour}, UploadCritical: Duration{40 * time.Hour}},
+		Booklets:  Booklets{LowWater: 100, Lease: 2, LeaseAhead: Duration{72 * time.Hour}},
+		Console:   Console{Enabled: true, SessionTimeout: Duration{2 * time.Hour}},
+		Orders:    Orders{StaleAfter: Duration{72 * time.Hour}},
+		Log:       Log{Level: "info", Format: "text"},
+		Reconcile: Reconcile{Enabled: true, At: "03:30", CloseOutDays: 5},
+		Terminal:  Terminal{Regime: string(posagent.RegimeTaiwan)},
 		Portugal: Portugal{DocumentType: string(posagent.PTInvoiceReceipt), Region: "PT", InvalidNIF: "refuse",
 			TaxRefresh: Duration{time.Hour}, InvoiceXpress: InvoiceXpress{Timeout: Duration{20 * time.Second}}},
 	}
@@ -692,6 +719,12 @@ func (c *Config) validateTill() error {
 	}
 	if o := c.Orders.StaleAfter.Duration; o <= 0 || o > 90*24*time.Hour {
 		return fieldErr("orders.stale_after", "must be more than 0 and at most 2160h (90 days)")
+	}
+	if _, _, err := c.Reconcile.Clock(); err != nil {
+		return err
+	}
+	if d := c.Reconcile.CloseOutDays; d < 0 || d > 60 {
+		return fieldErr("reconcile.close_out_days", "must be between 0 and 60 days")
 	}
 	switch {
 	case !slices.Contains(logLevels, c.Log.Level):

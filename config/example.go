@@ -278,6 +278,11 @@ call_timeout = "20s"
 upload_warning  = "24h"               # an invoice not uploaded this long after issue
 upload_critical = "40h"               # the legal limit is 48h
 
+[reconcile]
+enabled        = true                 # check yesterday with the provider every day at "at"
+at             = "03:30"              # Asia/Taipei, HH:MM
+close_out_days = 5                    # show the period close-out checklist this many days before its end
+
 [booklets]
 low_water   = 100                     # lease more below this many numbers left
 lease       = 2                       # booklets of 50 per lease

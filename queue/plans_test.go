@@ -134,6 +134,45 @@ func TestNoFullScansOnTheDailyPaths(t *testing.T) {
 	if _, err := s.Activity(ctx, t0.Add(-time.Hour), t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// The reconciliation: its daily run, and what status reads of it.
+	if _, err := s.ReconcileDocs(ctx, t0.Add(-time.Hour), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PeriodNumbers(ctx, p11410); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.SaveReconcile(ctx, queue.ReconcileRun{Day: "2025-09-14", Trigger: "demand", Provider: "fake", StartedAt: t0},
+		[]queue.Finding{{Key: "k", Kind: "rejected", Level: "critical", Number: inv.Invoice.Number, Difference: "d", Fix: "f"}}, []string{"rejected"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunFindings(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenFindings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReconcileRuns(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.LatestRun(ctx, "2025-09-14", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PeriodFindings(ctx, p11410); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PeriodOpenJobs(ctx, p11410); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PeriodIssued(ctx, p11410); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PeriodBlankReport(ctx, p11410); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Requeue(ctx, queue.JobUpload, inv.Invoice.Number, "", "plan"); err != nil {
+		t.Fatal(err)
+	}
 
 	recording.mu.Lock()
 	sqls := append([]string(nil), recording.sqls...)

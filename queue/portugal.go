@@ -15,7 +15,7 @@ import (
 // The Portuguese regime's part of the store: sales accepted and waiting to be
 // issued by InvoiceXpress, the journal of the exactly-once procedure, the
 // final documents with their receipts' print state, cancels, credit notes and
-// the cached taxes. See migrations/0009_portugal.sql.
+// the cached taxes. See migrations/0010_portugal.sql.
 
 // PTState is where a Portuguese document stands.
 type PTState string

@@ -104,7 +104,7 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 			(SELECT o.number FROM invoices o WHERE o.id = i.replaces),
 			(SELECT n.number FROM invoices n WHERE n.replaces = i.id),
 			(SELECT r.id FROM orders r WHERE r.invoice_id = i.id)
-		FROM invoices i LEFT JOIN jobs j ON j.invoice_id = i.id AND j.kind = 'upload'
+		FROM invoices i LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE invoice_id = i.id AND kind = 'upload')
 		WHERE i.id = ?`, id).Scan(&doc, &derived, &voidedAt, &voidReason, &upload, &uploaded, &uploadError,
 		&replaces, &replacedBy, &order)
 	if err != nil {
@@ -123,8 +123,8 @@ func (s *Store) record(ctx context.Context, id int64) (Record, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT a.doc, a.provider_number, a.voided_at, a.void_reason,
 			j.state, j.last_error, v.state, v.last_error
 		FROM allowances a
-		LEFT JOIN jobs j ON j.allowance_id = a.id AND j.kind = 'allowance'
-		LEFT JOIN jobs v ON v.allowance_id = a.id AND v.kind = 'allowance_void'
+		LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE allowance_id = a.id AND kind = 'allowance')
+		LEFT JOIN jobs v ON v.id = (SELECT max(id) FROM jobs WHERE allowance_id = a.id AND kind = 'allowance_void')
 		WHERE a.invoice_id = ? ORDER BY a.id`, id)
 	if err != nil {
 		return Record{}, s.storageError("read allowances", err)

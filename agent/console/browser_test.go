@@ -177,7 +177,6 @@ func TestBrowser(t *testing.T) {
 	if s := text("#queue"); !strings.Contains(s, "等待中") {
 		t.Fatalf("queue %q", s)
 	}
-	_ = down
 	step("screenshot the overview", shot("overview"))
 	r.prov.Up()
 
@@ -244,6 +243,18 @@ func TestBrowser(t *testing.T) {
 	if s := text("#net"); s != fmt.Sprintf("NT$%d", 150+235+80-235) {
 		t.Fatalf("the day's net %q", s)
 	}
+	// The reconciliation: the provider lost the sale made while it was down,
+	// and the platform rejected the revived one.
+	waitFor(t, "the upload of the sale made while down", func() bool { _, ok := r.prov.Invoice(down.Number); return ok })
+	r.prov.Forget(down.Number)
+	r.prov.SetAcceptance(deadInv.Number, posagent.AcceptRejected)
+	if _, err := r.agent.Reconcile(ctx, time.Now(), agent.TriggerDemand); err != nil {
+		t.Fatal(err)
+	}
+	step("the reconciliation", goTo(r.base+"/reconcile", "#finding-list"), shot("reconcile"))
+	if s := text("#finding-list"); !strings.Contains(s, string(down.Number)) || !strings.Contains(s, string(deadInv.Number)) || !strings.Contains(s, "平台退件") {
+		t.Fatalf("the findings %q lack the lost upload or the rejection", s)
+	}
 	step("sign out", chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#secret")))
 	t.Logf("screenshots in %s", dir)
 
@@ -252,7 +263,7 @@ func TestBrowser(t *testing.T) {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"login", "overview", "invoice", "jobs", "booklets", "summary"} {
+		for _, name := range []string{"login", "overview", "invoice", "jobs", "booklets", "summary", "reconcile"} {
 			if err := os.WriteFile(filepath.Join(out, name+".png"), shots[name], 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -174,6 +174,9 @@ func (c *Console) routes() *http.ServeMux {
 	in("POST /booklets", c.addBooklet)
 	in("GET /summary", c.summary)
 	in("GET /summary.csv", c.summaryCSV)
+	in("GET /reconcile", c.reconcilePage)
+	in("POST /reconcile", c.reconcileNow)
+	in("GET /reconcile/{file}", c.reconcileCSV)
 	in("/", func(w http.ResponseWriter, r *http.Request, req *request) {
 		c.fail(w, r, req, http.StatusNotFound, req.T("err.notfound"))
 	})

@@ -133,8 +133,8 @@ func TestSummarize(t *testing.T) {
 
 func TestCSVSafe(t *testing.T) {
 	for in, want := range map[string]string{"": "", "ok": "ok", "=1+1": "'=1+1", "+886": "'+886", "-x": "'-x", "@sum": "'@sum", "a=b": "a=b"} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		if got := agent.CSVSafe(in); got != want {
+			t.Errorf("agent.CSVSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

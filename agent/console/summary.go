@@ -202,7 +202,7 @@ func (c *Console) summaryCSV(w http.ResponseWriter, r *http.Request, req *reques
 	if detail {
 		_ = cw.Write([]string{"time", "kind", "invoice", "reference", "period", "amount", "reason"})
 		for _, l := range s.Lines {
-			_ = cw.Write([]string{l.At.In(posagent.Taipei).Format(time.RFC3339), l.Kind, l.Number, csvSafe(l.Ref), l.Period, i64(l.Amount), csvSafe(l.Reason)})
+			_ = cw.Write([]string{l.At.In(posagent.Taipei).Format(time.RFC3339), l.Kind, l.Number, agent.CSVSafe(l.Ref), l.Period, i64(l.Amount), agent.CSVSafe(l.Reason)})
 		}
 	} else {
 		_ = cw.Write([]string{"date", "period", "issued_count", "issued_total", "voided_count", "voided_total",
@@ -214,13 +214,4 @@ func (c *Console) summaryCSV(w http.ResponseWriter, r *http.Request, req *reques
 		}
 	}
 	cw.Flush()
-}
-
-// csvSafe keeps a spreadsheet from reading text typed by a cashier (a sale
-// id, a reason) as a formula.
-func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
-		return "'" + s
-	}
-	return s
 }

@@ -126,7 +126,7 @@ func dayOf(t time.Time) string {
 	return t.In(posagent.Taipei).Format("15:04:05")
 }
 
-var pageNames = []string{"login", "error", "confirm", "overview", "invoices", "invoice", "jobs", "booklets", "summary"}
+var pageNames = []string{"login", "error", "confirm", "overview", "invoices", "invoice", "jobs", "booklets", "summary", "reconcile"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}

@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"order":       {"orders issued later (預購, 取貨): add, list, cancel, issue", runOrder},
 	"jobs":        {"list upload jobs (--dead: those needing a person) or revive one", runJobs},
 	"booklets":    {"list invoice number booklets or add one", runBooklets},
+	"reconcile":   {"check a day with the provider and locally now (--date), or list what is open", runReconcile},
 	"demo":        {"switch the demo's provider stand-in down or up", runDemo},
 	"reload":      {"make the running agent read its config file again (as SIGHUP does)", runReload},
 	"resume":      {"end a paused provider's pause once fixed at the provider", runResume},

@@ -119,6 +119,7 @@ func writeStatus(w io.Writer, s agent.Status) {
 			writeSeller(w, sv)
 		}
 	}
+	writeReconcileStatus(w, s)
 	if down, ok := s.Demo["provider_down"].(bool); ok {
 		fmt.Fprintf(w, "demo       provider stand-in down: %v\n", down)
 	}

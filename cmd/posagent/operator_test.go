@@ -80,6 +80,17 @@ func (f *fakeAgentAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "POST /v1/booklets":
 		w.WriteHeader(201)
 		io.WriteString(w, `{"track":"CD","first":0,"last":49,"period":"11410","source":"manual"}`)
+	case "POST /v1/reconcile":
+		if strings.Contains(string(body), `"2026-12-02"`) {
+			io.WriteString(w, `{"run":{"id":1,"date":"2026-12-02","trigger":"demand","provider":"ecpay","documents":12,"asked":12,"mended":0,"findings":0,"clean":true},"findings":[],"report":"/var/lib/posagent/reports/reconcile-2026-12-02.csv"}`)
+			return
+		}
+		io.WriteString(w, `{"run":{"id":2,"date":"2026-12-03","trigger":"demand","provider":"ecpay","documents":9,"asked":9,"mended":1,"findings":2,"clean":false},
+			"findings":[{"date":"2026-12-03","kind":"missing","level":"info","invoice":"AB12345601","document":"invoice","difference":"not at ECPay: upload queued again","fix":"none","mended":true},
+			{"date":"2026-12-03","kind":"rejected","level":"critical","invoice":"AB12345602","document":"invoice","difference":"the platform rejected the invoice","fix":"read the platform's reason","mended":false}],
+			"report":"/var/lib/posagent/reports/reconcile-2026-12-03.csv"}`)
+	case "GET /v1/reconcile":
+		io.WriteString(w, `{"runs":[],"open_findings":[{"date":"2026-12-03","kind":"skipped_number","level":"critical","invoice":"AB12345604","document":"numbers AB12345603","difference":"AB12345603 never issued","fix":"find out why"}]}`)
 	case "POST /v1/config/reload":
 		io.WriteString(w, `{"changed":["provider"],"resumed":true,"provider":"ecpay"}`)
 	case "POST /v1/provider/resume":
@@ -132,6 +143,11 @@ func TestOperatorCommandsReadable(t *testing.T) {
 		{[]string{"reprint", "AB12345601"}, 0, []string{"proof: printed (補印)"}},
 		{[]string{"allow", "AB12345601", allowance}, 0, []string{"allowance AB12345601-01 on invoice AB-12345601: NT$65 (tax 3)"}},
 		{[]string{"allow", "void", "AB-12345601", "AB12345601-01", "--reason", "開錯"}, 0, []string{"allowance AB12345601-01 on invoice AB-12345601 voided (開錯)"}},
+		{[]string{"reconcile", "--date", "2026-12-02"}, 0, []string{"reconciled 2026-12-02 with ecpay: 12 documents, 12 asked, 0 queued again",
+			"clean: the provider holds what posagent sent", "report     /var/lib/posagent/reports/reconcile-2026-12-02.csv"}},
+		{[]string{"reconcile"}, 1, []string{"[mended]   2026-12-03 missing AB12345601: not at ECPay: upload queued again",
+			"[critical] 2026-12-03 rejected AB12345602: the platform rejected the invoice", "fix: read the platform's reason"}},
+		{[]string{"reconcile", "open"}, 1, []string{"[critical] 2026-12-03 skipped_number AB12345604 (numbers AB12345603): AB12345603 never issued"}},
 		{[]string{"jobs", "--dead"}, 0, []string{"9  upload", "AB12345600", "ItemName too long"}},
 		{[]string{"jobs", "revive", "9"}, 0, []string{"job 9 revived"}},
 		{[]string{"jobs", "resolve", "9", "--note", "voided in the ECPay back office"}, 0, []string{"job 9 resolved by hand"}},

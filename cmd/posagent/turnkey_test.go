@@ -123,6 +123,60 @@ level = "debug"
 	for _, f := range append(stand.Files("F0401_"), stand.Files("F0501_")...) {
 		require.Contains(t, f, string(filepath.Separator)+"BAK"+string(filepath.Separator))
 	}
+
+	// The daily reconciliation through `posagent reconcile` against the
+	// running agent: a clean day; then Turnkey loses an invoice's rows and
+	// the platform's day summary counts one F0401 too many. The lost invoice
+	// is filed again (once), the summary is an alarm.
+	issued, err := apiCall(client, addr, "GET", "/v1/invoices/"+numbers[2], "")
+	require.NoError(t, err)
+	at, err := time.Parse(time.RFC3339Nano, issued.body["invoice"].(map[string]any)["issued_at"].(string))
+	require.NoError(t, err)
+	day := at.In(posagent.Taipei).Format(time.DateOnly)
+	reconcile := func() (int, string) {
+		var out, errOut strings.Builder
+		code := run(context.Background(), []string{"reconcile", "--config", cfgPath, "--date", day}, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+		return code, out.String() + errOut.String()
+	}
+	code, out := reconcile()
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "clean: the provider holds what posagent sent")
+	require.Contains(t, out, "reconciled "+day+" with turnkey: 4 documents, 4 asked, 0 queued again")
+
+	stand.MiscountSummary("F0401", 1)
+	_, err = stand.WriteSummaryResult(at)
+	require.NoError(t, err)
+	gone, err := stand.Forget(context.Background(), "F0401"+numbers[2]+at.In(posagent.Taipei).Format("20060102"))
+	require.NoError(t, err)
+	require.Positive(t, gone)
+	code, out = reconcile()
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "[mended]   "+day+" missing "+numbers[2]+": not at Turnkey: upload queued again")
+	require.Contains(t, out, "summary_differs (F0401): the platform counts 4 F0401 for the day, posagent sent 3")
+	require.Contains(t, out, "report     "+filepath.Join(dir, "reports", "reconcile-"+day+".csv"))
+	deadline = time.Now().Add(60 * time.Second)
+	for { // its rows were forgotten: 3 C, and 4 again once filed again and done
+		st, err := apiCall(client, addr, "GET", "/v1/status", "")
+		require.NoError(t, err)
+		queue, _ := st.body["queue"].(map[string]any)
+		if stand.Counts()["C"] == 4 && queue["pending"] == float64(0) && queue["in_flight"] == float64(0) {
+			break
+		}
+		if time.Now().After(deadline) {
+			data, _ := os.ReadFile(logPath)
+			t.Fatalf("the invoice filed again did not reach C: %v\n%s", stand.Counts(), tail(string(data), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Len(t, stand.Files("F0401_"+numbers[2]), 2, "filed again once")
+	require.Zero(t, stand.Counts()["E"], "the platform refused the invoice filed again")
+	code, out = reconcile()
+	require.Equal(t, 1, code, out)
+	require.NotContains(t, out, day+" missing")
+	require.Contains(t, out, "summary_differs (F0401): the platform counts 4 F0401 for the day, posagent sent 3")
+	st, err := apiCall(client, addr, "GET", "/v1/status", "")
+	require.NoError(t, err)
+	require.Contains(t, fmt.Sprint(st.body["alarms"]), "reconcile_summary_differs")
 	c.stop(t)
 	c = nil
 	logs, err := os.ReadFile(logPath)

@@ -45,3 +45,28 @@ func BenchmarkUploadRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHoldings250 is one reconciliation question of 250 invoices (25
+// held) through the client to the stand-in: five invoice_status calls.
+func BenchmarkHoldings250(b *testing.B) {
+	srv := amegotest.New(amegotest.Options{})
+	defer srv.Close()
+	c, err := amego.New(srv.Config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &env{t: b, ctx: b.Context(), srv: srv, c: c}
+	refs := make([]posagent.DocRef, 250)
+	for i := range refs {
+		inv := e.sale(fmt.Sprintf("hold-%d", i))
+		if i%10 == 0 {
+			e.upload(inv)
+		}
+		refs[i] = refOf(posagent.DocInvoice, inv, "", inv.Total)
+	}
+	for b.Loop() {
+		if _, err := c.Holdings(e.ctx, refs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

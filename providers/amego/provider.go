@@ -281,6 +281,10 @@ type Queried struct {
 		Number string  `json:"allowance_number"`
 		Total  flexInt `json:"total_amount"` // without tax
 		Tax    flexInt `json:"tax_amount"`
+		// Type is G0401 for an allowance in force, G0501 once voided (D0401 /
+		// D0501 in MIG 3 names) [3P: a client of Amego reads it so].
+		Type   string  `json:"invoice_type"`
+		Status flexInt `json:"invoice_status"`
 	} `json:"allowance"`
 }
 

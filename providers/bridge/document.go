@@ -23,10 +23,13 @@ const (
 	KindAllowanceVoid Kind = "allowance-void"
 	KindBlank         Kind = "blank"
 	KindLease         Kind = "lease"
+	// KindStatus is the optional status call: a question about documents
+	// sent before, not a document; see StatusQuery.
+	KindStatus Kind = "status"
 )
 
 // Kinds lists every kind in the contract's order.
-var Kinds = []Kind{KindInvoice, KindVoid, KindAllowance, KindAllowanceVoid, KindBlank, KindLease}
+var Kinds = []Kind{KindInvoice, KindVoid, KindAllowance, KindAllowanceVoid, KindBlank, KindLease, KindStatus}
 
 // Version is the contract version carried in every document.
 const Version = 1
@@ -52,6 +55,8 @@ type Document struct {
 	Reason string `json:"reason,omitempty"`
 	Blank  *Blank `json:"blank,omitempty"`
 	Lease  *Lease `json:"lease,omitempty"`
+	// Status asks what the receiver holds of documents sent before (status).
+	Status *StatusQuery `json:"status,omitempty"`
 	// MIG holds the document's MOF MIG 4.1 messages when the client is set up
 	// with MIG: F0401, F0501, G0401 or the E0402s (one per track).
 	MIG []MIGMessage `json:"mig,omitempty"`
@@ -117,7 +122,52 @@ type Answer struct {
 	// RetryAfter is, for an exec program exiting 75, the seconds to wait
 	// before trying again (HTTP uses the Retry-After header).
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Documents answers a status call: one line per document asked.
+	Documents []DocumentStatus `json:"documents,omitempty"`
 }
+
+// StatusQuery is the body of the optional status call: the documents asked
+// about, at most MaxStatusBatch.
+type StatusQuery struct {
+	Documents []StatusRef `json:"documents"`
+}
+
+// StatusRef names one document asked about: by the idempotency key it was
+// sent under and, for a receiver that keeps documents otherwise (or an
+// allowance whose key names another period), by kind and numbers.
+type StatusRef struct {
+	Key             string `json:"key"`
+	Kind            Kind   `json:"kind"`
+	Number          string `json:"number"`
+	AllowanceNumber string `json:"allowance_number,omitempty"`
+	ProviderNumber  string `json:"provider_number,omitempty"`
+}
+
+// DocumentStatus is what the receiver holds of one document asked about.
+type DocumentStatus struct {
+	// Key is the StatusRef's key, as asked.
+	Key string `json:"key"`
+	// Found: the receiver holds the document. For a void or an allowance
+	// void: the invoice or allowance is voided there.
+	Found bool `json:"found"`
+	// Voided: an invoice or allowance is held voided.
+	Voided bool `json:"voided,omitempty"`
+	// Amount is the total as held (invoice, allowance; tax included, NT$).
+	Amount *int64 `json:"amount,omitempty"`
+	// Acceptance is the platform's verdict as far as the receiver knows:
+	// "accepted", "rejected", "pending", or absent when it cannot tell.
+	Acceptance string `json:"acceptance,omitempty"`
+	// Detail is the receiver's own words and codes (at most MaxDetail bytes).
+	Detail string `json:"detail,omitempty"`
+}
+
+// MaxStatusBatch is how many documents one status call asks about.
+const MaxStatusBatch = 100
+
+// MaxDetail is the longest detail of one document's status, in bytes.
+const MaxDetail = 200
+
+var acceptances = map[string]bool{"": true, "accepted": true, "rejected": true, "pending": true}
 
 // MaxAnswer is the largest answer read, in bytes; a longer one is garbage.
 const MaxAnswer = 64 << 10
@@ -155,6 +205,21 @@ func DecodeAnswer(data []byte) (Answer, error) {
 	}
 	if len(a.Booklets) > 100 {
 		return Answer{}, fmt.Errorf("%d booklet ranges is more than 100", len(a.Booklets))
+	}
+	if len(a.Documents) > MaxStatusBatch {
+		return Answer{}, fmt.Errorf("%d document statuses is more than %d", len(a.Documents), MaxStatusBatch)
+	}
+	for i, d := range a.Documents {
+		switch {
+		case d.Key == "":
+			return Answer{}, fmt.Errorf("documents[%d].key is required", i)
+		case !acceptances[d.Acceptance]:
+			return Answer{}, fmt.Errorf("documents[%d].acceptance %q is not accepted, rejected or pending", i, d.Acceptance)
+		case d.Amount != nil && (*d.Amount < 0 || *d.Amount > posagent.MaxTotal):
+			return Answer{}, fmt.Errorf("documents[%d].amount %d is not 0 to %d", i, *d.Amount, int64(posagent.MaxTotal))
+		case len(d.Detail) > MaxDetail:
+			return Answer{}, fmt.Errorf("documents[%d].detail is longer than %d bytes", i, MaxDetail)
+		}
 	}
 	return a, nil
 }

@@ -18,6 +18,7 @@ import (
 const (
 	ExitDone        = 0
 	ExitDuplicate   = 10 // the receiver already holds the document: adopted as done
+	ExitUnsupported = 11 // the program does not implement this kind (the optional status call)
 	ExitUsage       = 64 // EX_USAGE: the program's arguments are wrong (configuration)
 	ExitRefused     = 65 // EX_DATAERR: the document is refused for good (message kept)
 	ExitUnavailable = 69 // EX_UNAVAILABLE: the service is unreachable (temporary)
@@ -155,7 +156,17 @@ func (t *execTransport) send(ctx context.Context, kind Kind, key string, body []
 		return Answer{}, false, fail(posagent.KindInvalid, kind, "refused (exit 65)%s", detail())
 	case ExitNoPerm:
 		return Answer{}, false, fail(posagent.KindAuth, kind, "the credentials were refused (exit 77)%s; check provider.bridge.credentials, then posagent reload", detail())
+	case ExitUnsupported:
+		if kind == KindStatus {
+			return Answer{}, false, unsupported(fmt.Sprintf("the program does not implement the status call (exit %d)%s", code, detail()))
+		}
+		return Answer{}, false, fail(posagent.KindConfig, kind, "the program does not implement %s (exit 11)%s", kind, detail())
 	case ExitUsage, ExitConfig, 126, 127:
+		if kind == KindStatus && code == ExitUsage {
+			// A program written before the status call most likely
+			// refuses an unknown kind as a usage error.
+			return Answer{}, false, unsupported(fmt.Sprintf("the program does not implement the status call (exit 64)%s", detail()))
+		}
 		return Answer{}, false, fail(posagent.KindConfig, kind, "the program reports a set-up problem (exit %d)%s", code, detail())
 	case ExitTempFail:
 		if derr == nil && ans.RetryAfter > 0 {

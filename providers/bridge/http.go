@@ -140,6 +140,10 @@ func (t *httpTransport) classify(kind Kind, resp *http.Response, data []byte, se
 		msg = "(answer not in the contract's JSON: " + cleanText(string(data[:min(len(data), 200)]), t.secrets) + ")"
 	}
 	switch {
+	case kind == KindStatus && (st == http.StatusNotImplemented || st == http.StatusNotFound):
+		// 501 is the contract's "not implemented"; 404 is what a receiver
+		// written before the status call answers for an unknown kind.
+		return Answer{}, false, unsupported(fmt.Sprintf("the receiver does not implement the status call (HTTP %d)%s", st, quoteMessage(msg)))
 	case st/100 == 2 || st == http.StatusConflict:
 		if derr != nil {
 			return Answer{}, false, fail(posagent.KindTransient, kind, "HTTP %d with a garbled answer: %v", st, derr)

@@ -203,6 +203,11 @@ type IssueInfo struct {
 	TaxAmount     Int `json:"IIS_Tax_Amount"`
 	InvalidStatus Str `json:"IIS_Invalid_Status"`
 	UploadStatus  Str `json:"IIS_Upload_Status"`
+	// TurnkeyStatus is the platform's verdict as ECPay relays it: C
+	// accepted, E failed, G/P in progress. [U] Named on ECPay's 查詢發票明細
+	// page (issue 15's seed), not in §7.5's field list: it may be absent,
+	// and is then read as "cannot tell" (reconcile.go).
+	TurnkeyStatus Str `json:"IIS_Turnkey_Status"`
 	RemainAmount  Int `json:"IIS_Remain_Allowance_Amt"`
 	Identifier    Str `json:"IIS_Identifier"`
 	CarrierType   Str `json:"IIS_Carrier_Type"`

@@ -97,6 +97,7 @@ type Provider struct {
 	nextFirst int
 	left      int
 	allowSeq  int
+	verdicts  map[posagent.InvoiceNumber]posagent.Acceptance // SetAcceptance
 }
 
 var (

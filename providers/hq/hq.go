@@ -280,6 +280,12 @@ func (s Source) LeaseBooklets(ctx context.Context, req posagent.LeaseRequest) ([
 	return s.HQ.Lease(ctx, s.Seller, terminal, req)
 }
 
+// Unleased lists the numbers of the terminal's seller in period p that no
+// terminal took, for the period close-out (agent.UnleasedLister).
+func (s Source) Unleased(ctx context.Context, p posagent.Period) ([]posagent.Booklet, error) {
+	return s.HQ.Unleased(ctx, s.Seller, p)
+}
+
 // inSellerTx runs fn in a transaction holding the seller's row lock, so that
 // changes to one seller's numbers happen one at a time across all terminals.
 func (h *HeadOffice) inSellerTx(ctx context.Context, seller string, fn func(*sql.Tx) error) error {

@@ -607,9 +607,9 @@ func (s *Server) invoiceStatus(data json.RawMessage, _ time.Time) (any, *refusal
 		case inv == nil:
 			out[i] = map[string]any{"invoice_number": r.InvoiceNumber, "type": "NOT_FOUND", "status": 0}
 		case inv.Voided:
-			out[i] = map[string]any{"invoice_number": r.InvoiceNumber, "type": "C0501", "status": 99}
+			out[i] = map[string]any{"invoice_number": r.InvoiceNumber, "type": "C0501", "status": inv.status()}
 		default:
-			out[i] = map[string]any{"invoice_number": r.InvoiceNumber, "type": "C0401", "status": 99}
+			out[i] = map[string]any{"invoice_number": r.InvoiceNumber, "type": "C0401", "status": inv.status()}
 		}
 	}
 	return out, nil
@@ -641,7 +641,7 @@ func (s *Server) invoiceQuery(data json.RawMessage, now time.Time) (any, *refusa
 	}
 	day, _ := strconv.Atoi(inv.Date.In(posagent.Taipei).Format("20060102"))
 	out := map[string]any{
-		"invoice_number": inv.Number, "invoice_type": "C0401", "invoice_status": 99, "invoice_date": day,
+		"invoice_number": inv.Number, "invoice_type": "C0401", "invoice_status": inv.status(), "invoice_date": day,
 		"invoice_time": inv.Date.In(posagent.Taipei).Format("15:04:05"), "random_number": inv.Random, "order_id": inv.OrderID,
 		"buyer_identifier": inv.Buyer, "sales_amount": inv.Sales, "free_tax_sales_amount": inv.FreeTax,
 		"zero_tax_sales_amount": inv.ZeroTax, "tax_amount": inv.Tax, "total_amount": inv.Total,
@@ -653,13 +653,23 @@ func (s *Server) invoiceQuery(data json.RawMessage, now time.Time) (any, *refusa
 	allowances := []map[string]any{}
 	for _, a := range s.allowances {
 		if a.InvoiceNo == inv.Number {
-			st := 99
+			// A voided allowance is listed as G0501 [3P: a client of Amego
+			// reads invoice_type so; the field is not documented].
+			typ := "G0401"
 			if a.Voided {
-				st = 91 // [U] how invoice_query marks a voided allowance
+				typ = "G0501"
 			}
-			allowances = append(allowances, map[string]any{"allowance_number": a.Number, "total_amount": a.Total, "tax_amount": a.Tax, "invoice_status": st})
+			allowances = append(allowances, map[string]any{"allowance_number": a.Number, "invoice_type": typ,
+				"allowance_type": 2, "allowance_date": a.Date, "total_amount": a.Total, "tax_amount": a.Tax, "invoice_status": 99})
 		}
 	}
 	out["allowance"] = allowances
 	return out, nil
+}
+
+func (inv *Invoice) status() int {
+	if inv.Status == 0 {
+		return 99
+	}
+	return inv.Status
 }

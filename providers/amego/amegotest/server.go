@@ -117,6 +117,9 @@ type Invoice struct {
 	HadAllowance bool
 	Seq          int // order of acceptance among invoices, voids and allowances
 	VoidSeq      int
+	// Status is what invoice_status reports of the invoice's way to the MOF
+	// (0: 99, 完成); see SetStatus.
+	Status int
 }
 
 // Allowance is an allowance the stand-in accepted.
@@ -159,10 +162,15 @@ const (
 	// with Data (raw JSON) in place of the stand-in's own data: answers in
 	// shapes the docs do not show.
 	FaultData
+	// FaultForget processes the request, answers as usual, and then forgets
+	// what it did: an invoice (f0401_custom) or allowance (g0401) dropped
+	// after answering OK, a void (f0501, g0501) lost. It is what a daily
+	// reconciliation is there to find.
+	FaultForget
 )
 
 func (k FaultKind) String() string {
-	return [...]string{"status", "malformed", "code", "lose_answer", "data"}[k]
+	return [...]string{"status", "malformed", "code", "lose_answer", "data", "forget"}[k]
 }
 
 // Fault is one injected failure. Endpoint "" matches any signed endpoint.
@@ -446,6 +454,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		standin.Drop(w)
 		return
 	}
+	if fault != nil && fault.Kind == FaultForget && ref == nil {
+		defer s.forget(endpoint, rec.Data)
+	}
 	if ref != nil {
 		s.answer(w, endpoint, ref.code, ref.msg, nil)
 		return
@@ -536,4 +547,109 @@ func decodeStrict(data json.RawMessage, v any) error {
 		return fmt.Errorf("trailing data")
 	}
 	return nil
+}
+
+// SetStatus sets the status invoice_status reports for a held invoice (and
+// its void): 1, 2, 3, 31, 32 on the way, 91 error, 99 done (the default).
+// It reports whether the stand-in holds the invoice.
+func (s *Server) SetStatus(number string, status int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv := s.byNumber[number]
+	if inv == nil {
+		return false
+	}
+	inv.Status = status
+	return true
+}
+
+// DropInvoice forgets a held invoice, as if Amego had lost it after
+// answering OK. It reports whether there was one.
+func (s *Server) DropInvoice(number string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv := s.byNumber[number]
+	if inv == nil {
+		return false
+	}
+	delete(s.byNumber, number)
+	delete(s.byOrder, inv.OrderID)
+	for i, x := range s.invoices {
+		if x == inv {
+			s.invoices = append(s.invoices[:i], s.invoices[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// LoseVoid makes a voided invoice not voided again, as if the void had been
+// lost after Amego answered OK. It reports whether there was a void.
+func (s *Server) LoseVoid(number string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv := s.byNumber[number]
+	if inv == nil || !inv.Voided {
+		return false
+	}
+	inv.Voided, inv.VoidReason, inv.VoidSeq = false, "", 0
+	return true
+}
+
+// DropAllowance forgets a held allowance. It reports whether there was one.
+func (s *Server) DropAllowance(number string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, a := range s.allowances {
+		if a.Number != number {
+			continue
+		}
+		s.allowances = append(s.allowances[:i], s.allowances[i+1:]...)
+		if inv := s.byNumber[a.InvoiceNo]; inv != nil {
+			inv.HadAllowance = false
+			for _, other := range s.allowances {
+				if other.InvoiceNo == a.InvoiceNo {
+					inv.HadAllowance = true
+				}
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// LoseAllowanceVoid makes a voided allowance not voided again. It reports
+// whether there was such a void.
+func (s *Server) LoseAllowanceVoid(number string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.allowances {
+		if a.Number == number && a.Voided {
+			a.Voided = false
+			return true
+		}
+	}
+	return false
+}
+
+// forget undoes what an accepted request did (FaultForget).
+func (s *Server) forget(endpoint, data string) {
+	var lines []struct {
+		InvoiceNumber, CancelInvoiceNumber, AllowanceNumber, CancelAllowanceNumber string
+	}
+	if json.Unmarshal([]byte(data), &lines) != nil {
+		return
+	}
+	for _, l := range lines {
+		switch endpoint {
+		case "f0401_custom":
+			s.DropInvoice(l.InvoiceNumber)
+		case "f0501":
+			s.LoseVoid(l.CancelInvoiceNumber)
+		case "g0401":
+			s.DropAllowance(l.AllowanceNumber)
+		case "g0501":
+			s.LoseAllowanceVoid(l.CancelAllowanceNumber)
+		}
+	}
 }

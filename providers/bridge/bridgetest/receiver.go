@@ -88,6 +88,9 @@ type Options struct {
 	// without its MIG messages. Messages present are always read back with
 	// mig.Inspect and must be about the document they travel with.
 	RequireMIG bool
+	// NoStatus answers the optional status call 501 Not Implemented, as a
+	// receiver that does not implement it.
+	NoStatus bool
 	// Pool is where leases are served from: track and first number, for any
 	// period (default ZZ 10000000, 200 booklets per period).
 	PoolTrack string
@@ -129,10 +132,13 @@ const (
 	FaultGarbage
 	// FaultLoseAnswer processes the request, then drops the connection.
 	FaultLoseAnswer
+	// FaultForget processes the request, answers as usual, then forgets the
+	// document (see Forget): a document lost after the receiver said done.
+	FaultForget
 )
 
 func (k FaultKind) String() string {
-	return [...]string{"status", "garbage", "lose_answer"}[k]
+	return [...]string{"status", "garbage", "lose_answer", "forget"}[k]
 }
 
 // Fault is one injected failure. Kind "" matches every document kind.
@@ -161,6 +167,7 @@ type Server struct {
 	byKey      map[string]*Stored
 	invoices   map[string]*invoiceState // by invoice number
 	leased     map[string]int           // period → booklets handed out
+	accept     map[string]verdict       // key → the platform's verdict, as set by SetAcceptance
 	nextNumber int
 	violations []string
 }
@@ -195,7 +202,7 @@ func New(opt Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opt: opt, log: log.With("component", "bridge-receiver"), quit: make(chan struct{}), byKey: map[string]*Stored{},
-		invoices: map[string]*invoiceState{}, leased: map[string]int{}}
+		invoices: map[string]*invoiceState{}, leased: map[string]int{}, accept: map[string]verdict{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -327,6 +334,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusNotFound, "no such document kind %q", kind)
 		return
 	}
+	if kind == bridge.KindStatus && s.opt.NoStatus {
+		refuse(http.StatusNotImplemented, "this receiver does not implement the status call")
+		return
+	}
 	if r.Method != http.MethodPost {
 		refuse(http.StatusMethodNotAllowed, "documents are POSTed")
 		return
@@ -373,6 +384,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	status, ans := s.process(kind, rec.Key, body, now)
 	rec.Status, rec.Reason = status, ans.Message
 	s.record(rec)
+	if fault != nil && fault.Kind == FaultForget && status == http.StatusOK {
+		s.Forget(rec.Key)
+	}
 	switch {
 	case fault != nil && fault.Kind == FaultLoseAnswer:
 		standin.Drop(w)
@@ -409,6 +423,10 @@ func (s *Server) process(kind bridge.Kind, key string, body []byte, now time.Tim
 	digest := sha256.Sum256(body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if kind == bridge.KindStatus {
+		// A question: answered afresh every time, never stored under its key.
+		return s.statusOf(doc)
+	}
 	if old, ok := s.byKey[key]; ok {
 		if old.Digest != digest {
 			return http.StatusUnprocessableEntity, bridge.Answer{Message: "key " + key + " was used for a different document"}

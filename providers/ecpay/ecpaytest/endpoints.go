@@ -665,9 +665,13 @@ func (s *Server) offlineIssue(f *fields, now time.Time) (map[string]any, error) 
 	if seq > track.LastUsed {
 		track.LastUsed = seq
 	}
+	if take(&s.dropUploads) {
+		return map[string]any{"InvoiceNo": no, "RelateNumber": b.relate}, nil
+	}
 	s.invoices = append(s.invoices, &Invoice{Number: no, RelateNumber: b.relate, MachineID: mid, Date: issued,
 		RandomNumber: random, SalesAmount: b.sales, TaxAmount: b.tax, TaxType: b.taxType, Identifier: b.identifier,
-		CarrierType: b.carrierType, CarrierNum: b.carrierNum, Email: b.email, Phone: b.phone, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales})
+		CarrierType: b.carrierType, CarrierNum: b.carrierNum, Email: b.email, Phone: b.phone, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales,
+		TurnkeyStatus: s.turnkeyStatus})
 	return map[string]any{"InvoiceNo": no, "RelateNumber": b.relate}, nil
 }
 
@@ -733,6 +737,9 @@ func (s *Server) offlineInvalid(f *fields, now time.Time) (map[string]any, error
 	if err := f.unknown(); err != nil {
 		return nil, err
 	}
+	if take(&s.loseVoids) {
+		return map[string]any{"InvoiceNo": inv.Number}, nil
+	}
 	inv.Voided, inv.VoidReason = true, reason
 	return map[string]any{"InvoiceNo": inv.Number}, nil
 }
@@ -767,9 +774,12 @@ func (s *Server) issue(f *fields, now time.Time) (map[string]any, error) {
 	no := fmt.Sprintf("%s%08d", track.Header, track.LastUsed)
 	random := fmt.Sprintf("%04d", rand.IntN(10000))
 	issued := now.In(posagent.Taipei).Truncate(time.Second)
-	s.invoices = append(s.invoices, &Invoice{Number: no, RelateNumber: b.relate, Online: true, Date: issued,
-		RandomNumber: random, SalesAmount: b.sales, TaxAmount: b.tax, TaxType: b.taxType, Identifier: b.identifier,
-		CarrierType: b.carrierType, CarrierNum: b.carrierNum, Email: b.email, Phone: b.phone, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales})
+	if !take(&s.dropUploads) {
+		s.invoices = append(s.invoices, &Invoice{Number: no, RelateNumber: b.relate, Online: true, Date: issued,
+			RandomNumber: random, SalesAmount: b.sales, TaxAmount: b.tax, TaxType: b.taxType, Identifier: b.identifier,
+			CarrierType: b.carrierType, CarrierNum: b.carrierNum, Email: b.email, Phone: b.phone, LoveCode: b.love, Print: b.print, Items: b.items, Remaining: b.sales,
+			TurnkeyStatus: s.turnkeyStatus})
+	}
 	return map[string]any{"InvoiceNo": no, "InvoiceDate": issued.Format(dateTimeLayout), "RandomNumber": random}, nil
 }
 
@@ -781,7 +791,9 @@ func (s *Server) invalid(f *fields, now time.Time) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inv.Voided, inv.VoidReason = true, reason
+	if !take(&s.loseVoids) {
+		inv.Voided, inv.VoidReason = true, reason
+	}
 	return map[string]any{"InvoiceNo": inv.Number}, nil
 }
 
@@ -835,8 +847,12 @@ func (s *Server) allowance(f *fields, now time.Time) (map[string]any, error) {
 	if err := f.unknown(); err != nil {
 		return nil, err
 	}
-	inv.Remaining -= amount
 	a := &Allowance{Number: s.newID("2026", 12), InvoiceNo: no, Amount: amount}
+	if take(&s.dropAllowances) {
+		return map[string]any{"IA_Allow_No": a.Number, "IA_Invoice_No": no, "IA_Date": now.In(posagent.Taipei).Format(dateTimeLayout),
+			"IA_Remain_Allowance_Amt": inv.Remaining - amount}, nil
+	}
+	inv.Remaining -= amount
 	s.allowances = append(s.allowances, a)
 	return map[string]any{"IA_Allow_No": a.Number, "IA_Invoice_No": no, "IA_Date": now.In(posagent.Taipei).Format(dateTimeLayout),
 		"IA_Remain_Allowance_Amt": inv.Remaining}, nil
@@ -893,14 +909,18 @@ func (s *Server) getIssue(f *fields, now time.Time) (map[string]any, error) {
 	if identifier == "" {
 		identifier = "0000000000"
 	}
-	return map[string]any{
+	out := map[string]any{
 		"IIS_Number": inv.Number, "IIS_Relate_Number": inv.RelateNumber,
 		"IIS_Create_Date": inv.Date.In(posagent.Taipei).Format(dateTimeLayout), "IIS_Random_Number": inv.RandomNumber,
 		"IIS_Sales_Amount": inv.SalesAmount, "IIS_Tax_Amount": inv.TaxAmount,
 		"IIS_Invalid_Status": flag(inv.Voided), "IIS_Upload_Status": "1", "IIS_Remain_Allowance_Amt": inv.Remaining,
 		"IIS_Identifier": identifier, "IIS_Carrier_Type": inv.CarrierType, "IIS_Carrier_Num": inv.CarrierNum,
 		"IIS_Love_Code": inv.LoveCode, "IIS_Print_Flag": inv.Print, "IIS_Award_Flag": "", "IIS_Tax_Type": inv.TaxType,
-	}, nil
+	}
+	if inv.TurnkeyStatus != "" {
+		out["IIS_Turnkey_Status"] = inv.TurnkeyStatus
+	}
+	return out, nil
 }
 
 func flag(b bool) string {

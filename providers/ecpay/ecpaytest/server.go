@@ -99,6 +99,9 @@ type Invoice struct {
 	Voided       bool
 	VoidReason   string
 	Remaining    int64
+	// TurnkeyStatus is what GetIssue answers as IIS_Turnkey_Status (the
+	// platform's verdict: C, E, G, P); "" leaves the field out.
+	TurnkeyStatus string
 }
 
 // Allowance is an allowance the stand-in made.
@@ -191,6 +194,9 @@ type Server struct {
 	missing     map[string]bool // codes that do not exist
 	disabled    bool            // the merchant is not enabled for e-invoices (TransCode 115)
 	dupWording  string          // the message for an offline InvoiceNo uploaded twice
+	// The reconciliation's faults: documents answered OK and then not kept.
+	dropUploads, loseVoids, dropAllowances int
+	turnkeyStatus                          string // IIS_Turnkey_Status of new invoices
 }
 
 type machine struct {
@@ -220,7 +226,8 @@ func New(opt Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opt: opt, cipher: c, log: log.With("component", "ecpaytest"), machines: map[string]machine{}, missing: map[string]bool{}}
+	s := &Server{opt: opt, cipher: c, log: log.With("component", "ecpaytest"), machines: map[string]machine{}, missing: map[string]bool{},
+		turnkeyStatus: "C"}
 	if opt.TLS {
 		s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	} else {
@@ -338,6 +345,49 @@ func (s *Server) SetCarrierCodes(exist, missing []string) {
 	for _, c := range missing {
 		s.missing[c] = true
 	}
+}
+
+// DropUploads makes the next n invoice uploads (OfflineIssue, Issue) answer
+// OK and keep nothing, as if ECPay lost them after answering: what a
+// reconciliation must find.
+func (s *Server) DropUploads(n int) { s.mu.Lock(); s.dropUploads = n; s.mu.Unlock() }
+
+// LoseVoids makes the next n invoice voids answer OK and void nothing.
+func (s *Server) LoseVoids(n int) { s.mu.Lock(); s.loseVoids = n; s.mu.Unlock() }
+
+// DropAllowances makes the next n allowances answer OK (with a number) and
+// keep nothing.
+func (s *Server) DropAllowances(n int) { s.mu.Lock(); s.dropAllowances = n; s.mu.Unlock() }
+
+// SetTurnkeyStatus sets the platform's verdict GetIssue reports for an
+// invoice (C accepted, E failed, G/P in progress, "" leaves the field out);
+// false when there is no such invoice.
+func (s *Server) SetTurnkeyStatus(number, status string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv := s.invoiceByNumber(number)
+	if inv == nil {
+		return false
+	}
+	inv.TurnkeyStatus = status
+	return true
+}
+
+// SetDefaultTurnkeyStatus sets the verdict of invoices uploaded from now on
+// ("C" unless set; "" leaves the field out, as a real answer may).
+func (s *Server) SetDefaultTurnkeyStatus(status string) {
+	s.mu.Lock()
+	s.turnkeyStatus = status
+	s.mu.Unlock()
+}
+
+// take counts down one of the reconciliation's faults; s.mu is held.
+func take(n *int) bool {
+	if *n > 0 {
+		*n--
+		return true
+	}
+	return false
 }
 
 // Invoices returns copies of the accepted invoices in order of acceptance.

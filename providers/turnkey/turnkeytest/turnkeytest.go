@@ -76,6 +76,11 @@ type Server struct {
 	allowances map[string]string // allowance number → "C" or "voided"
 	blanks     map[string]bool
 	counts     map[string]int // status → rows, for tests
+	// rejects are codes the platform answers the next messages of a type with (RejectNext).
+	rejects map[string][]string
+	// miscount is added to the day report's counts of a type (MiscountSummary).
+	miscount map[string]int
+	reports  int // SummaryResult files written
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -91,6 +96,9 @@ type row struct {
 	info     mig.Info
 	status   string
 	at       time.Time
+	taken    time.Time // when UpCast took the file: the pack's time
+	local    bool      // refused by Turnkey itself (ERR): never reached the platform
+	code     string    // the platform's answer, once it came
 }
 
 // B2SRoot, B2PRoot and UnpackRoot are the folders to configure the provider with.
@@ -135,7 +143,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opt: opt, admin: admin, log: opt.Logger, dbName: cfg.DBName, dbAddr: cfg.Addr,
-		invoices: map[string]*platformInvoice{}, allowances: map[string]string{}, blanks: map[string]bool{}, counts: map[string]int{}}
+		invoices: map[string]*platformInvoice{}, allowances: map[string]string{}, blanks: map[string]bool{}, counts: map[string]int{},
+		rejects: map[string][]string{}, miscount: map[string]int{}}
 	if err := s.setup(ctx); err != nil {
 		admin.Close()
 		return nil, err
@@ -396,9 +405,9 @@ func (s *Server) take(ctx context.Context, f srcFile, xerr error) error {
 	}
 	s.mu.Lock()
 	s.seq++
-	r := &row{seq: fmt.Sprintf("%08d", s.seq), sub: "00001", msgType: f.msgType, info: info, status: "P", at: now}
+	r := &row{seq: fmt.Sprintf("%08d", s.seq), sub: "00001", msgType: f.msgType, info: info, status: "P", at: now, taken: now}
 	if problem != "" {
-		r.status = "E"
+		r.status, r.local = "E", true
 	}
 	s.rows = append(s.rows, r)
 	s.mu.Unlock()
@@ -497,6 +506,9 @@ func (s *Server) advance(ctx context.Context) error {
 			continue
 		}
 		code := s.platform(r.info)
+		s.mu.Lock()
+		r.code = code
+		s.mu.Unlock()
 		status := "C"
 		if code != "00000" {
 			status = "E"
@@ -531,6 +543,10 @@ func (s *Server) setStatus(ctx context.Context, r *row, status string) error {
 func (s *Server) platform(info mig.Info) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if codes := s.rejects[info.Type]; len(codes) > 0 {
+		s.rejects[info.Type] = codes[1:]
+		return codes[0]
+	}
 	inv := s.invoices[info.Invoice]
 	switch info.Type {
 	case mig.TypeF0401:

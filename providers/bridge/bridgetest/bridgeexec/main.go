@@ -151,6 +151,8 @@ func run() int {
 		n, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		json.NewEncoder(os.Stdout).Encode(bridge.Answer{RetryAfter: max(n, 1)})
 		return bridge.ExitTempFail
+	case st == http.StatusNotImplemented || (st == http.StatusNotFound && doc.Kind == bridge.KindStatus):
+		return bridge.ExitUnsupported
 	case st == http.StatusTooEarly || st/100 == 5:
 		return bridge.ExitTempFail
 	}
