@@ -95,15 +95,19 @@ func writeStatus(w io.Writer, s agent.Status) {
 		}
 	}
 	pr := s.Printer
+	paper := "proofs"
+	if s.Portugal != nil {
+		paper = "receipts"
+	}
 	switch {
 	case !pr.Configured:
 		fmt.Fprintln(w, "printer    none configured")
 	case !pr.Known:
-		fmt.Fprintf(w, "printer    not asked yet; %d proofs waiting\n", pr.PrintsPending)
+		fmt.Fprintf(w, "printer    not asked yet; %d %s waiting\n", pr.PrintsPending, paper)
 	case pr.Ready:
-		fmt.Fprintf(w, "printer    ready; %d proofs waiting\n", pr.PrintsPending)
+		fmt.Fprintf(w, "printer    ready; %d %s waiting\n", pr.PrintsPending, paper)
 	default:
-		fmt.Fprintf(w, "printer    %s; %d proofs waiting\n", pr.Message, pr.PrintsPending)
+		fmt.Fprintf(w, "printer    %s; %d %s waiting\n", pr.Message, pr.PrintsPending, paper)
 	}
 	if o := s.Orders; o != nil && o.Open > 0 {
 		fmt.Fprintf(w, "orders     %d open, %d open longer than %s (posagent order list)\n", o.Open, o.Stale, o.StaleAfter)
