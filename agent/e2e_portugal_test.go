@@ -568,6 +568,14 @@ func TestPTSecretNeverInAnswers(t *testing.T) {
 		require.NotContains(t, rec.Body.String(), invoicexpresstest.DemoAPIKey, path)
 	}
 	require.NotContains(t, e.entry(t, "K-1").LastError, invoicexpresstest.DemoAPIKey)
+	// Retried again and again, the head of the queue raises the alarm.
+	var alarms string
+	e.waitFor(t, "the retry alarm", func() bool {
+		_, st := e.do(t, http.MethodGet, "/v1/status", "")
+		alarms = fmt.Sprint(st["alarms"])
+		return strings.Contains(alarms, "pt_retrying")
+	})
+	require.NotContains(t, alarms, invoicexpresstest.DemoAPIKey)
 }
 
 // Offline with pending_slip: a sale that waits gets the "not an invoice"

@@ -90,6 +90,10 @@ const (
 	PTStateCancel  = "cancelled"
 )
 
+// ptRetryAlarm is how many failed attempts of the head of the queue raise
+// the alarm: a few are a blip, more a link or an account to look at.
+const ptRetryAlarm = 5
+
 // ptNotYet is what the cashier reads while a sale has no document.
 const ptNotYet = "not yet an invoice: the document is issued by InvoiceXpress and prints by itself when the till reaches it (ainda não é uma fatura)"
 
@@ -942,6 +946,11 @@ func (a *Agent) ptStatus(ctx context.Context, now time.Time) (Status, error) {
 		s.alarm(LevelCritical, "provider_config", "InvoiceXpress refuses the account; documents wait, sales go on: %s", s.Provider.PauseReason)
 	case !s.Provider.Online:
 		s.alarm(LevelInfo, "provider_offline", "InvoiceXpress is unreachable; sales go on and are issued when it is back")
+	}
+	if head, ok, err := a.pt.store.PTNext(ctx); err == nil && ok && head.Attempts >= ptRetryAlarm {
+		// The head of the queue holds every sale behind it.
+		s.alarm(LevelWarning, "pt_retrying", "sale %s is not issued after %d attempts (the %d behind it wait): %s",
+			head.Ref, head.Attempts, st.Pending-1, head.LastError)
 	}
 	if st.Held > 0 {
 		s.alarm(LevelCritical, "pt_held", "%d documents were refused by InvoiceXpress and need a person: posagent pt list --state held", st.Held)
