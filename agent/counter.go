@@ -36,30 +36,31 @@ type GuardError struct {
 	Code      string // CodeNeedsConfirmation or CodeOverLimit
 	Total     int64  // the sale's total, NT$
 	Threshold int64  // the threshold it is above, NT$
+	// Key is where the rails are set: "guard", or "sellers[1].guard" for a
+	// seller with rails of its own.
+	Key string
 }
 
 func (e *GuardError) Error() string {
 	if e.Code == CodeOverLimit {
-		return fmt.Sprintf("total NT$%d is above the limit of NT$%d (guard.refuse_above): a sale this large is never issued at this till; check the amount",
-			e.Total, e.Threshold)
+		return fmt.Sprintf("total NT$%d is above the limit of NT$%d (%s.refuse_above): a sale this large is never issued at this till; check the amount",
+			e.Total, e.Threshold, e.Key)
 	}
-	return fmt.Sprintf(`total NT$%d is above NT$%d (guard.confirm_above): ask the cashier to check the amount, then send the sale again with "confirmed": true`,
-		e.Total, e.Threshold)
+	return fmt.Sprintf(`total NT$%d is above NT$%d (%s.confirm_above): ask the cashier to check the amount, then send the sale again with "confirmed": true`,
+		e.Total, e.Threshold, e.Key)
 }
 
-// guardFor is the guard rails of the seller a sale is for. One seller per
-// terminal today; a terminal with several takes the seller's own.
-func (a *Agent) guardFor(posagent.Seller) config.Guard { return a.conf().Guard }
-
 // CheckGuard refuses a total above the seller's refuse threshold, and one
-// above its confirm threshold unless confirmed (*GuardError).
+// above its confirm threshold unless confirmed (*GuardError). The rails are
+// the seller's own [sellers.guard] (ho600 keeps them per seller), else the
+// till's [guard].
 func (a *Agent) CheckGuard(sale posagent.Invoice, confirmed bool) error {
-	g := a.guardFor(sale.Seller)
+	g, key := a.conf().GuardFor(sale.Seller.TaxID)
 	switch {
 	case g.RefuseAbove > 0 && sale.Total > g.RefuseAbove:
-		return &GuardError{Code: CodeOverLimit, Total: sale.Total, Threshold: g.RefuseAbove}
+		return &GuardError{Code: CodeOverLimit, Total: sale.Total, Threshold: g.RefuseAbove, Key: key}
 	case g.ConfirmAbove > 0 && sale.Total > g.ConfirmAbove && !confirmed:
-		return &GuardError{Code: CodeNeedsConfirmation, Total: sale.Total, Threshold: g.ConfirmAbove}
+		return &GuardError{Code: CodeNeedsConfirmation, Total: sale.Total, Threshold: g.ConfirmAbove, Key: key}
 	}
 	return nil
 }

@@ -38,8 +38,9 @@ type sellerE2E struct {
 }
 
 // startSellersE2E runs an agent for the café and the bakery against two
-// ECPay stand-ins, each seller leasing from its own.
-func startSellersE2E(t *testing.T) *sellerE2E {
+// ECPay stand-ins, each seller leasing from its own; edits change the
+// configuration before it is validated.
+func startSellersE2E(t *testing.T, edits ...func(*config.Config)) *sellerE2E {
 	t.Helper()
 	e := &sellerE2E{e2e: &e2e{t: t, dir: t.TempDir(), logs: &lockedBuffer{}, client: &http.Client{Timeout: 30 * time.Second}},
 		stands: map[string]*ecpaytest.Server{}, provs: map[string]*recorder{}}
@@ -79,6 +80,9 @@ func startSellersE2E(t *testing.T) *sellerE2E {
 		cfg.Sellers = append(cfg.Sellers, seller)
 	}
 	cfg.Sellers[0].Default = true
+	for _, edit := range edits {
+		edit(&cfg)
+	}
 	require.NoError(t, cfg.Validate())
 	e.cfg = cfg
 
@@ -287,5 +291,40 @@ func TestSellerRefusedAndVoidFollowsTheInvoice(t *testing.T) {
 	require.Empty(t, e.provs[cafeTaxID].calls())
 	for _, inv := range e.stands[bakeryTaxID].Invoices() {
 		require.True(t, inv.Voided)
+	}
+}
+
+// Each seller may keep its own guard rails (ho600 keeps them per seller); a
+// seller without [sellers.guard] has the till's.
+func TestGuardRailsPerSeller(t *testing.T) {
+	t.Parallel()
+	e := startSellersE2E(t, func(cfg *config.Config) {
+		cfg.Guard = config.Guard{ConfirmAbove: 1000}
+		cfg.Sellers[1].Guard = &config.Guard{ConfirmAbove: 50000, RefuseAbove: 100000}
+	})
+	sale := func(id, taxID string, price int, confirmed bool) (int, map[string]any) {
+		return e.call("POST", "/v1/sales", fmt.Sprintf(`{"sale_id":%q,"seller":{"tax_id":%q},"confirmed":%t,"items":[{"name":"蛋糕","quantity":1,"unit_price":%d}]}`,
+			id, taxID, confirmed, price))
+	}
+	for i, tc := range []struct {
+		name, taxID string
+		price       int
+		confirmed   bool
+		status      int
+		code, key   string
+	}{
+		{"the café has the till's rails", cafeTaxID, 2000, false, 409, agent.CodeNeedsConfirmation, "(guard.confirm_above)"},
+		{"the café confirmed", cafeTaxID, 2000, true, 201, "", ""},
+		{"the bakery's own rails let it through", bakeryTaxID, 2000, false, 201, "", ""},
+		{"the bakery's confirm threshold", bakeryTaxID, 60000, false, 409, agent.CodeNeedsConfirmation, "(sellers[1].guard.confirm_above)"},
+		{"the bakery's limit", bakeryTaxID, 150000, true, 422, agent.CodeOverLimit, "(sellers[1].guard.refuse_above)"},
+		{"the café has no limit", cafeTaxID, 150000, true, 201, "", ""},
+	} {
+		code, body := sale(fmt.Sprintf("gs-%d", i), tc.taxID, tc.price, tc.confirmed)
+		require.Equal(t, tc.status, code, "%s: %v", tc.name, body)
+		if tc.code != "" {
+			require.Equal(t, tc.code, body["code"], tc.name)
+			require.Contains(t, body["message"], tc.key, tc.name)
+		}
 	}
 }

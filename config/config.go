@@ -208,6 +208,20 @@ type Guard struct {
 	RefuseAbove  int64 `toml:"refuse_above"`
 }
 
+// validate checks the thresholds; key is where they sit in the file
+// ("guard", "sellers[1].guard").
+func (g Guard) validate(key string) error {
+	switch {
+	case g.ConfirmAbove < 0 || g.ConfirmAbove > posagent.MaxTotal:
+		return fieldErr(key+".confirm_above", "must be 0 (off) to %d (NT$, whole dollars)", int64(posagent.MaxTotal))
+	case g.RefuseAbove < 0 || g.RefuseAbove > posagent.MaxTotal:
+		return fieldErr(key+".refuse_above", "must be 0 (off) to %d (NT$, whole dollars)", int64(posagent.MaxTotal))
+	case g.RefuseAbove > 0 && g.ConfirmAbove >= g.RefuseAbove:
+		return fieldErr(key+".confirm_above", "must be below %s.refuse_above (%d), or 0", key, g.RefuseAbove)
+	}
+	return nil
+}
+
 // Orders are sales accepted without a number and issued later.
 type Orders struct {
 	// StaleAfter: an order left open longer than this shows in status and metrics.
@@ -708,14 +722,8 @@ func (c *Config) validateTill() error {
 	case a.UploadCritical.Duration >= 48*time.Hour:
 		return fieldErr("alarms.upload_critical", "must be under 48h, the legal upload limit")
 	}
-	g := c.Guard
-	switch {
-	case g.ConfirmAbove < 0 || g.ConfirmAbove > posagent.MaxTotal:
-		return fieldErr("guard.confirm_above", "must be 0 (off) to %d (NT$, whole dollars)", int64(posagent.MaxTotal))
-	case g.RefuseAbove < 0 || g.RefuseAbove > posagent.MaxTotal:
-		return fieldErr("guard.refuse_above", "must be 0 (off) to %d (NT$, whole dollars)", int64(posagent.MaxTotal))
-	case g.RefuseAbove > 0 && g.ConfirmAbove >= g.RefuseAbove:
-		return fieldErr("guard.confirm_above", "must be below guard.refuse_above (%d), or 0", g.RefuseAbove)
+	if err := c.Guard.validate("guard"); err != nil {
+		return err
 	}
 	if o := c.Orders.StaleAfter.Duration; o <= 0 || o > 90*24*time.Hour {
 		return fieldErr("orders.stale_after", "must be more than 0 and at most 2160h (90 days)")

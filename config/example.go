@@ -119,6 +119,10 @@ timeout  = "15s"
 [sellers.booklets]
 low_water = 50
 lease     = 1
+# Its own guard rails, if they differ from the till's [guard]:
+# [sellers.guard]
+# confirm_above = 3000
+# refuse_above  = 30000
 # Its own head office, if it has one:
 # [sellers.hq]
 # dsn = "${BAKERY_HQ_DSN}"

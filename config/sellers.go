@@ -22,6 +22,21 @@ type Seller struct {
 	Provider Provider `toml:"provider"`
 	Booklets Booklets `toml:"booklets"`
 	HQ       HQ       `toml:"hq"`
+	// Guard is this seller's own guard rails (ho600 keeps warning and
+	// forbidden thresholds per seller); nil: the till's [guard].
+	Guard *Guard `toml:"guard"`
+}
+
+// GuardFor is the guard rails of the seller with this tax id: its own
+// [sellers.guard] when it has one, else the till's [guard]. key is where
+// they are set in the file ("sellers[1].guard" or "guard"), for messages.
+func (c Config) GuardFor(taxID string) (g Guard, key string) {
+	for i, s := range c.Sellers {
+		if s.TaxID == taxID && s.Guard != nil {
+			return *s.Guard, fmt.Sprintf("sellers[%d].guard", i)
+		}
+	}
+	return c.Guard, "guard"
 }
 
 // MaxSellers bounds the [[sellers]] list: a till is not a head office.
@@ -139,6 +154,11 @@ func (c *Config) validateSellers() error {
 		v := c.ForSeller(s)
 		if err := v.validateSeller(); err != nil {
 			return sellerField(i, err)
+		}
+		if s.Guard != nil {
+			if err := s.Guard.validate(fmt.Sprintf("sellers[%d].guard", i)); err != nil {
+				return err
+			}
 		}
 		if j, dup := seen[s.TaxID]; dup {
 			return fieldErr(fmt.Sprintf("sellers[%d].tax_id", i), "%s is already sellers[%d]: each seller is listed once", s.TaxID, j)

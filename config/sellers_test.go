@@ -119,6 +119,8 @@ func TestSellersValidationNamesSellerAndField(t *testing.T) {
 		{"amego account of another seller", "app_key = ", "seller_tax_id = \"24634102\"\napp_key = ", "sellers[1].provider.amego.seller_tax_id", "sellers[1].tax_id"},
 		{"booklets", "low_water = 20", "low_water = -1", "sellers[1].booklets.low_water", "0 or more"},
 		{"hq", `dsn = "shop:pw@tcp(127.0.0.1:3306)/bakery"`, `dsn = "nonsense"`, "sellers[1].hq.dsn", "MySQL DSN"},
+		{"guard", "low_water = 20", "low_water = 20\n[sellers.guard]\nconfirm_above = 5000\nrefuse_above = 5000", "sellers[1].guard.confirm_above", "below sellers[1].guard.refuse_above"},
+		{"guard bound", "low_water = 20", "low_water = 20\n[sellers.guard]\nrefuse_above = 4294967296", "sellers[1].guard.refuse_above", "must be 0 (off) to 4294967295"},
 		{"address is optional with amego", `address = "臺北市中正區重慶南路一段2號"`, `address = ""`, "", ""},
 		{"top-level qr beside sellers", "[api]\n", "[qr]\nkey = \"F1A618ED8685B1A3B81E6CB6884617F4\"\n[api]\n", "qr", "inside each seller"},
 		{"top-level seller beside sellers", "machine_id = \"POS01\"", "machine_id = \"POS01\"\nseller_tax_id = \"24634102\"", "terminal.seller_tax_id", "inside each seller"},
@@ -207,4 +209,23 @@ func TestLoadLooseMirrorsTheDefaultSeller(t *testing.T) {
 	require.Equal(t, secondQRKey, cfg.QR.Key.Reveal())
 	require.Equal(t, "big5", cfg.QR.Encoding)
 	require.Len(t, cfg.Sellers, 2)
+}
+
+func TestGuardForSeller(t *testing.T) {
+	doc := strings.Replace(twoSellers, "low_water = 20", "low_water = 20\n[sellers.guard]\nconfirm_above = 30000\nrefuse_above = 90000", 1)
+	doc = strings.Replace(doc, "[api]", "[guard]\nconfirm_above = 10000\n[api]", 1)
+	cfg, err := config.Parse([]byte(doc))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		taxID, key string
+		want       config.Guard
+	}{
+		{"53212539", "sellers[1].guard", config.Guard{ConfirmAbove: 30000, RefuseAbove: 90000}}, // the bakery's own
+		{"24634102", "guard", config.Guard{ConfirmAbove: 10000}},                                // the café has the till's
+		{"", "guard", config.Guard{ConfirmAbove: 10000}},                                        // no seller: the till's
+	} {
+		g, key := cfg.GuardFor(tc.taxID)
+		require.Equal(t, tc.want, g, tc.taxID)
+		require.Equal(t, tc.key, key, tc.taxID)
+	}
 }
