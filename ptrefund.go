@@ -132,6 +132,10 @@ func PTRefundLeft(lines []PTLine, refunded []Decimal, asked []PTRefundLine) ([]P
 // PTCreditLines are the credit note's lines: each the sale's line — its
 // unit price, tax and exemption — with the refunded quantity, and the
 // credit note's expected total (VAT included, cents, as PTSale.Total).
+// VAT is per line in cents, as InvoiceXpress is assumed to compute it (the
+// README's "assumed" list): two credit notes of one unit each may total a
+// cent more than the sale's line of two. The till adjusts nothing; the
+// issuer's figures are the legal ones.
 func PTCreditLines(lines []PTLine, take []PTRefundLine) ([]PTLine, Decimal) {
 	out := make([]PTLine, 0, len(take))
 	total := Decimal{}
