@@ -174,6 +174,16 @@ func ptInsert(ctx context.Context, tx *sql.Tx, e PTEntry, request []byte, owner 
 	return err
 }
 
+// ptKindAndCancel reads a document's kind and cancel state in tx; an
+// unknown ref is KindNotFound.
+func ptKindAndCancel(ctx context.Context, tx *sql.Tx, ref string) (kind string, cancel sql.NullString, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT kind, cancel_state FROM pt_documents WHERE ref = ?`, ref).Scan(&kind, &cancel)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ptNotFound(ref)
+	}
+	return kind, cancel, err
+}
+
 // PTAcceptCreditNote stores a credit note of the sale saleRef under ref,
 // built by build from the refunds (their Sale JSON, in order) the sale
 // already has, all in one transaction: two refunds asked at once cannot both
@@ -190,11 +200,7 @@ func (s *Store) PTAcceptCreditNote(ctx context.Context, ref, saleRef string, bui
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		var kind string
-		var cancel sql.NullString
-		switch err := tx.QueryRowContext(ctx, `SELECT kind, cancel_state FROM pt_documents WHERE ref = ?`, saleRef).Scan(&kind, &cancel); {
-		case errors.Is(err, sql.ErrNoRows):
-			return ptNotFound(saleRef)
+		switch kind, cancel, err := ptKindAndCancel(ctx, tx, saleRef); {
 		case err != nil:
 			return err
 		case kind != PTKindSale:
@@ -440,11 +446,7 @@ func (s *Store) PTUnprinted(ctx context.Context, limit int) ([]PTEntry, error) {
 // the document is issued. A cancel asked twice is KindConflict.
 func (s *Store) PTRequestCancel(ctx context.Context, ref, message string) error {
 	return s.write(ctx, "cancel "+ref, func(tx *sql.Tx, now int64) error {
-		var kind string
-		var cs sql.NullString
-		switch err := tx.QueryRowContext(ctx, `SELECT kind, cancel_state FROM pt_documents WHERE ref = ?`, ref).Scan(&kind, &cs); {
-		case errors.Is(err, sql.ErrNoRows):
-			return ptNotFound(ref)
+		switch _, cs, err := ptKindAndCancel(ctx, tx, ref); {
 		case err != nil:
 			return err
 		case cs.Valid:
