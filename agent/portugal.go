@@ -361,10 +361,15 @@ func (a *Agent) PTCancel(ctx context.Context, ref, message string) (PTSaleView, 
 	return a.PTSale(ctx, ref)
 }
 
-// PTRefund queues a credit note for the whole of a sale, linked to its
-// document (owner_invoice_id), issued through the same loop exactly once.
-// refundID is the credit note's own reference. A sale is refunded once.
-func (a *Agent) PTRefund(ctx context.Context, saleRef, refundID string) (PTSaleView, error) {
+// PTRefund queues a credit note for a sale, linked to its document
+// (owner_invoice_id), issued through the same loop exactly once. refundID is
+// the credit note's own reference; items name the lines and quantities
+// refunded (posagent.ResolvePTRefund), none (nil) is everything not yet
+// refunded. A sale may have several credit notes; together they never take
+// more of a line than the sale had. The same refund id asked again with the
+// same items answers the same credit note; with other items, or for another
+// sale, it is KindConflict.
+func (a *Agent) PTRefund(ctx context.Context, saleRef, refundID string, items []posagent.PTRefundItem) (PTSaleView, error) {
 	if err := posagent.CheckPTRefundID(refundID); err != nil {
 		return PTSaleView{}, err
 	}
@@ -372,34 +377,98 @@ func (a *Agent) PTRefund(ctx context.Context, saleRef, refundID string) (PTSaleV
 	if err != nil {
 		return PTSaleView{}, err
 	}
-	if e, err := a.pt.store.PTEntry(ctx, refundID); err == nil {
-		if e.Kind == queue.PTKindCreditNote && e.OwnerRef == saleRef {
-			return a.ptView(ctx, e) // the same refund asked again
-		}
-		return PTSaleView{}, &posagent.Error{Kind: posagent.KindConflict, Field: "refund_id", Message: fmt.Sprintf("%q is already the id of another sale or refund", refundID)}
-	}
-	switch {
-	case owner.Kind != queue.PTKindSale:
+	if owner.Kind != queue.PTKindSale {
 		return PTSaleView{}, &posagent.Error{Kind: posagent.KindConflict, Field: "sale_id", Message: saleRef + " is a credit note: refund the sale itself"}
-	case owner.CancelState != "":
-		return PTSaleView{}, &posagent.Error{Kind: posagent.KindConflict, Field: "sale_id", Message: saleRef + " is cancelled"}
 	}
-	if refunds, err := a.pt.store.PTRefunds(ctx, saleRef); err != nil {
-		return PTSaleView{}, err
-	} else if len(refunds) > 0 {
-		return PTSaleView{}, &posagent.Error{Kind: posagent.KindConflict, Field: "sale_id", Message: fmt.Sprintf("%s was already refunded by %s", saleRef, refunds[0].Ref)}
-	}
-	doc := owner.Request
-	doc.Type, doc.Reference, doc.Date, doc.OwnerID = posagent.PTCreditNote, refundID, a.now().In(posagent.Lisbon), 0
-	body, _ := json.Marshal(map[string]string{"sale_id": saleRef, "refund_id": refundID})
-	e, _, err := a.pt.store.PTAccept(ctx, queue.PTEntry{Ref: refundID, SaleID: saleRef, Kind: queue.PTKindCreditNote, Request: doc,
-		Sale: body, Total: owner.Total, OwnerRef: saleRef})
+	asked, err := posagent.ResolvePTRefund(owner.Request.Lines, items)
 	if err != nil {
 		return PTSaleView{}, err
 	}
-	a.log.Info("Portuguese credit note queued", "sale_id", saleRef, "refund_id", refundID)
+	same := func(e queue.PTEntry) (PTSaleView, error) {
+		if e.Kind == queue.PTKindCreditNote && e.OwnerRef == saleRef && samePTRefund(e.Sale, asked) {
+			return a.ptView(ctx, e) // the same refund asked again
+		}
+		return PTSaleView{}, &posagent.Error{Kind: posagent.KindConflict, Field: "refund_id",
+			Message: fmt.Sprintf("%q is already the id of another sale or refund (or of this refund with other items)", refundID)}
+	}
+	if e, err := a.pt.store.PTEntry(ctx, refundID); err == nil {
+		return same(e)
+	}
+	lines := owner.Request.Lines
+	e, created, err := a.pt.store.PTAcceptCreditNote(ctx, refundID, saleRef, func(prior []json.RawMessage) (queue.PTEntry, error) {
+		refunded, err := ptRefunded(lines, prior)
+		if err != nil {
+			return queue.PTEntry{}, err
+		}
+		take, err := posagent.PTRefundLeft(lines, refunded, asked)
+		if err != nil {
+			return queue.PTEntry{}, err
+		}
+		doc := owner.Request
+		doc.Type, doc.Reference, doc.Date, doc.OwnerID = posagent.PTCreditNote, refundID, a.now().In(posagent.Lisbon), 0
+		var total posagent.Decimal
+		doc.Lines, total = posagent.PTCreditLines(lines, take)
+		body, err := json.Marshal(ptRefundBody{SaleID: saleRef, RefundID: refundID, Items: asked, Lines: take})
+		return queue.PTEntry{Request: doc, Sale: body, Total: total}, err
+	})
+	if err != nil {
+		return PTSaleView{}, err
+	}
+	if !created {
+		return same(e) // the same refund id stored meanwhile
+	}
+	a.log.Info("Portuguese credit note queued", "sale_id", saleRef, "refund_id", refundID, "lines", len(e.Request.Lines), "total", e.Total.String())
 	wake(a.pt.wake)
 	return a.ptView(ctx, e)
+}
+
+// ptRefundBody is a credit note as accepted (queue.PTEntry.Sale): the items
+// asked for, resolved (null: everything left), and the lines it takes. A
+// credit note stored before partial refunds has neither and took the whole
+// sale.
+type ptRefundBody struct {
+	SaleID   string                  `json:"sale_id"`
+	RefundID string                  `json:"refund_id"`
+	Items    []posagent.PTRefundLine `json:"items"`
+	Lines    []posagent.PTRefundLine `json:"lines"`
+}
+
+// ptRefunded sums, per line of the sale, what its credit notes took.
+func ptRefunded(lines []posagent.PTLine, prior []json.RawMessage) ([]posagent.Decimal, error) {
+	out := make([]posagent.Decimal, len(lines))
+	for _, raw := range prior {
+		var b ptRefundBody
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, fmt.Errorf("read credit note of the sale: %w", err)
+		}
+		if b.Lines == nil { // a whole-sale credit note
+			for n, l := range lines {
+				out[n] = out[n].Add(l.Quantity)
+			}
+			continue
+		}
+		for _, r := range b.Lines {
+			if r.Line < 0 || r.Line >= len(lines) {
+				return nil, fmt.Errorf("credit note %s of the sale names line %d of %d", b.RefundID, r.Line, len(lines))
+			}
+			out[r.Line] = out[r.Line].Add(r.Quantity)
+		}
+	}
+	return out, nil
+}
+
+// samePTRefund reports whether a refund id asked again asks for the same items.
+func samePTRefund(stored json.RawMessage, asked []posagent.PTRefundLine) bool {
+	var b ptRefundBody
+	if err := json.Unmarshal(stored, &b); err != nil || (b.Items == nil) != (asked == nil) || len(b.Items) != len(asked) {
+		return false
+	}
+	for i, r := range b.Items {
+		if r.Line != asked[i].Line || !r.Quantity.Equal(asked[i].Quantity) {
+			return false
+		}
+	}
+	return true
 }
 
 // PTRetry puts a held document (or cancel) back in the queue once a person

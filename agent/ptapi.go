@@ -90,12 +90,13 @@ func (a *Agent) handlePTCancel(w http.ResponseWriter, r *http.Request) {
 
 func (a *Agent) handlePTRefund(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		RefundID string `json:"refund_id"`
+		RefundID string                  `json:"refund_id"`
+		Items    []posagent.PTRefundItem `json:"items"`
 	}
 	if !readSmall(w, r, &req) {
 		return
 	}
-	v, err := a.PTRefund(r.Context(), r.PathValue("sale_id"), req.RefundID)
+	v, err := a.PTRefund(r.Context(), r.PathValue("sale_id"), req.RefundID, req.Items)
 	a.reply(w, r, http.StatusAccepted, v, err)
 }
 

@@ -156,9 +156,7 @@ func (s *Store) PTAccept(ctx context.Context, e PTEntry) (PTEntry, bool, error) 
 			}
 			owner = e.OwnerRef
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO pt_documents (ref, sale_id, kind, doc_type, request, sale, total, note, owner_ref, accepted_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Ref, e.SaleID, e.Kind, string(e.Request.Type), string(request), string(e.Sale),
-			e.Total.String(), e.Note, owner, now)
+		err := ptInsert(ctx, tx, e, request, owner, now)
 		created = err == nil
 		return err
 	})
@@ -166,6 +164,84 @@ func (s *Store) PTAccept(ctx context.Context, e PTEntry) (PTEntry, bool, error) 
 		return PTEntry{}, false, err
 	}
 	stored, err := s.PTEntry(ctx, e.Ref)
+	return stored, created, err
+}
+
+func ptInsert(ctx context.Context, tx *sql.Tx, e PTEntry, request []byte, owner any, now int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO pt_documents (ref, sale_id, kind, doc_type, request, sale, total, note, owner_ref, accepted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Ref, e.SaleID, e.Kind, string(e.Request.Type), string(request), string(e.Sale),
+		e.Total.String(), e.Note, owner, now)
+	return err
+}
+
+// ptKindAndCancel reads a document's kind and cancel state in tx; an
+// unknown ref is KindNotFound.
+func ptKindAndCancel(ctx context.Context, tx *sql.Tx, ref string) (kind string, cancel sql.NullString, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT kind, cancel_state FROM pt_documents WHERE ref = ?`, ref).Scan(&kind, &cancel)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ptNotFound(ref)
+	}
+	return kind, cancel, err
+}
+
+// PTAcceptCreditNote stores a credit note of the sale saleRef under ref,
+// built by build from the refunds (their Sale JSON, in order) the sale
+// already has, all in one transaction: two refunds asked at once cannot both
+// take what is left of a line. A ref already stored is returned as it is
+// (created false) without calling build. The sale must exist, be a sale and
+// not be cancelled (KindNotFound, KindConflict); build's error is returned.
+func (s *Store) PTAcceptCreditNote(ctx context.Context, ref, saleRef string, build func(prior []json.RawMessage) (PTEntry, error)) (PTEntry, bool, error) {
+	created := false
+	err := s.write(ctx, "accept Portuguese credit note "+ref, func(tx *sql.Tx, now int64) error {
+		var seq int64
+		switch err := tx.QueryRowContext(ctx, `SELECT seq FROM pt_documents WHERE ref = ?`, ref).Scan(&seq); {
+		case err == nil:
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		switch kind, cancel, err := ptKindAndCancel(ctx, tx, saleRef); {
+		case err != nil:
+			return err
+		case kind != PTKindSale:
+			return &posagent.Error{Kind: posagent.KindConflict, Field: "sale_id", Message: fmt.Sprintf("%q is a credit note: refund the sale itself", saleRef)}
+		case cancel.Valid:
+			return &posagent.Error{Kind: posagent.KindConflict, Field: "sale_id", Message: saleRef + " is cancelled"}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT sale FROM pt_documents WHERE owner_ref = ? ORDER BY seq`, saleRef)
+		if err != nil {
+			return err
+		}
+		var prior []json.RawMessage
+		for rows.Next() {
+			var body string
+			if err := rows.Scan(&body); err != nil {
+				rows.Close()
+				return err
+			}
+			prior = append(prior, json.RawMessage(body))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		e, err := build(prior)
+		if err != nil {
+			return err
+		}
+		e.Ref, e.SaleID, e.Kind, e.OwnerRef = ref, saleRef, PTKindCreditNote, saleRef
+		request, err := json.Marshal(e.Request)
+		if err != nil {
+			return err
+		}
+		err = ptInsert(ctx, tx, e, request, saleRef, now)
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return PTEntry{}, false, err
+	}
+	stored, err := s.PTEntry(ctx, ref)
 	return stored, created, err
 }
 
@@ -370,11 +446,7 @@ func (s *Store) PTUnprinted(ctx context.Context, limit int) ([]PTEntry, error) {
 // the document is issued. A cancel asked twice is KindConflict.
 func (s *Store) PTRequestCancel(ctx context.Context, ref, message string) error {
 	return s.write(ctx, "cancel "+ref, func(tx *sql.Tx, now int64) error {
-		var kind string
-		var cs sql.NullString
-		switch err := tx.QueryRowContext(ctx, `SELECT kind, cancel_state FROM pt_documents WHERE ref = ?`, ref).Scan(&kind, &cs); {
-		case errors.Is(err, sql.ErrNoRows):
-			return ptNotFound(ref)
+		switch _, cs, err := ptKindAndCancel(ctx, tx, ref); {
 		case err != nil:
 			return err
 		case cs.Valid:

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/posagent/posagent"
@@ -88,7 +89,10 @@ const ptUsage = `pt COMMAND   (a Portuguese terminal's documents; every command 
   pt drafts                           the drafts kept (drafts_only)
   pt finalize                         finalize every kept draft, in sale order
   pt cancel SALE_ID --message TEXT    cancel the sale's document at InvoiceXpress (message required)
-  pt refund SALE_ID --refund-id ID    a credit note for the whole sale, linked to its document
+  pt refund SALE_ID --refund-id ID [--item SKU=QTY]…
+                                      a credit note linked to the sale's document: the items named
+                                      (--item CAFE=1; --item '#2=1' names line 2, 0-based, when a SKU
+                                      repeats), or without --item everything not yet refunded
   pt reprint SALE_ID                  print the receipt again, marked "2ª via"
   pt retry SALE_ID                    try a document InvoiceXpress refused again, once fixed
   pt taxes [--refresh]                the account's taxes as cached (--refresh: read them now)`
@@ -105,6 +109,12 @@ func runPT(ctx context.Context, std stdio, args []string) error {
 	message := fs.String("message", "", "pt cancel: why the document is cancelled (required)")
 	refundID := fs.String("refund-id", "", "pt refund: the credit note's own id (required)")
 	refresh := fs.Bool("refresh", false, "pt taxes: read the taxes from InvoiceXpress now")
+	var items []posagent.PTRefundItem
+	fs.Func("item", "pt refund: SKU=QTY (or #LINE=QTY) to refund, repeatable; none: everything left", func(v string) error {
+		it, err := parsePTRefundItem(v)
+		items = append(items, it)
+		return err
+	})
 	rest, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -136,7 +146,10 @@ func runPT(ctx context.Context, std stdio, args []string) error {
 				return usagef("pt refund needs --refund-id (the credit note's own id, e.g. the POS's refund number)")
 			}
 			path = "/v1/sales/" + id + "/credit-notes"
-			body, _ = json.Marshal(map[string]string{"refund_id": *refundID})
+			body, _ = json.Marshal(struct {
+				RefundID string                  `json:"refund_id"`
+				Items    []posagent.PTRefundItem `json:"items,omitempty"`
+			}{*refundID, items})
 		case "reprint":
 			var p agent.PrintReport
 			if printed, err := cf.call(ctx, std, method, path, nil, &p); printed || err != nil {
@@ -307,4 +320,29 @@ func ptDemoFirstSale(ctx context.Context, a *agent.Agent, waitReceipt func(conte
 		out += ", receipt " + png
 	}
 	return out
+}
+
+// parsePTRefundItem reads --item SKU=QTY, or #LINE=QTY for a line by its
+// 0-based index in the sale (when the sale holds a SKU twice).
+func parsePTRefundItem(v string) (posagent.PTRefundItem, error) {
+	i := strings.LastIndex(v, "=") // a SKU may hold "=", a quantity never
+	if i <= 0 || i == len(v)-1 {
+		return posagent.PTRefundItem{}, fmt.Errorf("%q: want SKU=QUANTITY (CAFE=1) or #LINE=QUANTITY (#0=1)", v)
+	}
+	name, qty := v[:i], v[i+1:]
+	q, err := posagent.ParseDecimal(qty)
+	if err != nil {
+		return posagent.PTRefundItem{}, fmt.Errorf("%q: the quantity %q is not a decimal number", v, qty)
+	}
+	it := posagent.PTRefundItem{Quantity: q}
+	if n, isLine := strings.CutPrefix(name, "#"); isLine {
+		line, err := strconv.Atoi(n)
+		if err != nil || line < 0 {
+			return posagent.PTRefundItem{}, fmt.Errorf("%q: #%s is not a line index (0, 1, …)", v, n)
+		}
+		it.Line = &line
+		return it, nil
+	}
+	it.SKU = name
+	return it, nil
 }
