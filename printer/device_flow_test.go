@@ -107,3 +107,58 @@ func TestDSRBusyHoldsTheJob(t *testing.T) {
 	require.Greater(t, out.Sent, 0)
 	require.Less(t, out.Sent, len(long))
 }
+
+// unpluggedTransport is a link whose writes fail (the printer was pulled
+// out) and whose reader, like a serial read with a timeout, returns only
+// when released, not when the link is closed.
+type unpluggedTransport struct{ release chan struct{} }
+
+func (t *unpluggedTransport) Read([]byte) (int, error) {
+	<-t.release
+	return 0, errors.New("read timed out on a closed port")
+}
+func (t *unpluggedTransport) Write([]byte) (int, error) { return 0, errors.New("input/output error") }
+func (t *unpluggedTransport) Drain() error              { return nil }
+func (t *unpluggedTransport) Close() error              { return nil }
+
+// A write that fails shuts the link. The next job must open a new one even
+// while the old reader is still in its last read: a printer plugged back in
+// meanwhile prints it (it used to fail on the shut link, "bad file
+// descriptor", until the reader's read timed out).
+func TestFailedWriteReopensTheLink(t *testing.T) {
+	gone := &unpluggedTransport{release: make(chan struct{})}
+	back := newLineTransport()
+	var opens atomic.Int32
+	cfg := DeviceConfig{Address: "fake", Baud: 115200, NoASB: true,
+		StatusTimeout: 500 * time.Millisecond, StallTimeout: 2 * time.Second}
+	cfg.setDefaults()
+	require.NoError(t, cfg.validate())
+	p := newPort(cfg, "fake", true, func() (transport, error) {
+		if opens.Add(1) == 1 {
+			return gone, nil
+		}
+		return back, nil
+	})
+	defer p.Close()
+
+	out := p.Print(context.Background(), []byte("one\n"))
+	require.False(t, out.Printed)
+	require.Equal(t, ReasonDeviceGone, out.Reason, out.String())
+
+	// The old reader leaves its read a little later, as a read timeout would.
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		close(released)
+		close(gone.release)
+	}()
+	out = p.Print(context.Background(), []byte("two\n"))
+	require.True(t, out.Printed, out.String())
+	require.EqualValues(t, 2, opens.Load(), "the second job opened a new link")
+	select {
+	case <-released:
+	default:
+		t.Fatal("the second job printed before the old link's reader left: it cannot have waited for it")
+	}
+	require.Contains(t, string(back.received()), "two\n")
+}

@@ -110,11 +110,19 @@ func (p *port) connect() (*portConn, error) {
 		select {
 		case <-p.conn.gone:
 			p.log.Warn("printer link lost; reopening", "err", p.conn.goneErr)
-			p.conn.close()
-			p.conn = nil
 		default:
-			return p.conn, nil
+			cause := p.conn.shutCause()
+			if cause == nil {
+				return p.conn, nil
+			}
+			// Shut after a failed write while its reader is still in its
+			// last read (up to the read timeout, longer on a loaded
+			// machine): the link is gone all the same, and a printer
+			// plugged back in meanwhile takes this job on a new one.
+			p.log.Warn("printer link lost; reopening", "err", cause)
 		}
+		p.conn.close()
+		p.conn = nil
 	}
 	t, err := p.open()
 	if err != nil {
@@ -220,6 +228,16 @@ func (c *portConn) shut(cause error) {
 	c.closed, c.closeCause = true, cause
 	c.mu.Unlock()
 	c.t.Close()
+}
+
+// shutCause is why the link was shut, or nil while it is open.
+func (c *portConn) shutCause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		return nil
+	}
+	return c.closeCause
 }
 
 // errGone wraps the cause of a lost link.
