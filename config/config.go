@@ -23,6 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/endpoint"
 	"github.com/posagent/posagent/internal/private"
 )
 
@@ -868,7 +869,7 @@ func (c *Config) validateBridge() error {
 			return fieldErr("provider.bridge.url", "must not hold a user or password (provider.bridge.secret signs every request)")
 		case u.RawQuery != "" || u.Fragment != "":
 			return fieldErr("provider.bridge.url", "must not have a query or fragment")
-		case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+		case !endpoint.Allowed(u):
 			return fieldErr("provider.bridge.url", "must be an https:// URL (plain http only on loopback, for a relay on this machine)")
 		case len(b.Secret.Reveal()) < 32:
 			return fieldErr("provider.bridge.secret", "must be at least 32 characters (the HMAC key shared with the receiver; e.g. openssl rand -hex 32)")
@@ -933,14 +934,6 @@ func (c *Config) validateAmego() error {
 		return fieldErr("provider.amego.timeout", "must be more than 0")
 	}
 	return nil
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) validateHQ() error {

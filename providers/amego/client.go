@@ -18,7 +18,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/endpoint"
 	"github.com/posagent/posagent/qr"
 )
 
@@ -96,7 +96,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || u.Host == "" {
 		return nil, posagent.Errorf(posagent.KindConfig, "amego: BaseURL %q is not a URL", cfg.BaseURL)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if !endpoint.Allowed(u) {
 		return nil, posagent.Errorf(posagent.KindConfig, "amego: BaseURL must be https (plain http only for a loopback stand-in)")
 	}
 	if !sellerText.MatchString(cfg.Seller) {
@@ -128,14 +128,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{cfg: cfg, base: u.String(), http: hc, log: log.With("provider", "amego"), now: now,
 		pending: map[string]pendingLease{}}, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the provider's short name.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/endpoint"
 )
 
 // httpTransport posts documents to URL/{kind}.
@@ -49,7 +49,7 @@ func newHTTP(cfg Config, secrets []string) (*httpTransport, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return bad("URL must not have a query or fragment: documents go to URL/{kind}")
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if !endpoint.Allowed(u) {
 		return bad("URL must be https (plain http only on loopback, for a relay on this machine)")
 	}
 	if len(cfg.Secret) < MinSecretLen {
@@ -67,14 +67,6 @@ func newHTTP(cfg Config, secrets []string) (*httpTransport, error) {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &httpTransport{base: u.String(), secret: []byte(cfg.Secret), client: &c, timeout: cfg.Timeout,
 		now: cfg.Now, secrets: secrets}, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (t *httpTransport) describe() string { return "POST " + t.base + "/{kind}" }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/endpoint"
 )
 
 // The two ECPay hosts (ecpay.md §1).
@@ -111,7 +111,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || u.Host == "" {
 		return nil, posagent.Errorf(posagent.KindConfig, "ecpay: BaseURL %q is not a URL", cfg.BaseURL)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if !endpoint.Allowed(u) {
 		return nil, posagent.Errorf(posagent.KindConfig, "ecpay: BaseURL must be https (plain http only for a loopback stand-in)")
 	}
 	if cfg.MerchantID == "" || len(cfg.MerchantID) > 10 {
@@ -160,14 +160,6 @@ func New(cfg Config) (*Client, error) {
 		cfg: cfg, base: u.String(), cipher: c, http: hc, log: log.With("provider", "ecpay"), now: now,
 		carriers: map[string]carrierEntry{}, allowances: map[string]int64{},
 	}, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the provider's short name.

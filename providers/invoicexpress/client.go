@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/internal/endpoint"
 )
 
 // Config is what a Client needs.
@@ -136,7 +136,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		}
 		return nil, posagent.Errorf(posagent.KindConfig, "invoicexpress: base URL %q is not a plain URL (no query, no user)", shorten(shown))
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if !endpoint.Allowed(u) {
 		return nil, posagent.Errorf(posagent.KindConfig, "invoicexpress: base URL must be https (plain http only for a loopback stand-in)")
 	}
 	if strings.TrimSpace(cfg.APIKey.Reveal()) == "" {
@@ -151,7 +151,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	if !c.pacingSet && isLoopback(u.Hostname()) {
+	if !c.pacingSet && endpoint.IsLoopback(u.Hostname()) {
 		c.pacing = 0 // a stand-in on this machine: nothing to spare
 	}
 	if c.http == nil {
@@ -176,14 +176,6 @@ func (c *Client) String() string { return "invoicexpress.Client(" + c.base.Strin
 
 // GoString is String, for %#v.
 func (c *Client) GoString() string { return c.String() }
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -23,6 +23,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/internal/endpoint"
 )
 
 // Tax is one of the account's taxes (GET /taxes.json, providers.md §5.3 X.3).
@@ -425,7 +426,7 @@ func (c *Client) QRText(ctx context.Context, docID int64) (string, error) {
 // may point anywhere, and the key must not travel there.
 func (c *Client) image(ctx context.Context, op, ref string) ([]byte, error) {
 	u, err := c.base.Parse(ref)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if err != nil || u.Host == "" || !endpoint.Allowed(u) {
 		return nil, malformedAnswer(op, fmt.Errorf("qr_code.url %q is not an https URL", shorten(c.Redact(ref))))
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
